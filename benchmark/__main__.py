@@ -1,0 +1,5 @@
+"""`python -m benchmark` is the `disbench` command."""
+
+from benchmark.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""`disbench perf TARGET`: speed measurements that print numbers (never asserted in tests)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+
+COMMAND = "perf"
+HELP = "measure speed: metrics, data rendering or training steps"
+
+# target -> module with `measure(args) -> dict[str, dict[str, float]]` and `format_table(result) -> str`
+TARGETS = {
+    "metrics": "benchmark.perf.metrics",
+    "data": "benchmark.perf.data",
+    "train": "benchmark.perf.train",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", choices=sorted(TARGETS), help="what to time")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+
+
+def run(args: argparse.Namespace) -> int:
+    module = importlib.import_module(TARGETS[args.target])
+    result = module.measure(args)
+    print(json.dumps(result, indent=2) if args.json else module.format_table(result))
+    return 0

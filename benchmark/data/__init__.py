@@ -1,0 +1,11 @@
+"""Ground-truth data sets: factor sizes, factor sampling and observations.
+
+Importing this package registers every built-in data set. None of them needs
+TensorFlow; only the training stream (`benchmark.data.stream`) does.
+"""
+
+from benchmark.data import toy  # noqa: F401  (registers "toy")
+from benchmark.data.base import GroundTruthData
+from benchmark.data.registry import DATASETS, get_dataset, register_dataset
+
+__all__ = ["DATASETS", "GroundTruthData", "get_dataset", "register_dataset"]

@@ -1,0 +1,24 @@
+"""The data-set registry: `register_dataset` and `get_dataset`."""
+
+from __future__ import annotations
+
+from benchmark.data.base import GroundTruthData
+from benchmark.registry import Registry
+
+__all__ = ["DATASETS", "get_dataset", "register_dataset"]
+
+DATASETS: Registry[type[GroundTruthData]] = Registry("data set")
+
+
+def register_dataset(name: str):
+    """Class decorator: `@register_dataset("dsprites")`."""
+    return DATASETS.register(name)
+
+
+def get_dataset(name: str, **kwargs: object) -> GroundTruthData:
+    """Builds the data set registered as `name` with keyword arguments.
+
+    Unknown names and unknown keyword arguments raise `UserInputError`
+    listing what is allowed.
+    """
+    return DATASETS.build(name, **kwargs)  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Speed measurements behind `disbench perf`: each module times one part and returns numbers."""
