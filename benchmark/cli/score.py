@@ -1,0 +1,173 @@
+"""`disbench score FILE.npz`: score a representation learned anywhere (PyTorch, JAX, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.errors import UserInputError
+
+COMMAND = "score"
+HELP = "score codes from an .npz file (codes_train, factors_train, optional test arrays)"
+
+_REQUIRED = ("codes_train", "factors_train")
+_OPTIONAL = ("codes_test", "factors_test")
+_MAX_MATRIX_SIDE = 12  # larger matrices are summarised in the table (all values in --json)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from benchmark.metrics import ARRAY_METRIC_NAMES, DATASET_METRIC_NAMES
+
+    parser.add_argument(
+        "file",
+        metavar="FILE.npz",
+        help="np.savez archive: codes_train (num_points, num_codes), factors_train "
+        "(num_points, num_factors) integers >= 0, optionally codes_test and factors_test",
+    )
+    parser.add_argument(
+        "--metrics",
+        default=None,
+        help=f"comma-separated subset of: {', '.join(ARRAY_METRIC_NAMES)} (default: all). "
+        f"{' and '.join(DATASET_METRIC_NAMES)} need a data set, not arrays",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="parallel DCI classifier fits (default -1: all cores; the result does not depend on it)",
+    )
+
+
+def load_arrays(path: str) -> dict[str, np.ndarray]:
+    """The four arrays of an .npz file (test arrays may be absent); errors name file and array."""
+    file = Path(path)
+    if not file.is_file():
+        raise UserInputError(
+            f"{path}: no such file; expected an .npz archive with {' and '.join(_REQUIRED)}"
+        )
+    try:
+        archive = np.load(file, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise UserInputError(
+            f"{path}: cannot read it as an .npz archive (np.savez): {error}"
+        ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise UserInputError(
+            f"{path}: expected an .npz archive (np.savez) with {' and '.join(_REQUIRED)}, "
+            f"got a single .npy array"
+        )
+    with archive:
+        names = set(archive.files)
+        for name in _REQUIRED:
+            if name not in names:
+                raise UserInputError(
+                    f"{path}: {name}: missing; expected arrays {', '.join(_REQUIRED)} "
+                    f"(optional {', '.join(_OPTIONAL)}), found: {', '.join(sorted(names)) or 'none'}"
+                )
+        arrays = {}
+        for name in (*_REQUIRED, *_OPTIONAL):
+            if name not in names:
+                continue
+            try:
+                arrays[name] = archive[name]
+            except ValueError:
+                raise UserInputError(
+                    f"{path}: {name}: expected a numeric array, got an object (pickled) array"
+                ) from None
+    return arrays
+
+
+def to_jsonable(value: object) -> object:
+    """Numpy arrays and scalars as lists and Python numbers; NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()] if value.ndim else to_jsonable(value.item())
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _number(value: object, digits: int) -> str:
+    if isinstance(value, bool | int | np.integer):
+        return str(int(value))
+    return f"{float(value):.{digits}f}"
+
+
+def format_table(result: dict[str, object], header: str, sklearn_keys: set[str]) -> str:
+    """A readable table: scalars one per line, vectors inline, small matrices row by row."""
+    lines = [header, f"{'metric':<40} value"]
+    for key, value in result.items():
+        if key in ("skipped", "sklearn_version", "file"):
+            continue
+        label = f"{key}{' *' if key in sklearn_keys else ''}"
+        array = np.asarray(value)
+        if array.ndim == 0:
+            lines.append(f"{label:<40} {_number(value, 6)}")
+        elif array.ndim == 1:
+            lines.append(f"{label:<40} [{' '.join(_number(v, 4) for v in array)}]")
+        elif max(array.shape) > _MAX_MATRIX_SIDE:
+            lines.append(f"{label:<40} {array.shape[0]}x{array.shape[1]} matrix (see --json)")
+        else:
+            lines.append(f"{label:<40} {array.shape[0]}x{array.shape[1]} (codes x factors):")
+            lines.extend(f"{'':<42}{' '.join(_number(v, 4) for v in row)}" for row in array)
+    if any(key in result for key in sklearn_keys):
+        lines.append(f"* depends on scikit-learn (version {result['sklearn_version']})")
+    for key, reason in dict(result.get("skipped", {})).items():
+        lines.append(f"skipped {key}: {reason}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchmark.metrics import ARRAY_METRIC_NAMES, METRICS, score_arrays
+    from benchmark.metrics.inputs import check_arrays
+    from benchmark.metrics.score import select_metrics
+
+    try:
+        selected = select_metrics(args.metrics, ARRAY_METRIC_NAMES)
+    except UserInputError as error:
+        raise UserInputError(f"--metrics: {error}") from None
+    for metric in selected:
+        if metric.needs_dataset:
+            raise UserInputError(
+                f"--metrics: {metric.name!r} needs a data set and a representation function, "
+                f"not arrays (it draws its own batches with one factor held fixed); score it with "
+                f"benchmark.metrics.score_sampled, or choose among {', '.join(ARRAY_METRIC_NAMES)}"
+            )
+    arrays = load_arrays(args.file)
+    codes_train, factors_train, codes_test, factors_test = check_arrays(
+        arrays["codes_train"],
+        arrays["factors_train"],
+        arrays.get("codes_test"),
+        arrays.get("factors_test"),
+        source=args.file,
+    )
+    result = score_arrays(
+        codes_train,
+        factors_train,
+        codes_test,
+        factors_test,
+        metrics=[m.name for m in selected],
+        n_jobs=args.n_jobs,
+    )
+    if args.json:
+        print(json.dumps(to_jsonable({"file": args.file, **result})))
+        return 0
+    test = f" / {codes_test.shape[0]} test" if codes_test is not None else " (no test points)"
+    header = (
+        f"{args.file}: {codes_train.shape[0]} train{test} points, "
+        f"{codes_train.shape[1]} codes, {factors_train.shape[1]} factors"
+    )
+    sklearn_keys = {key for metric in METRICS.names() for key in METRICS.get(metric).sklearn_keys}
+    print(format_table(result, header, sklearn_keys))
+    return 0

@@ -1,0 +1,158 @@
+"""Runs: a task expanded into one fully resolved `RunSpec` per (model entry, sweep point, seed).
+
+A run's id is the first 16 hex digits of the SHA-256 of the canonical JSON of
+everything that decides its result: data set and its arguments, model entry
+and its resolved arguments, seed, training steps / batch size / learning
+rate, and the evaluation settings. The task's name, the entry's label, the
+checkpoint and log intervals do not change results and are left out, so the
+same configuration in two tasks is one run, trained once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from benchmark.config.schema import EvaluationConfig, Scalar, TaskConfig, TrainingConfig
+
+__all__ = ["RUN_ID_LENGTH", "RunSpec", "canonical_json", "expand_task", "run_id_of"]
+
+RUN_ID_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything `benchmark.pipeline.execute_run` needs to train and score one model.
+
+    Fields:
+      task: the task that asked for the run (display only).
+      run_id: stable id, see the module docstring.
+      dataset, dataset_args: `benchmark.data.get_dataset(dataset, **dataset_args)`.
+      entry: model entry name; model_args: its keyword arguments with the sweep
+        values merged in (e.g. `posterior`, `beta`, `architecture`).
+      label: the entry's display name in leaderboards.
+      sweep: the swept values of this run (a subset of `model_args`), for display.
+      seed: the run's seed (initialisation, data order, evaluation sampling).
+      training: steps, batch_size, learning_rate, checkpoint_every, log_every.
+      evaluation: metrics, representation ("mean"/"sampled"), settings, latent_scores.
+    """
+
+    task: str
+    run_id: str
+    dataset: str
+    dataset_args: dict[str, Scalar]
+    entry: str
+    model_args: dict[str, Scalar]
+    seed: int
+    training: TrainingConfig
+    evaluation: EvaluationConfig
+    label: str = ""
+    sweep: dict[str, Scalar] = field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        return hash(self.run_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data (tuples become lists); `from_dict` reverses it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
+        return cls(
+            task=data["task"],
+            run_id=data["run_id"],
+            dataset=data["dataset"],
+            dataset_args=dict(data.get("dataset_args", {})),
+            entry=data["entry"],
+            model_args=dict(data.get("model_args", {})),
+            seed=int(data["seed"]),
+            training=TrainingConfig.from_dict(data["training"]),
+            evaluation=EvaluationConfig.from_dict(data["evaluation"]),
+            label=data.get("label", ""),
+            sweep=dict(data.get("sweep", {})),
+        )
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide the result (what the run id hashes)."""
+        return {
+            "dataset": self.dataset,
+            "dataset_args": self.dataset_args,
+            "entry": self.entry,
+            "model_args": self.model_args,
+            "seed": self.seed,
+            "training": {
+                "steps": self.training.steps,
+                "batch_size": self.training.batch_size,
+                "learning_rate": self.training.learning_rate,
+            },
+            "evaluation": {
+                "metrics": sorted(self.evaluation.metrics),
+                "representation": sorted(self.evaluation.representation),
+                "settings": self.evaluation.settings,
+                "latent_scores": self.evaluation.latent_scores,
+            },
+        }
+
+    def describe(self) -> str:
+        """One line for logs: `beta_vae posterior=iaf beta=8 seed=0`."""
+        parts = [self.label or self.entry, *(f"{k}={v}" for k, v in self.sweep.items())]
+        return " ".join([*parts, f"seed={self.seed}"])
+
+
+def _normalise(value: object) -> object:
+    """Integral floats as ints, so `beta: 1` and `beta: 1.0` give one id."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"run configurations hold finite numbers only, got {value!r}")
+        return int(value) if value.is_integer() else value
+    if isinstance(value, Mapping):
+        return {str(k): _normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def canonical_json(value: object) -> str:
+    """Sorted keys, no spaces, integral floats as ints."""
+    return json.dumps(_normalise(value), sort_keys=True, separators=(",", ":"))
+
+
+def run_id_of(identity: Mapping[str, Any]) -> str:
+    """First `RUN_ID_LENGTH` hex digits of sha256(canonical JSON of `identity`)."""
+    digest = hashlib.sha256(canonical_json(identity).encode("utf-8")).hexdigest()
+    return digest[:RUN_ID_LENGTH]
+
+
+def expand_task(task: TaskConfig) -> list[RunSpec]:
+    """All runs of a task: model entries in file order, then sweep points, then seeds.
+
+    Two entries that resolve to the same run (same id) are listed once.
+    """
+    specs: list[RunSpec] = []
+    seen: set[str] = set()
+    for model in task.models:
+        points = model.sweep if model.sweep is not None else task.sweep
+        for point in points:
+            for seed in task.seeds:
+                spec = RunSpec(
+                    task=task.name,
+                    run_id="",
+                    dataset=task.dataset.name,
+                    dataset_args=dict(task.dataset.args),
+                    entry=model.entry,
+                    model_args={**model.args, **point},
+                    seed=seed,
+                    training=task.training,
+                    evaluation=task.evaluation,
+                    label=model.display_name,
+                    sweep=dict(point),
+                )
+                run_id = run_id_of(spec.identity())
+                if run_id not in seen:
+                    seen.add(run_id)
+                    specs.append(replace(spec, run_id=run_id))
+    return specs

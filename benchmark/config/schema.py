@@ -1,0 +1,166 @@
+"""Typed task configuration: what a `tasks/*.yaml` file becomes once validated.
+
+All classes are frozen dataclasses of plain values (str, int, float, bool,
+tuples and dicts of those), so they turn into JSON losslessly with
+`dataclasses.asdict` and back with the `from_dict` class methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "DatasetConfig",
+    "EvaluationConfig",
+    "LeaderboardConfig",
+    "ModelConfig",
+    "Scalar",
+    "TaskConfig",
+    "TrainingConfig",
+]
+
+Scalar = bool | int | float | str
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """A registered data set and the keyword arguments it is built with."""
+
+    name: str
+    args: dict[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model entry of a task.
+
+    `sweep` is this entry's own list of sweep points (each a mapping of
+    argument name to value) replacing the task-level sweep, or None to use
+    the task's. `label` names the entry in leaderboards (default: `entry`).
+    """
+
+    entry: str
+    args: dict[str, Scalar] = field(default_factory=dict)
+    sweep: tuple[dict[str, Scalar], ...] | None = None
+    label: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.entry
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation settings: `steps` gradient steps of `batch_size` examples (Adam, `learning_rate`).
+
+    `checkpoint_every` and `log_every` (in steps) do not change results and
+    are left out of run ids.
+    """
+
+    steps: int
+    batch_size: int = 64
+    learning_rate: float = 1e-4
+    checkpoint_every: int = 10_000
+    log_every: int = 1_000
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """What is computed once a model is trained.
+
+    `metrics`: registered metric names; `representation`: "mean" (posterior
+    means) and/or "sampled" (one posterior sample per input); `settings`:
+    keyword settings passed to every metric and latent score that takes them
+    (e.g. `num_train`, `num_test`); `latent_scores`: whether to compute the
+    posterior correlation and information scores.
+    """
+
+    metrics: tuple[str, ...]
+    representation: tuple[str, ...] = ("mean",)
+    settings: dict[str, Scalar] = field(default_factory=dict)
+    latent_scores: bool = True
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationConfig:
+        return cls(
+            metrics=tuple(data["metrics"]),
+            representation=tuple(data.get("representation", ("mean",))),
+            settings=dict(data.get("settings", {})),
+            latent_scores=bool(data.get("latent_scores", True)),
+        )
+
+
+@dataclass(frozen=True)
+class LeaderboardConfig:
+    """Leaderboard layout: the fields that make a row, the headline metric, the plots' x axis.
+
+    Row fields are `entry`, `dataset`, `sweep` (all swept values of the run)
+    or the name of a model or data-set argument, e.g. `posterior`, `beta`.
+    """
+
+    rows: tuple[str, ...] = ("entry", "posterior", "beta")
+    main_metric: str = "mig"
+    plot_against: str = "beta"
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """A validated task: data set, model entries, sweep, seeds, training, evaluation, layout.
+
+    `sweep` is the task-level list of sweep points (an empty mapping when
+    nothing is swept); `source` is the YAML file it was read from.
+    """
+
+    name: str
+    description: str
+    dataset: DatasetConfig
+    models: tuple[ModelConfig, ...]
+    sweep: tuple[dict[str, Scalar], ...]
+    seeds: tuple[int, ...]
+    training: TrainingConfig
+    evaluation: EvaluationConfig
+    leaderboard: LeaderboardConfig = field(default_factory=LeaderboardConfig)
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (tuples become lists)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskConfig:
+        return cls(
+            name=data["name"],
+            description=data.get("description", ""),
+            dataset=DatasetConfig(**data["dataset"]),
+            models=tuple(
+                ModelConfig(
+                    entry=m["entry"],
+                    args=dict(m.get("args", {})),
+                    sweep=None if m.get("sweep") is None else tuple(dict(p) for p in m["sweep"]),
+                    label=m.get("label", ""),
+                )
+                for m in data["models"]
+            ),
+            sweep=tuple(dict(p) for p in data.get("sweep", ({},))),
+            seeds=tuple(data["seeds"]),
+            training=TrainingConfig.from_dict(data["training"]),
+            evaluation=EvaluationConfig.from_dict(data["evaluation"]),
+            leaderboard=LeaderboardConfig(
+                rows=tuple(data.get("leaderboard", {}).get("rows", LeaderboardConfig.rows)),
+                main_metric=data.get("leaderboard", {}).get("main_metric", "mig"),
+                plot_against=data.get("leaderboard", {}).get("plot_against", "beta"),
+            ),
+            source=data.get("source", ""),
+        )
+
+    @property
+    def num_runs(self) -> int:
+        """Number of runs the task expands into."""
+        points = sum(len(m.sweep if m.sweep is not None else self.sweep) for m in self.models)
+        return points * len(self.seeds)

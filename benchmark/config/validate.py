@@ -1,0 +1,450 @@
+"""Raw YAML data (after `include:` merging) into a validated `TaskConfig`.
+
+Each section has its own small function; each check names the file, the
+field path and what was expected (see `benchmark.config.fields`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import types
+import typing
+from collections.abc import Callable, Mapping
+
+from benchmark.config.catalog import REPRESENTATIONS, Catalog
+from benchmark.config.fields import (
+    FieldPath,
+    Sources,
+    check_keys,
+    describe,
+    format_path,
+    is_number,
+    unique,
+)
+from benchmark.config.schema import (
+    DatasetConfig,
+    EvaluationConfig,
+    LeaderboardConfig,
+    ModelConfig,
+    Scalar,
+    TaskConfig,
+    TrainingConfig,
+)
+from benchmark.leaderboard.columns import COLUMNS, SAMPLED_PREFIX
+from benchmark.registry import suggest
+
+__all__ = ["TOP_LEVEL_KEYS", "parse_task"]
+
+TOP_LEVEL_KEYS = (
+    "name",
+    "description",
+    "include",
+    "dataset",
+    "models",
+    "sweep",
+    "seeds",
+    "training",
+    "evaluation",
+    "leaderboard",
+)
+
+# A sweep point's values, each with the field path it was written at.
+_Point = dict[str, tuple[Scalar, FieldPath]]
+
+
+def parse_task(raw: object, sources: Sources, catalog: Catalog) -> TaskConfig:
+    """Validates merged task data; the first mistake raises `UserInputError`."""
+    data = sources.mapping(raw, ())
+    check_keys(
+        sources,
+        data,
+        (),
+        allowed=TOP_LEVEL_KEYS,
+        required=("name", "dataset", "models", "seeds", "training", "evaluation"),
+    )
+    name = sources.string(data["name"], ("name",), identifier=True)
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise sources.error(("description",), f"expected text, got {describe(description)}")
+
+    dataset = _dataset(data["dataset"], sources, catalog)
+    task_sweep = _sweep(data["sweep"], ("sweep",), sources) if "sweep" in data else [{}]
+    models = _models(data["models"], task_sweep, sources, catalog)
+    seeds = _seeds(data["seeds"], sources)
+    training = _training(data["training"], sources)
+    evaluation = _evaluation(data["evaluation"], sources, catalog)
+    arg_names = _argument_names(models, task_sweep, dataset)
+    leaderboard = _leaderboard(data.get("leaderboard", {}), arg_names, evaluation, sources)
+    return TaskConfig(
+        name=name,
+        description=description.strip(),
+        dataset=dataset,
+        models=tuple(m for m, _ in models),
+        sweep=tuple(_values(p) for p in task_sweep),
+        seeds=seeds,
+        training=training,
+        evaluation=evaluation,
+        leaderboard=leaderboard,
+        source=str(sources.default),
+    )
+
+
+def _values(point: _Point) -> dict[str, Scalar]:
+    return {key: value for key, (value, _) in point.items()}
+
+
+# ---- dataset ---------------------------------------------------------------------------------
+
+
+def _dataset(raw: object, sources: Sources, catalog: Catalog) -> DatasetConfig:
+    path: FieldPath = ("dataset",)
+    data = sources.mapping(raw, path)
+    check_keys(sources, data, path, allowed=("name", "args"), required=("name",))
+    name = sources.choice(data["name"], (*path, "name"), catalog.datasets, "data set")
+    args = _args(data.get("args", {}), (*path, "args"), sources)
+    target = catalog.dataset_targets.get(name)
+    if target is not None:
+        _check_call(target, {k: (v, (*path, "args", k)) for k, v in args.items()}, path, sources)
+    return DatasetConfig(name=name, args=args)
+
+
+def _args(raw: object, path: FieldPath, sources: Sources) -> dict[str, Scalar]:
+    """Keyword arguments: numbers, strings, booleans, or lists of those (e.g. `pair: [posX, posY]`)."""
+    data = sources.mapping({} if raw is None else raw, path)
+    args: dict[str, Scalar] = {}
+    for key, value in data.items():
+        if isinstance(value, list | tuple):
+            items = sources.sequence(value, (*path, key))
+            args[key] = [sources.scalar(v, (*path, key, i)) for i, v in enumerate(items)]  # type: ignore[assignment]
+        else:
+            args[key] = sources.scalar(value, (*path, key))
+    return args
+
+
+# ---- sweep -----------------------------------------------------------------------------------
+
+
+def _sweep(raw: object, path: FieldPath, sources: Sources) -> list[_Point]:
+    """Sweep points: a mapping of lists (Cartesian product, in file order) or a list of mappings."""
+    if isinstance(raw, Mapping):
+        data = sources.mapping(raw, path)
+        if not data:
+            return [{}]
+        axes: list[list[tuple[str, Scalar, FieldPath]]] = []
+        for key, values in data.items():
+            items = sources.sequence(values, (*path, key))
+            checked = [sources.scalar(v, (*path, key, i)) for i, v in enumerate(items)]
+            _same_kind(checked, (*path, key), sources)
+            unique(sources, checked, (*path, key), key=_canonical)
+            axes.append([(key, v, (*path, key, i)) for i, v in enumerate(checked)])
+        return [{key: (v, p) for key, v, p in combo} for combo in itertools.product(*axes)]
+    if isinstance(raw, list | tuple):
+        items = sources.sequence(raw, path)
+        points = []
+        for i, item in enumerate(items):
+            point = sources.mapping(item, (*path, i))
+            if not point:
+                raise sources.error((*path, i), "expected at least one argument: value")
+            points.append(
+                {k: (sources.scalar(v, (*path, i, k)), (*path, i, k)) for k, v in point.items()}
+            )
+        unique(sources, [_values(p) for p in points], path, key=_canonical)
+        return points
+    raise sources.error(
+        path,
+        "expected a mapping of argument -> list of values (all combinations) "
+        f"or a list of mappings (one per point), got {describe(raw)}",
+    )
+
+
+def _kind(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    return "a number" if is_number(value) else "a string"
+
+
+def _same_kind(values: list[Scalar], path: FieldPath, sources: Sources) -> None:
+    """All values of one swept argument are numbers, or all strings, or all booleans."""
+    expected = _kind(values[0])
+    for i, value in enumerate(values):
+        if _kind(value) != expected:
+            raise sources.error((*path, i), f"expected {expected}, got {describe(value)}")
+
+
+def _canonical(value: object) -> str:
+    """Equal-looking values compare equal: 1 and 1.0 are the same sweep value."""
+    if isinstance(value, float) and value.is_integer():
+        return repr(int(value))
+    if isinstance(value, Mapping):
+        return repr(sorted((k, _canonical(v)) for k, v in value.items()))
+    return repr(value)
+
+
+# ---- models ----------------------------------------------------------------------------------
+
+
+def _models(
+    raw: object, task_sweep: list[_Point], sources: Sources, catalog: Catalog
+) -> list[tuple[ModelConfig, list[_Point]]]:
+    items = sources.sequence(raw, ("models",))
+    models = []
+    for i, item in enumerate(items):
+        path: FieldPath = ("models", i)
+        data = sources.mapping(item, path)
+        check_keys(
+            sources, data, path, allowed=("entry", "args", "sweep", "label"), required=("entry",)
+        )
+        entry = sources.choice(data["entry"], (*path, "entry"), catalog.model_entries, "model entry")
+        args = _args(data.get("args", {}), (*path, "args"), sources)
+        label = sources.string(data["label"], (*path, "label")) if "label" in data else ""
+        own = _sweep(data["sweep"], (*path, "sweep"), sources) if "sweep" in data else None
+        points = own if own is not None else task_sweep
+        fixed = {k: (v, (*path, "args", k)) for k, v in args.items()}
+        for point in points:
+            for key, (_, where) in point.items():
+                if key in args:
+                    raise sources.error(
+                        where,
+                        f"{key!r} is both swept here and fixed in {format_path((*path, 'args', key))}; "
+                        "set it in one place",
+                    )
+            _check_model_args(entry, {**fixed, **point}, path, sources, catalog)
+        models.append(
+            (
+                ModelConfig(
+                    entry=entry,
+                    args=args,
+                    sweep=None if own is None else tuple(_values(p) for p in own),
+                    label=label,
+                ),
+                points,
+            )
+        )
+    labels = [m.display_name + repr(sorted(m.args.items())) for m, _ in models]
+    unique(sources, labels, ("models",), key=str)
+    return models
+
+
+def _check_model_args(
+    entry: str,
+    args: dict[str, tuple[Scalar, FieldPath]],
+    path: FieldPath,
+    sources: Sources,
+    catalog: Catalog,
+) -> None:
+    if "posterior" in args:
+        value, where = args["posterior"]
+        sources.choice(value, where, catalog.posteriors, "posterior family")
+    target = catalog.model_targets.get(entry)
+    if target is not None:
+        _check_call(target, args, path, sources)
+
+
+def _check_call(
+    target: Callable[..., object],
+    args: dict[str, tuple[Scalar, FieldPath]],
+    path: FieldPath,
+    sources: Sources,
+) -> None:
+    """Argument names against the target's signature, values against its type annotations."""
+    allowed = _keyword_parameters(target)
+    for key, (_, where) in args.items():
+        if allowed is not None and key not in allowed:
+            raise sources.error(
+                where,
+                f"unknown argument{suggest(key, allowed)}; allowed: {', '.join(allowed) or '(none)'}",
+            )
+    hints = _type_hints(target)
+    for key, (value, where) in args.items():
+        if key in hints and not _matches(value, hints[key]):
+            raise sources.error(where, f"expected {_expected(hints[key])}, got {describe(value)}")
+
+
+def _keyword_parameters(target: Callable[..., object]) -> list[str] | None:
+    """Names `target` accepts as keywords, or None when it takes `**kwargs` or has no signature."""
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [n for n, p in params.items() if p.kind in kinds and n != "self"]
+
+
+def _type_hints(target: Callable[..., object]) -> dict[str, object]:
+    function = target.__init__ if inspect.isclass(target) else target  # type: ignore[misc]
+    try:
+        return typing.get_type_hints(function)
+    except Exception:  # unresolvable annotations: leave the values to the constructor
+        return {}
+
+
+def _matches(value: Scalar, annotation: object) -> bool:
+    origin = typing.get_origin(annotation)
+    if annotation is typing.Any or annotation is object:
+        return True
+    if origin is typing.Literal:
+        return value in typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in typing.get_args(annotation))
+    if annotation is float:
+        return is_number(value)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    if annotation is type(None):
+        return False
+    return True  # containers, classes: not expressible in a task file, let the constructor judge
+
+
+def _expected(annotation: object) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        parts = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return " or ".join(_expected(a) for a in parts)
+    names = {float: "a number", int: "an integer", bool: "true or false", str: "a string"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))  # type: ignore[call-overload]
+
+
+# ---- seeds, training, evaluation, leaderboard -------------------------------------------------
+
+
+def _seeds(raw: object, sources: Sources) -> tuple[int, ...]:
+    """A list of seeds, or a count `n` meaning seeds 0 .. n-1."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return tuple(range(sources.integer(raw, ("seeds",), minimum=1)))
+    items = sources.sequence(raw, ("seeds",))
+    seeds = [sources.integer(s, ("seeds", i), minimum=0) for i, s in enumerate(items)]
+    unique(sources, seeds, ("seeds",))
+    return tuple(seeds)
+
+
+def _training(raw: object, sources: Sources) -> TrainingConfig:
+    path: FieldPath = ("training",)
+    data = sources.mapping(raw, path)
+    keys = ("steps", "batch_size", "learning_rate", "checkpoint_every", "log_every")
+    check_keys(sources, data, path, allowed=keys, required=("steps",))
+    values: dict[str, object] = {}
+    for key in keys:
+        if key in data:
+            if key == "learning_rate":
+                values[key] = sources.number(data[key], (*path, key), positive=True)
+            else:
+                values[key] = sources.integer(data[key], (*path, key), minimum=1)
+    return TrainingConfig(**values)  # type: ignore[arg-type]
+
+
+def _evaluation(raw: object, sources: Sources, catalog: Catalog) -> EvaluationConfig:
+    path: FieldPath = ("evaluation",)
+    data = sources.mapping(raw, path)
+    check_keys(
+        sources,
+        data,
+        path,
+        allowed=("metrics", "representation", "settings", "latent_scores"),
+        required=("metrics",),
+    )
+    items = sources.sequence(data["metrics"], (*path, "metrics"), nonempty=False)
+    metrics = [
+        sources.choice(m, (*path, "metrics", i), catalog.metrics, "metric")
+        for i, m in enumerate(items)
+    ]
+    unique(sources, metrics, (*path, "metrics"))
+    reps_raw = sources.sequence(data.get("representation", ["mean"]), (*path, "representation"))
+    reps = [
+        sources.choice(r, (*path, "representation", i), REPRESENTATIONS, "representation")
+        for i, r in enumerate(reps_raw)
+    ]
+    unique(sources, reps, (*path, "representation"))
+    settings_raw = sources.mapping(data.get("settings") or {}, (*path, "settings"))
+    settings: dict[str, Scalar] = {}
+    for key, value in settings_raw.items():
+        where = (*path, "settings", key)
+        if key not in catalog.evaluation_settings:
+            raise sources.error(
+                where,
+                f"unknown setting{suggest(key, list(catalog.evaluation_settings))}; "
+                f"known: {', '.join(catalog.evaluation_settings)}",
+            )
+        settings[key] = sources.scalar(value, where)
+    latent = data.get("latent_scores", True)
+    latent_scores = sources.boolean(latent, (*path, "latent_scores"))
+    if not metrics and not latent_scores:
+        raise sources.error(
+            (*path, "metrics"), "nothing to evaluate: list metrics or set latent_scores: true"
+        )
+    return EvaluationConfig(
+        metrics=tuple(metrics),
+        representation=tuple(reps),
+        settings=settings,
+        latent_scores=latent_scores,
+    )
+
+
+def _argument_names(
+    models: list[tuple[ModelConfig, list[_Point]]], task_sweep: list[_Point], dataset: DatasetConfig
+) -> list[str]:
+    names: list[str] = []
+    for model, points in models:
+        for key in [*model.args, *(k for p in points for k in p)]:
+            if key not in names:
+                names.append(key)
+    for key in dataset.args:
+        if key not in names:
+            names.append(key)
+    return names
+
+
+def _leaderboard(
+    raw: object, arg_names: list[str], evaluation: EvaluationConfig, sources: Sources
+) -> LeaderboardConfig:
+    path: FieldPath = ("leaderboard",)
+    data = sources.mapping(raw or {}, path)
+    check_keys(sources, data, path, allowed=("rows", "main_metric", "plot_against"))
+    default = LeaderboardConfig()
+    fields = ["entry", "dataset", "sweep", *arg_names]
+    if "rows" in data:
+        items = sources.sequence(data["rows"], (*path, "rows"))
+        rows = tuple(
+            sources.choice(r, (*path, "rows", i), fields, "row field") for i, r in enumerate(items)
+        )
+        unique(sources, list(rows), (*path, "rows"))
+    else:
+        rows = tuple(r for r in default.rows if r in fields)
+    main = _main_metric(
+        data.get("main_metric", default.main_metric), (*path, "main_metric"), evaluation, sources
+    )
+    plot_against = default.plot_against
+    if "plot_against" in data:
+        plot_against = sources.choice(
+            data["plot_against"], (*path, "plot_against"), arg_names, "model argument"
+        )
+    return LeaderboardConfig(rows=rows, main_metric=main, plot_against=plot_against)
+
+
+def _main_metric(
+    raw: object, path: FieldPath, evaluation: EvaluationConfig, sources: Sources
+) -> str:
+    keys = [c.key for c in COLUMNS]
+    if "sampled" in evaluation.representation:
+        keys += [SAMPLED_PREFIX + k for k in keys]
+    key = sources.choice(raw, path, keys, "score key")
+    column = next(c for c in COLUMNS if c.key == key.removeprefix(SAMPLED_PREFIX))
+    computed = column.metric in evaluation.metrics or (
+        column.metric == "latent_scores" and evaluation.latent_scores
+    )
+    if not computed:
+        hint = (
+            "set evaluation.latent_scores: true"
+            if column.metric == "latent_scores"
+            else f"add {column.metric!r} to evaluation.metrics"
+        )
+        raise sources.error(path, f"{key!r} is not computed by this task's evaluation; {hint}")
+    return key

@@ -1,0 +1,387 @@
+"""Correlation and information scores of a trained VAE's posterior q(z|x).
+
+`latent_scores(model, observations, heldout, seed=...)` returns flat scores
+(nats where they are log-densities or KL terms):
+
+- posterior correlation: the correlation matrix of each q(z|x) (closed form
+  for the Gaussian families, from `posterior_samples` draws for IAF), its mean
+  absolute off-diagonal entry, and the per-posterior Gaussian total
+  correlation 0.5 (sum_d log S_dd - log det S);
+- the aggregate posterior: the metrics' Gaussian total and Wasserstein
+  correlation of the mean codes, and the total correlation of q(z) from
+  sampled codes (Chen et al. 2018 stratified estimator, each family's own
+  log q);
+- information and fit: the rate E_x KL(q(z|x) || N(0, I)) and its marginal
+  split per latent, active units (Burda et al. 2016), the reconstruction
+  NLL, the ELBO, and the importance-weighted bound on held-out log p(x).
+
+The model is duck-typed: `encode(x)` returns a posterior object (see
+`benchmark.models.posteriors`) with `sample_and_log_prob(num_samples, seed)`,
+`mean()`, `covariance()`, `log_prob(z)`, `marginal_log_prob(z, num_samples=,
+seed=)`, `kl_to_standard_normal()` and the flag `closed_form_kl` (True for
+the Gaussian families), and `decode(z)` returns Bernoulli logits.
+
+References:
+  Burda, Grosse, Salakhutdinov (2016). Importance Weighted Autoencoders. ICLR.
+  Chen, Li, Grosse, Duvenaud (2018). Isolating Sources of Disentanglement in
+    VAEs. NeurIPS.
+  Kingma, Salimans, Jozefowicz, Chen, Sutskever, Welling (2016). Improved
+    Variational Inference with Inverse Autoregressive Flow. NeurIPS.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from benchmark.errors import UserInputError
+from benchmark.evaluation import posterior_stats as ps
+from benchmark.metrics.unsupervised import unsupervised
+from benchmark.models.objectives import bernoulli_nll
+from benchmark.tf_quiet import import_tensorflow
+
+tf = import_tensorflow()
+
+__all__ = ["posterior_terms", "importance_weighted_bound", "latent_scores"]
+
+# Seed streams: one independent stream of stateless seeds per purpose.
+_STATS, _TC_SUBSET, _TC_DRAWS, _TC_MARGINALS, _HELDOUT = range(5)
+# Most decoded images per decoder call in the importance-weighted bound.
+_MAX_DECODE = 4096
+
+
+def _seeds(seed: int, stream: int, count: int) -> np.ndarray:
+    """`[count, 2]` int32 stateless seeds, a pure function of (seed, stream)."""
+    state = np.random.SeedSequence([int(seed), stream]).generate_state(2 * count, np.uint32)
+    return (state % np.uint32(2**31)).astype(np.int32).reshape(count, 2)
+
+
+def _batches(num: int, batch_size: int) -> list[slice]:
+    return [slice(i, min(i + batch_size, num)) for i in range(0, num, batch_size)]
+
+
+def _log_likelihood(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """log p(x|z) for Bernoulli logits `[..., N, *obs]` and `x [N, *obs]`: `[..., N]` nats."""
+    return -bernoulli_nll(x, logits, event_ndims=len(x.shape) - 1)
+
+
+def _decode(model: Any, z: tf.Tensor) -> tf.Tensor:
+    """Logits `[S, N, *obs]` for `z [S, N, D]`, decoded as one flat batch."""
+    logits = model.decode(tf.reshape(z, [-1, z.shape[-1]]))
+    return tf.reshape(logits, tf.concat([tf.shape(z)[:2], tf.shape(logits)[1:]], 0))
+
+
+def _is_closed_form(posterior: Any) -> bool:
+    return bool(getattr(posterior, "closed_form_kl", False))
+
+
+def _kl(posterior: Any, z: tf.Tensor, log_q: tf.Tensor) -> tf.Tensor:
+    """KL(q(z|x) || N(0, I)) `[N]` nats: closed form, or the mean of log q - log p over `z`."""
+    if _is_closed_form(posterior):
+        return tf.convert_to_tensor(posterior.kl_to_standard_normal(), tf.float32)
+    return tf.reduce_mean(log_q - ps.standard_normal_log_prob(z), axis=0)
+
+
+def importance_weighted_bound(
+    model: Any, x: tf.Tensor, num_samples: int, seed: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """`(iw_bound [N], elbo [N])` in nats on a batch `x [N, *obs]` (Burda et al. 2016).
+
+    With z_1..z_k ~ q(z|x) drawn together with their log q by the family's own
+    `sample_and_log_prob` (for IAF the flow's forward pass, never `log_prob`
+    on the draws):
+
+        log w_i = log p(x | z_i) + log N(z_i; 0, I) - log q(z_i | x)
+        iw_bound = log (1/k) sum_i exp(log w_i)     <= log p(x)
+
+    `elbo` is E_q[log p(x|z)] - KL(q || N(0, I)), the expectation estimated
+    from the same k draws and the KL closed form for Gaussian families (else
+    the mean of log q - log p over the draws); iw_bound >= mean_i log w_i, and
+    the bound does not decrease in k in expectation.
+    """
+    posterior = model.encode(x)
+    z, log_q = posterior.sample_and_log_prob(num_samples, seed)  # [k, N, D], [k, N]
+    n = int(z.shape[1])
+    chunk = max(1, _MAX_DECODE // max(n, 1))
+    log_px = tf.concat(
+        [
+            _log_likelihood(x, _decode(model, z[i : i + chunk]))
+            for i in range(0, num_samples, chunk)
+        ],
+        axis=0,
+    )  # [k, N]
+    log_w = log_px + ps.standard_normal_log_prob(z) - log_q
+    iw = tf.reduce_logsumexp(log_w, axis=0) - math.log(num_samples)
+    elbo = tf.reduce_mean(log_px, axis=0) - _kl(posterior, z, log_q)
+    return iw, elbo
+
+
+def posterior_terms(
+    model: Any, x: tf.Tensor, num_samples: int, reconstruction_samples: int, seed: tf.Tensor
+) -> dict[str, tf.Tensor]:
+    """Per-input posterior statistics of a batch `x [N, *obs]`.
+
+    Draws `num_samples` z ~ q(z|x) (at least `reconstruction_samples`; the
+    first `reconstruction_samples` are decoded). Returns:
+
+    - `mean [N, D]`, `covariance [N, D, D]`: closed form for Gaussian families;
+      for IAF the sample mean and unbiased sample covariance of the draws;
+    - `kl [N]`: KL(q(z|x) || N(0, I)), nats (closed form, or Monte Carlo over
+      the draws);
+    - `kl_per_latent [N, D]`: KL(N(m_d, S_dd) || N(0, 1)) of each marginal
+      (exact for Gaussians, a moment-matched lower bound for IAF);
+    - `reconstruction_nll [N]`: -E_q[log p(x|z)], nats;
+    - `elbo [N]` = -reconstruction_nll - kl, nats.
+    """
+    posterior = model.encode(x)
+    closed = _is_closed_form(posterior)
+    draws = max(reconstruction_samples, 1 if closed else num_samples)
+    z, log_q = posterior.sample_and_log_prob(draws, seed)
+    if closed:
+        mean = tf.convert_to_tensor(posterior.mean(), tf.float32)
+        covariance = tf.convert_to_tensor(posterior.covariance(), tf.float32)
+    else:
+        mean = tf.reduce_mean(z, axis=0)
+        covariance = ps.sample_covariance(z)
+    kl = _kl(posterior, z, log_q)
+    recon = -tf.reduce_mean(_log_likelihood(x, _decode(model, z[:reconstruction_samples])), 0)
+    return {
+        "mean": mean,
+        "covariance": covariance,
+        "kl": kl,
+        "kl_per_latent": ps.per_latent_kl_to_standard_normal(mean, tf.linalg.diag_part(covariance)),
+        "reconstruction_nll": recon,
+        "elbo": -recon - kl,
+    }
+
+
+def _aggregate_total_correlation(
+    model: Any,
+    points: np.ndarray,
+    *,
+    batch_size: int,
+    posterior_samples: int,
+    dataset_size: int | None,
+    seed: int,
+) -> float:
+    """TC of q(z) in nats from M = len(points) sampled codes (see `aggregate_total_correlation`).
+
+    z_i ~ q(z|x_i); the [M, M] matrix log q(z_i | x_j) comes from each
+    posterior's own `log_prob` and the [M, M, D] marginals from its
+    `marginal_log_prob` (moment-matched from `posterior_samples` draws for
+    IAF, which makes the estimate an upper bound there), in blocks of
+    `batch_size` x `batch_size` pairs.
+    """
+    blocks = _batches(len(points), batch_size)
+    draw_seeds = _seeds(seed, _TC_DRAWS, len(blocks))
+    marginal_seeds = _seeds(seed, _TC_MARGINALS, len(blocks))
+    posteriors, codes = [], []
+    for k, block in enumerate(blocks):
+        posterior = model.encode(tf.constant(points[block], tf.float32))
+        z, _ = posterior.sample_and_log_prob(1, draw_seeds[k])
+        posteriors.append(posterior)
+        codes.append(z[0])
+    joint_rows, marginal_rows = [], []
+    for z_rows in codes:
+        pairs = z_rows[:, None, :]  # [B_i, 1, D] against the posteriors of a column block
+        joint_rows.append(tf.concat([q.log_prob(pairs) for q in posteriors], axis=1))
+        marginal_rows.append(
+            tf.concat(
+                [
+                    q.marginal_log_prob(
+                        pairs, num_samples=posterior_samples, seed=marginal_seeds[c]
+                    )
+                    for c, q in enumerate(posteriors)
+                ],
+                axis=1,
+            )
+        )
+    return float(
+        ps.aggregate_total_correlation(
+            tf.concat(joint_rows, 0), tf.concat(marginal_rows, 0), dataset_size=dataset_size
+        )
+    )
+
+
+def _as_batch(name: str, array: Any, shape: tuple[int, ...] | None, minimum: int) -> np.ndarray:
+    x = np.asarray(array)
+    if x.ndim < 2 or (shape is not None and tuple(x.shape[1:]) != tuple(shape)):
+        expected = f"[N, {', '.join(map(str, shape))}]" if shape is not None else "[N, *obs]"
+        raise UserInputError(f"latent_scores: {name}: expected shape {expected}, got {x.shape}")
+    if len(x) < minimum:
+        raise UserInputError(
+            f"latent_scores: {name}: expected at least {minimum} points, got {len(x)}"
+        )
+    if not np.all(np.isfinite(x)):
+        raise UserInputError(f"latent_scores: {name}: contains NaN or infinite values")
+    return x.astype(np.float32, copy=False)
+
+
+def _positive(name: str, value: int, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise UserInputError(
+            f"latent_scores: {name}: expected an integer >= {minimum}, got {value!r}"
+        )
+    return int(value)
+
+
+def latent_scores(
+    model: Any,
+    observations: np.ndarray,
+    heldout: np.ndarray,
+    *,
+    seed: int,
+    posterior_samples: int = 64,
+    iw_samples: int = 100,
+    batch_size: int = 64,
+    reconstruction_samples: int = 1,
+    tc_sample_size: int = 1000,
+    dataset_size: int | None = None,
+) -> dict[str, float | list]:
+    """Correlation and information scores of `model`'s posterior (nats where noted).
+
+    Args:
+      model: a trained VAE (`encode`, `decode`; see the module docstring).
+      observations: `[N, *obs]` float images the scores are averaged over
+        (N >= 2), e.g. a sample of the training distribution.
+      heldout: `[M, *obs]` held-out images for the importance-weighted bound.
+      seed: makes every draw reproducible (results depend on seed and
+        batch_size, nothing else).
+      posterior_samples: S, draws per x for the IAF correlation, KL and
+        marginals (must exceed the number of latents there).
+      iw_samples: k of the importance-weighted bound.
+      batch_size: inputs per encoder call.
+      reconstruction_samples: decoded draws per x for the reconstruction NLL.
+      tc_sample_size: points of `observations` (a seeded subset) used by the
+        aggregate total-correlation estimator (cost grows with its square).
+      dataset_size: size of the data set `observations` stand for, for the
+        stratified weights; None treats it as infinite (leave-one-out).
+
+    Returns a dict:
+      posterior_mean_abs_correlation: mean over x of the mean |off-diagonal
+        correlation| of q(z|x), in [0, 1].
+      posterior_gaussian_total_correlation_nats: mean over x of
+        0.5 (sum_d log S_dd - log det S), S = Cov[z|x].
+      posterior_correlation_matrix: `[D][D]` mean over x of Corr[z|x].
+      aggregate_gaussian_total_correlation (nats),
+      aggregate_gaussian_wasserstein_correlation,
+      aggregate_gaussian_wasserstein_correlation_norm: the metrics'
+        unsupervised scores of the mean codes E[z|x].
+      aggregate_total_correlation_nats: TC of q(z) = E_x q(z|x) from sampled
+        codes (Chen et al. 2018; an upper bound for IAF, whose marginals are
+        moment-matched).
+      rate_nats: E_x KL(q(z|x) || N(0, I)).
+      rate_per_latent_nats: `[D]` E_x KL(q(z_d|x) || N(0, 1)) of the marginals
+        (sums with the posterior total correlation to the rate for Gaussians).
+      active_units: #{d : Var_x(E[z_d|x]) > 0.01} (Burda et al. 2016).
+      reconstruction_nll_nats: E_x E_q[-log p(x|z)].
+      elbo_nats: E_x [-reconstruction NLL - KL] on `observations`.
+      heldout_elbo_nats: the same on `heldout` (k draws for the expectation).
+      iw_log_likelihood_nats: mean over `heldout` of the k-sample
+        importance-weighted bound on log p(x) (>= heldout_elbo_nats).
+    """
+    shape = getattr(model, "observation_shape", None)
+    observations = _as_batch("observations", observations, shape, minimum=2)
+    heldout = _as_batch("heldout", heldout, observations.shape[1:], minimum=1)
+    batch_size = _positive("batch_size", batch_size)
+    posterior_samples = _positive("posterior_samples", posterior_samples, minimum=2)
+    iw_samples = _positive("iw_samples", iw_samples)
+    reconstruction_samples = _positive("reconstruction_samples", reconstruction_samples)
+    tc_sample_size = _positive("tc_sample_size", tc_sample_size, minimum=2)
+    if dataset_size is not None:
+        dataset_size = _positive("dataset_size", dataset_size, minimum=2)
+
+    _check_samples(model, posterior_samples, observations[:2])
+
+    blocks = _batches(len(observations), batch_size)
+    seeds = _seeds(seed, _STATS, len(blocks))
+    per_batch = []
+    for k, block in enumerate(blocks):
+        terms = posterior_terms(
+            model,
+            tf.constant(observations[block]),
+            posterior_samples,
+            reconstruction_samples,
+            seeds[k],
+        )
+        corr = ps.correlation_from_covariance(terms["covariance"])
+        per_batch.append(
+            {
+                "mean": terms["mean"].numpy(),
+                "abs_corr": ps.mean_abs_off_diagonal(corr).numpy(),
+                "corr_sum": tf.reduce_sum(corr, axis=0).numpy().astype(np.float64),
+                "tc": ps.gaussian_total_correlation(terms["covariance"]).numpy(),
+                "kl": terms["kl"].numpy(),
+                "kl_per_latent": terms["kl_per_latent"].numpy(),
+                "recon": terms["reconstruction_nll"].numpy(),
+                "elbo": terms["elbo"].numpy(),
+            }
+        )
+
+    def cat(key: str) -> np.ndarray:
+        return np.concatenate([b[key] for b in per_batch], axis=0).astype(np.float64)
+
+    means = cat("mean")
+    aggregate = unsupervised(means)
+
+    subset_size = min(tc_sample_size, len(observations))
+    order = np.random.default_rng(_seeds(seed, _TC_SUBSET, 1)[0].tolist()).permutation(
+        len(observations)
+    )
+    aggregate_tc = _aggregate_total_correlation(
+        model,
+        observations[np.sort(order[:subset_size])],
+        batch_size=batch_size,
+        posterior_samples=posterior_samples,
+        dataset_size=dataset_size,
+        seed=seed,
+    )
+
+    held_blocks = _batches(len(heldout), batch_size)
+    held_seeds = _seeds(seed, _HELDOUT, len(held_blocks))
+    iw_parts, held_elbo_parts = [], []
+    for k, block in enumerate(held_blocks):
+        iw, elbo = importance_weighted_bound(
+            model, tf.constant(heldout[block]), iw_samples, held_seeds[k]
+        )
+        iw_parts.append(iw.numpy())
+        held_elbo_parts.append(elbo.numpy())
+
+    return {
+        "posterior_mean_abs_correlation": float(np.mean(cat("abs_corr"))),
+        "posterior_gaussian_total_correlation_nats": float(np.mean(cat("tc"))),
+        "posterior_correlation_matrix": (
+            sum(b["corr_sum"] for b in per_batch) / len(observations)
+        ).tolist(),
+        "aggregate_gaussian_total_correlation": float(aggregate["gaussian_total_correlation"]),
+        "aggregate_gaussian_wasserstein_correlation": float(
+            aggregate["gaussian_wasserstein_correlation"]
+        ),
+        "aggregate_gaussian_wasserstein_correlation_norm": float(
+            aggregate["gaussian_wasserstein_correlation_norm"]
+        ),
+        "aggregate_total_correlation_nats": aggregate_tc,
+        "rate_nats": float(np.mean(cat("kl"))),
+        "rate_per_latent_nats": np.mean(cat("kl_per_latent"), axis=0).tolist(),
+        "active_units": float(ps.active_units(means)),
+        "reconstruction_nll_nats": float(np.mean(cat("recon"))),
+        "elbo_nats": float(np.mean(cat("elbo"))),
+        "heldout_elbo_nats": float(np.mean(np.concatenate(held_elbo_parts).astype(np.float64))),
+        "iw_log_likelihood_nats": float(np.mean(np.concatenate(iw_parts).astype(np.float64))),
+    }
+
+
+def _check_samples(model: Any, posterior_samples: int, probe: np.ndarray) -> None:
+    """Sample covariances need S > D draws to be invertible (sampled families only)."""
+    posterior = model.encode(tf.constant(probe))
+    if _is_closed_form(posterior):
+        return
+    latent_dim = int(posterior.sample_and_log_prob(1, np.zeros(2, np.int32))[0].shape[-1])
+    if posterior_samples <= latent_dim:
+        raise UserInputError(
+            f"latent_scores: posterior_samples: expected more than the {latent_dim} latents "
+            f"for a sampled posterior family (its correlation needs an invertible sample "
+            f"covariance), got {posterior_samples}"
+        )

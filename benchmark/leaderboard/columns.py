@@ -1,0 +1,119 @@
+"""The leaderboard's columns: which score keys are shown, in which table, and which way is better.
+
+A score key from a run is shown in the table of its column's group; keys not
+listed here still appear, in an "Other scores" table without an arrow. Keys
+of the sampled representation carry the prefix `sampled/` (e.g.
+`sampled/mig`) and get tables of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "COLUMNS",
+    "CORRELATION",
+    "GROUPS",
+    "INTERPRETABILITY",
+    "OTHER",
+    "RECONSTRUCTION",
+    "SAMPLED_PREFIX",
+    "Column",
+    "column_for",
+]
+
+SAMPLED_PREFIX = "sampled/"
+
+INTERPRETABILITY = "Interpretability"
+CORRELATION = "Latent correlation and information"
+RECONSTRUCTION = "Reconstruction"
+OTHER = "Other scores"
+GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, OTHER)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One leaderboard column.
+
+    `direction` is +1 when higher is better, -1 when lower is better, 0 when
+    neither (no arrow, no bold). `metric` is the evaluation metric that
+    produces the key (`latent_scores` for the latent scores). `headline`
+    columns get a plot against beta.
+    """
+
+    key: str
+    label: str
+    group: str
+    direction: int
+    metric: str
+    headline: bool = False
+
+    @property
+    def arrow(self) -> str:
+        return {1: "↑", -1: "↓"}.get(self.direction, "")
+
+
+COLUMNS: tuple[Column, ...] = (
+    # Interpretability: disentanglement_lib's metrics (Locatello et al. 2019).
+    Column("mig", "MIG", INTERPRETABILITY, 1, "mig", headline=True),
+    Column("dci_disentanglement", "DCI disent.", INTERPRETABILITY, 1, "dci", headline=True),
+    Column("dci_completeness", "DCI compl.", INTERPRETABILITY, 1, "dci"),
+    Column("dci_informativeness_test", "DCI inform.", INTERPRETABILITY, 1, "dci"),
+    Column("sap_discrete", "SAP", INTERPRETABILITY, 1, "sap"),
+    Column("betavae_eval_accuracy", "BetaVAE", INTERPRETABILITY, 1, "beta_vae"),
+    Column("factorvae_eval_accuracy", "FactorVAE", INTERPRETABILITY, 1, "factor_vae", True),
+    Column("modularity", "Modularity", INTERPRETABILITY, 1, "modularity_explicitness"),
+    Column("explicitness_test", "Explicitness", INTERPRETABILITY, 1, "modularity_explicitness"),
+    Column("irs", "IRS", INTERPRETABILITY, 1, "irs"),
+    # Latent correlation and information: the latent scores, then the unsupervised metric.
+    Column(
+        "posterior_mean_abs_correlation",
+        "mean abs corr q(z|x)",
+        CORRELATION,
+        -1,
+        "latent_scores",
+        headline=True,
+    ),
+    Column(
+        "aggregate_total_correlation_nats",
+        "TC q(z) (nats)",
+        CORRELATION,
+        -1,
+        "latent_scores",
+        headline=True,
+    ),
+    Column("active_units", "active units", CORRELATION, 1, "latent_scores"),
+    Column("kl_nats", "KL (nats)", CORRELATION, 0, "latent_scores"),
+    Column("gaussian_total_correlation", "Gaussian TC (nats)", CORRELATION, -1, "unsupervised"),
+    Column(
+        "gaussian_wasserstein_correlation_norm",
+        "Wasserstein corr.",
+        CORRELATION,
+        -1,
+        "unsupervised",
+    ),
+    Column("mutual_info_score", "pairwise MI (nats)", CORRELATION, -1, "unsupervised"),
+    # Reconstruction and the objective on held-out data.
+    Column(
+        "reconstruction_nats",
+        "reconstruction NLL (nats)",
+        RECONSTRUCTION,
+        -1,
+        "latent_scores",
+        headline=True,
+    ),
+    Column("elbo_nats", "ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
+)
+
+_BY_KEY = {c.key: c for c in COLUMNS}
+
+
+def column_for(key: str) -> Column:
+    """The column of a score key (sampled keys share their mean key's column), or an 'other' one."""
+    base = key.removeprefix(SAMPLED_PREFIX)
+    if base in _BY_KEY:
+        column = _BY_KEY[base]
+        if base != key:
+            return Column(key, column.label, column.group, column.direction, column.metric, False)
+        return column
+    return Column(key, key, OTHER, 0, "")

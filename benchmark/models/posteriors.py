@@ -1,0 +1,460 @@
+"""Posterior families q(z|x): diagonal Gaussian, full-covariance Gaussian and IAF.
+
+A *family* is a Keras layer that turns encoder features `[N, F]` into a
+*posterior object* for that batch. Families are registered in `POSTERIORS`
+under "diagonal", "full_covariance" and "iaf"; `make_family(name, ...)`
+builds one.
+
+Every posterior object answers the same questions (N inputs, D latents,
+S samples; densities in nats):
+
+- `sample_and_log_prob(num_samples, seed) -> (z [S, N, D], log_q [S, N])`
+- `mean() -> [N, D]` and `covariance() -> [N, D, D]`
+- `log_prob(z) -> [..., N]` for `z` broadcastable to `[..., N, D]`
+- `marginal_log_prob(z) -> [..., N, D]`: log q(z_d | x) per latent, the
+  densities of the product of marginals in total-correlation estimators
+- `kl_to_standard_normal(num_samples=None, seed=None) -> [N]`: KL(q || N(0, I))
+- `kl_per_latent() -> [N, D]` or `None` where the KL does not split by latent
+  (only the diagonal family splits it).
+
+`seed` is always a stateless seed: a Python int or a shape-[2] int32 tensor,
+so the same seed draws the same numbers inside and outside `tf.function`.
+
+The families:
+
+- `diagonal` (`DiagonalGaussian`): `MultivariateNormalDiag(mu, sigma)` with
+  `sigma = exp(log_var / 2)`, as disentanglement_lib parameterises it. Mean,
+  covariance, density and KL are closed form.
+- `full_covariance` (`FullCovarianceGaussian`):
+  `MultivariateNormalTriL(mu, L)`, the encoder emitting `L` through
+  `tfb.FillScaleTriL` whose diagonal is `exp(raw / 2)`, the same map as the
+  diagonal family, so `L = diag(sigma)` is exactly the diagonal posterior.
+  This is the linear IAF of Kingma et al. (2016). Closed-form moments and KL;
+  the marginal of latent d is `Normal(mu_d, sqrt(Sigma_dd))`.
+- `iaf` (`IAFPosterior`): a diagonal Gaussian base followed by K steps of
+  `tfb.Invert(tfb.MaskedAutoregressiveFlow)` whose `tfb.AutoregressiveNetwork`
+  is conditioned on the encoder's feature vector (the context `h` of Kingma
+  et al. 2016); consecutive steps alternate the autoregressive order. Each
+  step's log-scale is bounded softly, `b * tanh(raw / b)` with `b = 3`, so the
+  sequential inverse used by `log_prob` cannot overflow: an unbounded
+  `exp(log_scale)` made intermediate iterates of that inverse infinite, and
+  `inf * 0` in the masked layers turned whole rows into NaN.
+  Samples and their log-density come from `experimental_sample_and_log_prob`
+  (one parallel pass). `mean()` and `covariance()` are Monte Carlo estimates
+  from `moment_samples` draws (default 64, fixed seed 0 unless one is given),
+  i.e. the posterior mean E[z|x] itself, not the flow applied to the base
+  mean. `kl_to_standard_normal` is the Monte Carlo average of
+  `log q(z|x) - log N(z; 0, I)` over `kl_samples` draws. `log_prob(z)` at an
+  arbitrary point runs the sequential inverse (D passes of each network).
+  There is no closed form for the marginals q(z_d|x): `marginal_log_prob`
+  moment-matches one Gaussian per input and latent from the
+  `moment_samples` draws (an approximation, used only by beta-TCVAE's
+  product of marginals).
+
+References: Kingma, Salimans, Jozefowicz, Chen, Sutskever, Welling (2016),
+"Improved variational inference with inverse autoregressive flow", NeurIPS.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Sequence
+
+from benchmark.registry import Registry
+from benchmark.tf_quiet import import_tensorflow, import_tfp
+
+tf = import_tensorflow()
+tfp = import_tfp()
+import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+
+tfd = tfp.distributions
+tfb = tfp.bijectors
+
+__all__ = [
+    "POSTERIORS",
+    "DiagonalFamily",
+    "DiagonalGaussian",
+    "FullCovarianceFamily",
+    "FullCovarianceGaussian",
+    "IAFFamily",
+    "IAFPosterior",
+    "Posterior",
+    "PosteriorFamily",
+    "log_standard_normal",
+    "make_family",
+    "stateless_seed",
+]
+
+LOG_SCALE_BOUND = 3.0
+_LOG_2PI = math.log(2.0 * math.pi)
+
+POSTERIORS: Registry[type[PosteriorFamily]] = Registry("posterior family")
+
+
+def stateless_seed(seed: int | tf.Tensor | None) -> tf.Tensor:
+    """A shape-[2] int32 stateless seed from an int (or None -> 0) or a seed tensor."""
+    if seed is None:
+        seed = 0
+    if isinstance(seed, int):
+        return tf.constant([seed % (2**31), 0], dtype=tf.int32)
+    return tf.cast(tf.convert_to_tensor(seed), tf.int32)
+
+
+def log_standard_normal(z: tf.Tensor) -> tf.Tensor:
+    """log N(z; 0, I) in nats, summed over the last axis: `[..., D] -> [...]`."""
+    d = tf.cast(tf.shape(z)[-1], z.dtype)
+    return -0.5 * (tf.reduce_sum(tf.square(z), axis=-1) + d * _LOG_2PI)
+
+
+class Posterior(abc.ABC):
+    """q(z|x) for a batch of N inputs over D latents (see the module docstring)."""
+
+    #: True when `kl_to_standard_normal` is exact (no sampling).
+    closed_form_kl: bool = True
+
+    @property
+    @abc.abstractmethod
+    def latent_dim(self) -> int:
+        """D, the number of latents."""
+
+    @abc.abstractmethod
+    def sample_and_log_prob(
+        self, num_samples: int, seed: int | tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """`(z [S, N, D], log q(z|x) [S, N])`, reparameterised (gradients flow)."""
+
+    @abc.abstractmethod
+    def mean(self, num_samples: int | None = None, seed: int | tf.Tensor | None = None):
+        """E[z|x], `[N, D]` (arguments used only by sample-based families)."""
+
+    @abc.abstractmethod
+    def covariance(self, num_samples: int | None = None, seed: int | tf.Tensor | None = None):
+        """Cov[z|x], `[N, D, D]` (arguments used only by sample-based families)."""
+
+    @abc.abstractmethod
+    def log_prob(self, z: tf.Tensor) -> tf.Tensor:
+        """log q(z|x) in nats for `z` broadcastable to `[..., N, D]`: `[..., N]`."""
+
+    @abc.abstractmethod
+    def marginal_log_prob(
+        self, z: tf.Tensor, num_samples: int | None = None, seed: int | tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """log q(z_d|x) per latent, `[..., N, D]` for `z` broadcastable to `[..., N, D]`."""
+
+    @abc.abstractmethod
+    def kl_to_standard_normal(
+        self, num_samples: int | None = None, seed: int | tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """KL(q(z|x) || N(0, I)) in nats, `[N]`."""
+
+    def kl_per_latent(self) -> tf.Tensor | None:
+        """KL split over latents `[N, D]` (nats) where it splits; otherwise None."""
+        return None
+
+    def kl_from_samples(self, z: tf.Tensor, log_q: tf.Tensor) -> tf.Tensor:
+        """KL `[N]`: closed form, or for sampled families the mean over the given draws.
+
+        `z [S, N, D]` and `log_q [S, N]` come from `sample_and_log_prob`; a
+        training step reuses its reconstruction draws this way.
+        """
+        if self.closed_form_kl:
+            return self.kl_to_standard_normal()
+        return tf.reduce_mean(log_q - log_standard_normal(z), axis=0)
+
+
+class DiagonalGaussian(Posterior):
+    """q(z|x) = N(mu, diag(sigma^2)), `sigma = exp(log_variance / 2)`.
+
+    KL(q || N(0, I)) = 1/2 sum_d (mu_d^2 + sigma_d^2 - 1 - log sigma_d^2).
+    """
+
+    def __init__(self, loc: tf.Tensor, log_variance: tf.Tensor) -> None:
+        self.loc = loc
+        self.log_variance = log_variance
+        self.scale = tf.exp(0.5 * log_variance)
+        self.distribution = tfd.MultivariateNormalDiag(loc=loc, scale_diag=self.scale)
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.loc.shape[-1])
+
+    def sample_and_log_prob(self, num_samples, seed):
+        return self.distribution.experimental_sample_and_log_prob(
+            num_samples, seed=stateless_seed(seed)
+        )
+
+    def mean(self, num_samples=None, seed=None):
+        return self.loc
+
+    def variance(self) -> tf.Tensor:
+        """`[N, D]` per-latent variances."""
+        return tf.exp(self.log_variance)
+
+    def covariance(self, num_samples=None, seed=None):
+        return tf.linalg.diag(self.variance())
+
+    def log_prob(self, z):
+        return self.distribution.log_prob(z)
+
+    def marginal_log_prob(self, z, num_samples=None, seed=None):
+        return tfd.Normal(self.loc, self.scale).log_prob(z)
+
+    def kl_per_latent(self):
+        return 0.5 * (tf.square(self.loc) + tf.exp(self.log_variance) - 1.0 - self.log_variance)
+
+    def kl_to_standard_normal(self, num_samples=None, seed=None):
+        return tf.reduce_sum(self.kl_per_latent(), axis=-1)
+
+
+class FullCovarianceGaussian(Posterior):
+    """q(z|x) = N(mu, L L^T) with lower-triangular `L` (positive diagonal).
+
+    KL(q || N(0, I)) = 1/2 (||L||_F^2 + ||mu||^2 - D - 2 sum_d log L_dd).
+    """
+
+    def __init__(self, loc: tf.Tensor, scale_tril: tf.Tensor) -> None:
+        self.loc = loc
+        self.scale_tril = scale_tril
+        self.distribution = tfd.MultivariateNormalTriL(loc=loc, scale_tril=scale_tril)
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.loc.shape[-1])
+
+    def sample_and_log_prob(self, num_samples, seed):
+        return self.distribution.experimental_sample_and_log_prob(
+            num_samples, seed=stateless_seed(seed)
+        )
+
+    def mean(self, num_samples=None, seed=None):
+        return self.loc
+
+    def variance(self) -> tf.Tensor:
+        """`[N, D]`: the diagonal of `L L^T`, sum_k L_dk^2."""
+        return tf.reduce_sum(tf.square(self.scale_tril), axis=-1)
+
+    def covariance(self, num_samples=None, seed=None):
+        return tf.matmul(self.scale_tril, self.scale_tril, transpose_b=True)
+
+    def log_prob(self, z):
+        return self.distribution.log_prob(z)
+
+    def marginal_log_prob(self, z, num_samples=None, seed=None):
+        return tfd.Normal(self.loc, tf.sqrt(self.variance())).log_prob(z)
+
+    def kl_to_standard_normal(self, num_samples=None, seed=None):
+        d = tf.cast(self.latent_dim, self.loc.dtype)
+        log_det = 2.0 * tf.reduce_sum(tf.math.log(tf.linalg.diag_part(self.scale_tril)), axis=-1)
+        trace = tf.reduce_sum(tf.square(self.scale_tril), axis=[-2, -1])
+        return 0.5 * (trace + tf.reduce_sum(tf.square(self.loc), axis=-1) - d - log_det)
+
+
+class IAFPosterior(Posterior):
+    """q(z|x): a diagonal Gaussian pushed through K conditioned IAF steps.
+
+    `z_0 ~ N(mu, diag(sigma^2))`, then step k maps `z_{k-1}` to
+    `z_k = (z_{k-1} - m_k(z_{k-1}, h)) * exp(-s_k(z_{k-1}, h))` (the inverse of a
+    masked autoregressive flow), so `log q(z_K|x) = log N(z_0) + sum_k sum_d s_k`.
+    Moments, marginals and KL are estimated from samples (module docstring).
+    """
+
+    closed_form_kl = False
+
+    def __init__(
+        self,
+        loc: tf.Tensor,
+        log_variance: tf.Tensor,
+        context: tf.Tensor,
+        networks: Sequence[tf_keras.layers.Layer],
+        *,
+        kl_samples: int = 1,
+        moment_samples: int = 64,
+    ) -> None:
+        self.loc = loc
+        self.log_variance = log_variance
+        self.context = context
+        self.kl_samples = int(kl_samples)
+        self.moment_samples = int(moment_samples)
+        base = tfd.MultivariateNormalDiag(loc=loc, scale_diag=tf.exp(0.5 * log_variance))
+        steps = [
+            tfb.Invert(
+                tfb.MaskedAutoregressiveFlow(shift_and_log_scale_fn=_bounded_made(network)),
+                name=f"iaf_step_{k}",
+            )
+            for k, network in enumerate(networks)
+        ]
+        # Chain applies its last bijector first: step 0 acts on the base draw.
+        self.distribution = tfd.TransformedDistribution(base, tfb.Chain(steps[::-1]))
+        self._bijector_kwargs = {s.name: {"conditional_input": context} for s in steps}
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.loc.shape[-1])
+
+    def sample_and_log_prob(self, num_samples, seed):
+        return self.distribution.experimental_sample_and_log_prob(
+            num_samples, seed=stateless_seed(seed), bijector_kwargs=self._bijector_kwargs
+        )
+
+    def _moment_draws(self, num_samples, seed) -> tf.Tensor:
+        z, _ = self.sample_and_log_prob(num_samples or self.moment_samples, seed)
+        return z
+
+    def mean(self, num_samples=None, seed=None):
+        return tf.reduce_mean(self._moment_draws(num_samples, seed), axis=0)
+
+    def covariance(self, num_samples=None, seed=None):
+        z = self._moment_draws(num_samples, seed)
+        centred = z - tf.reduce_mean(z, axis=0)
+        count = tf.cast(tf.shape(z)[0] - 1, z.dtype)
+        return tf.einsum("snd,sne->nde", centred, centred) / count
+
+    def log_prob(self, z):
+        # The sequential inverse keeps its loop state at one shape: broadcast first.
+        z = tf.convert_to_tensor(z, dtype=self.loc.dtype) + tf.zeros_like(self.loc)
+        return self.distribution.log_prob(z, bijector_kwargs=self._bijector_kwargs)
+
+    def marginal_log_prob(self, z, num_samples=None, seed=None):
+        draws = self._moment_draws(num_samples, seed)
+        mean, variance = tf.nn.moments(draws, axes=[0])
+        return tfd.Normal(mean, tf.sqrt(variance + 1e-12)).log_prob(z)
+
+    def kl_to_standard_normal(self, num_samples=None, seed=None):
+        z, log_q = self.sample_and_log_prob(num_samples or self.kl_samples, seed)
+        return tf.reduce_mean(log_q - log_standard_normal(z), axis=0)
+
+
+def _bounded_made(network: tf_keras.layers.Layer):
+    """`shift_and_log_scale_fn` for a conditional MADE, with a soft log-scale bound.
+
+    The context `[..., N, F]` gets leading ones so it broadcasts against the
+    MADE's input `[S, N, D]` along N (not along S).
+    """
+
+    def shift_and_log_scale(x: tf.Tensor, conditional_input: tf.Tensor):
+        context = conditional_input
+        extra = x.shape.rank - context.shape.rank
+        if extra > 0:
+            context = tf.reshape(context, [1] * extra + tf.unstack(tf.shape(context)))
+        params = network(x, conditional_input=context)
+        shift, raw = tf.unstack(params, num=2, axis=-1)
+        return shift, LOG_SCALE_BOUND * tf.tanh(raw / LOG_SCALE_BOUND)
+
+    return shift_and_log_scale
+
+
+class PosteriorFamily(tf_keras.layers.Layer, abc.ABC):
+    """A head from encoder features `[N, F]` to a `Posterior` (call `posterior(features)`)."""
+
+    def __init__(self, latent_dim: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+
+    @abc.abstractmethod
+    def posterior(self, features: tf.Tensor) -> Posterior:
+        """The posterior object for a batch of encoder features."""
+
+
+@POSTERIORS.register("diagonal")
+class DiagonalFamily(PosteriorFamily):
+    """Dense head emitting `(mu, log sigma^2)`, `2 D` numbers."""
+
+    def __init__(self, latent_dim: int, **kwargs) -> None:
+        super().__init__(latent_dim, **kwargs)
+        self.head = tf_keras.layers.Dense(2 * self.latent_dim, name="mean_log_variance")
+
+    def posterior(self, features):
+        loc, log_variance = tf.split(self.head(features), 2, axis=-1)
+        return DiagonalGaussian(loc, log_variance)
+
+
+@POSTERIORS.register("full_covariance")
+class FullCovarianceFamily(PosteriorFamily):
+    """Dense head emitting `mu` and the `D (D + 1) / 2` entries of the Cholesky factor."""
+
+    def __init__(self, latent_dim: int, **kwargs) -> None:
+        super().__init__(latent_dim, **kwargs)
+        d = self.latent_dim
+        self.head = tf_keras.layers.Dense(d + d * (d + 1) // 2, name="mean_cholesky")
+        self.fill = tfb.FillScaleTriL(
+            diag_bijector=tfb.Chain([tfb.Exp(), tfb.Scale(0.5)]), diag_shift=None
+        )
+
+    def posterior(self, features):
+        params = self.head(features)
+        loc, tril = params[..., : self.latent_dim], params[..., self.latent_dim :]
+        return FullCovarianceGaussian(loc, self.fill.forward(tril))
+
+
+@POSTERIORS.register("iaf")
+class IAFFamily(PosteriorFamily):
+    """Diagonal base head plus `iaf_steps` conditional MADEs (`iaf_hidden_units`, ReLU)."""
+
+    def __init__(
+        self,
+        latent_dim: int,
+        *,
+        iaf_steps: int = 2,
+        iaf_hidden_units: Sequence[int] = (64, 64),
+        context_dim: int,
+        kl_samples: int = 1,
+        moment_samples: int = 64,
+        **kwargs,
+    ) -> None:
+        super().__init__(latent_dim, **kwargs)
+        self.kl_samples = int(kl_samples)
+        self.moment_samples = int(moment_samples)
+        self.head = tf_keras.layers.Dense(2 * self.latent_dim, name="base_mean_log_variance")
+        self.networks = [
+            tfb.AutoregressiveNetwork(
+                params=2,
+                event_shape=[self.latent_dim],
+                hidden_units=[int(u) for u in iaf_hidden_units],
+                conditional=True,
+                conditional_event_shape=[int(context_dim)],
+                input_order="left-to-right" if k % 2 == 0 else "right-to-left",
+                activation="relu",
+                name=f"made_{k}",
+            )
+            for k in range(int(iaf_steps))
+        ]
+
+    def posterior(self, features):
+        loc, log_variance = tf.split(self.head(features), 2, axis=-1)
+        return IAFPosterior(
+            loc,
+            log_variance,
+            features,
+            self.networks,
+            kl_samples=self.kl_samples,
+            moment_samples=self.moment_samples,
+        )
+
+
+def make_family(
+    name: str,
+    latent_dim: int,
+    *,
+    context_dim: int,
+    iaf_steps: int = 2,
+    iaf_hidden_units: Sequence[int] = (64, 64),
+    kl_samples: int = 1,
+    moment_samples: int = 64,
+) -> PosteriorFamily:
+    """The family registered as `name`; options a family does not use are ignored.
+
+    Unknown names raise `UserInputError` listing "diagonal", "full_covariance", "iaf".
+    """
+    family = POSTERIORS.get(name)
+    if family is IAFFamily:
+        return IAFFamily(
+            latent_dim,
+            iaf_steps=iaf_steps,
+            iaf_hidden_units=iaf_hidden_units,
+            context_dim=context_dim,
+            kl_samples=kl_samples,
+            moment_samples=moment_samples,
+            name="posterior",
+        )
+    return family(latent_dim, name="posterior")

@@ -1,0 +1,266 @@
+"""`VAE`: the base class of every model entry (encoder, posterior family, decoder, ELBO terms).
+
+A model entry subclasses `VAE` and overrides `regularizer(inputs)`, the part
+of its loss beyond the reconstruction term; `benchmark.models.entries` holds
+the built-in ones. Shapes: a batch `x` is `[N, *observation_shape]` float32
+in [0, 1]; latents are `[..., N, D]`; every loss term is in nats per input
+(averaged over the batch).
+
+The public surface other parts use:
+
+- `encode(x) -> Posterior` (see `benchmark.models.posteriors`)
+- `decode(z) -> logits [..., *observation_shape]` (Bernoulli)
+- `reconstruction_nll(x, z) -> [..., N]` nats
+- `loss_terms(x, step, seed) -> (losses, terms)`: `losses` maps optimizer
+  names ("vae", and "discriminator" for FactorVAE) to scalars, `terms` holds
+  the scalars to log ("loss", "reconstruction", "kl", "elbo", the
+  objective's own) and `kl_per_latent [D]` for diagonal posteriors
+- `make_optimizers(learning_rate)` and `optimizer_variables()`: what the
+  trainer updates, one Adam per optimizer name
+- `apply_update(x, step, seed, optimizers) -> (terms, ok)`: one seeded
+  training step; the update is skipped when a loss or gradient is not finite
+- `initialize(seed)`: creates the variables (seeded), once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from benchmark.models import arguments as check
+from benchmark.models.networks import check_architecture, feature_dim, make_decoder, make_encoder
+from benchmark.models.objectives import bernoulli_nll
+from benchmark.models.posteriors import POSTERIORS, Posterior, make_family
+from benchmark.tf_quiet import import_tensorflow
+
+tf = import_tensorflow()
+import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+
+__all__ = ["VAE", "LossInputs", "seeded_initialization"]
+
+
+@dataclass(frozen=True)
+class LossInputs:
+    """What an objective's `regularizer` sees for one batch (nats, batch of N)."""
+
+    x: tf.Tensor  # [N, *observation_shape]
+    posterior: Posterior
+    z: tf.Tensor  # [N, D], the draw the reconstruction used
+    samples: tf.Tensor  # [S, N, D], all draws (S = kl_samples for IAF, else 1)
+    log_q: tf.Tensor  # [S, N], log q(samples | x)
+    kl: tf.Tensor  # [N], KL(q(z|x) || N(0, I)) (closed form, or Monte Carlo for IAF)
+    reconstruction: tf.Tensor  # [N], -log p(x | z)
+    step: tf.Tensor  # scalar float32: updates done before this one
+    seed: tf.Tensor  # [2] int32 stateless seed for the objective's own draws
+
+
+@contextlib.contextmanager
+def seeded_initialization(seed: int) -> Iterator[None]:
+    """Seeds TensorFlow and Keras's initializers; Python's and NumPy's global RNGs are restored."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    tf_keras.utils.set_random_seed(int(seed))
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+class VAE(tf_keras.Model):
+    """Encoder trunk + posterior family + decoder with a Bernoulli likelihood.
+
+    The loss is `mean reconstruction NLL + regularizer(inputs)`; the base
+    regularizer is the mean KL, so `VAE` itself is the plain VAE. Arguments
+    common to every entry (options a posterior family does not use are
+    ignored):
+
+    - posterior: "diagonal" | "full_covariance" | "iaf"
+    - latent_dim: D (10)
+    - architecture: "conv" (disentanglement_lib, 64x64 images) | "fc"
+    - fc_width: width of the "fc" architecture's hidden layers (1200)
+    - iaf_steps, iaf_hidden_units: number of IAF steps K (2) and the hidden
+      widths of each step's autoregressive network ((64, 64))
+    - kl_samples: Monte Carlo draws for the IAF KL in training (1)
+    - moment_samples: draws for IAF means, covariances and marginals (64)
+    """
+
+    #: The name this class is registered under (set by `register_model`).
+    entry_name: ClassVar[str] = ""
+    #: How `build_model` built it (a `benchmark.models.registry.EntryConfig`), else None.
+    entry_config = None
+
+    def __init__(
+        self,
+        observation_shape: Sequence[int],
+        *,
+        posterior: str = "diagonal",
+        latent_dim: int = 10,
+        architecture: str = "conv",
+        fc_width: int = 1200,
+        iaf_steps: int = 2,
+        iaf_hidden_units: Sequence[int] = (64, 64),
+        kl_samples: int = 1,
+        moment_samples: int = 64,
+    ) -> None:
+        super().__init__(name=self.entry_name or "vae")
+        self.observation_shape = tuple(
+            check.positive_int("observation_shape", s) for s in observation_shape
+        )
+        POSTERIORS.get(posterior)  # unknown names list the known ones
+        self.posterior_name = posterior
+        self.latent_dim = check.positive_int("latent_dim", latent_dim)
+        check_architecture(architecture, self.observation_shape)
+        self.architecture = architecture
+        fc_width = check.positive_int("fc_width", fc_width)
+        self.kl_samples = check.positive_int("kl_samples", kl_samples)
+        self.encoder = make_encoder(architecture, self.observation_shape, fc_width)
+        self.family = make_family(
+            posterior,
+            self.latent_dim,
+            context_dim=feature_dim(architecture, fc_width),
+            iaf_steps=check.positive_int("iaf_steps", iaf_steps),
+            iaf_hidden_units=check.positive_int_list("iaf_hidden_units", iaf_hidden_units),
+            kl_samples=self.kl_samples,
+            moment_samples=check.positive_int("moment_samples", moment_samples, minimum=2),
+        )
+        self.decoder = make_decoder(architecture, self.observation_shape, fc_width)
+        self._initialized = False
+        self._term_shapes: dict[str, tf.TensorShape] = {}
+
+    # --- the model --------------------------------------------------------------------------
+
+    def encode(self, x: tf.Tensor) -> Posterior:
+        """q(z|x) for a float32 batch `[N, *observation_shape]`."""
+        return self.family.posterior(self.encoder(x))
+
+    def decode(self, z: tf.Tensor) -> tf.Tensor:
+        """Bernoulli logits `[..., *observation_shape]` for latents `[..., D]`."""
+        return self.decoder(z)
+
+    def reconstruction_nll(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+        """-log p(x|z) in nats, `[..., N]`, for `x [N, *obs]` and `z [..., N, D]`."""
+        return bernoulli_nll(x, self.decode(z), event_ndims=len(self.observation_shape))
+
+    @property
+    def vae_variables(self) -> list[tf.Variable]:
+        """Trainable variables of encoder, posterior head and decoder."""
+        return (
+            self.encoder.trainable_variables
+            + self.family.trainable_variables
+            + self.decoder.trainable_variables
+        )
+
+    # --- the objective ----------------------------------------------------------------------
+
+    def regularizer(self, inputs: LossInputs) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """`(penalty, extra terms)`: the loss beyond the reconstruction. Plain VAE: mean KL."""
+        return tf.reduce_mean(inputs.kl), {}
+
+    def optimizer_losses(
+        self, loss: tf.Tensor, terms: dict[str, tf.Tensor]
+    ) -> dict[str, tf.Tensor]:
+        """The scalar each optimizer minimises, keyed like `optimizer_variables()`."""
+        return {"vae": loss}
+
+    def loss_terms(
+        self, x: tf.Tensor, step: tf.Tensor | float, seed: tf.Tensor | Sequence[int]
+    ) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
+        """`(losses per optimizer, terms to log)` for batch `x` at update `step` with `seed`."""
+        seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int32), 2)
+        posterior = self.encode(x)
+        num_samples = 1 if posterior.closed_form_kl else self.kl_samples
+        samples, log_q = posterior.sample_and_log_prob(num_samples, seeds[0])
+        z = samples[0]
+        reconstruction = self.reconstruction_nll(x, z)
+        kl = posterior.kl_from_samples(samples, log_q)
+        inputs = LossInputs(
+            x=x,
+            posterior=posterior,
+            z=z,
+            samples=samples,
+            log_q=log_q,
+            kl=kl,
+            reconstruction=reconstruction,
+            step=tf.cast(step, tf.float32),
+            seed=seeds[1],
+        )
+        penalty, extra = self.regularizer(inputs)
+        mean_reconstruction = tf.reduce_mean(reconstruction)
+        mean_kl = tf.reduce_mean(kl)
+        loss = mean_reconstruction + penalty
+        terms = {
+            "loss": loss,
+            "reconstruction": mean_reconstruction,
+            "kl": mean_kl,
+            "elbo": -(mean_reconstruction + mean_kl),
+            **extra,
+        }
+        per_latent = posterior.kl_per_latent()
+        if per_latent is not None:
+            terms["kl_per_latent"] = tf.reduce_mean(per_latent, axis=0)
+        return self.optimizer_losses(loss, terms), terms
+
+    # --- training ---------------------------------------------------------------------------
+
+    def optimizer_variables(self) -> dict[str, list[tf.Variable]]:
+        """The variables each optimizer updates."""
+        return {"vae": self.vae_variables}
+
+    def make_optimizers(self, learning_rate: float) -> dict[str, tf_keras.optimizers.Optimizer]:
+        """Adam per optimizer name (disentanglement_lib: beta1 0.9, beta2 0.999, eps 1e-8)."""
+        return {
+            "vae": tf_keras.optimizers.Adam(
+                learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+            )
+        }
+
+    def initialize(self, seed: int | None = None) -> None:
+        """Creates every variable by running the loss once on zeros; seeded when `seed` is given."""
+        if self._initialized:
+            return
+        dummy = tf.zeros((2, *self.observation_shape), tf.float32)
+        context = seeded_initialization(seed) if seed is not None else contextlib.nullcontext()
+        with context:
+            _, terms = self.loss_terms(dummy, step=0.0, seed=[0, 0])
+        self._term_shapes = {name: value.shape for name, value in terms.items()}
+        self._initialized = True
+
+    def term_shapes(self) -> dict[str, tf.TensorShape]:
+        """Name -> shape of every entry of `loss_terms`' terms (scalars, `[D]` for per-latent KL)."""
+        self.initialize()
+        return dict(self._term_shapes)
+
+    def apply_update(
+        self,
+        x: tf.Tensor,
+        step: tf.Tensor,
+        seed: tf.Tensor,
+        optimizers: dict[str, tf_keras.optimizers.Optimizer],
+    ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        """One training step: `(terms, ok)`; nothing is updated unless every loss and gradient is finite.
+
+        `terms` gains "grad_norm" (global norm of all gradients). Call inside
+        `tf.function`, with the optimizers built for `optimizer_variables()`.
+        """
+        groups = self.optimizer_variables()
+        with tf.GradientTape(persistent=len(groups) > 1) as tape:
+            losses, terms = self.loss_terms(x, step, seed)
+        gradients = {name: tape.gradient(losses[name], groups[name]) for name in groups}
+        del tape
+        grad_norm = tf.linalg.global_norm([g for name in groups for g in gradients[name]])
+        ok = tf.math.is_finite(grad_norm)
+        for loss in losses.values():
+            ok = tf.logical_and(ok, tf.math.is_finite(loss))
+
+        def update() -> tf.Tensor:
+            for name, variables in groups.items():
+                optimizers[name].apply_gradients(zip(gradients[name], variables, strict=True))
+            return tf.constant(True)
+
+        tf.cond(ok, update, lambda: tf.constant(False))
+        return {**terms, "grad_norm": grad_norm}, ok

@@ -1,0 +1,184 @@
+"""Running a task: expand it, skip finished runs, claim the rest, execute, record every outcome.
+
+A run's status moves pending -> running -> done | failed. A run left
+`running` by a process that no longer exists (killed, crashed, the machine
+rebooted) is taken over and resumes from the checkpoints in its folder; a
+run held by a live process (another `disbench run` on the same database) is
+left to it. Failed runs are kept as failed unless `retry_failed` is set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from benchmark.config.runs import RunSpec, expand_task
+from benchmark.config.schema import TaskConfig
+from benchmark.runner.environment import (
+    git_commit,
+    host_name,
+    owner_alive,
+    owner_id,
+    package_versions,
+)
+from benchmark.runner.executors import Executor, Job
+from benchmark.store import ResultStore, RunOutcome, RunRecord
+
+__all__ = ["RunSummary", "plan_runs", "run_task"]
+
+
+@dataclass
+class RunSummary:
+    """What a call of `run_task` did and where the task stands afterwards."""
+
+    task: str
+    total: int
+    done: int = 0
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (run_id, what, error)
+    ran: int = 0
+    held_elsewhere: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no run of the task is failed, 1 otherwise."""
+        return 1 if self.failed else 0
+
+
+def plan_runs(
+    records: list[RunRecord], *, retry_failed: bool, me: str, in_flight: set[str] = frozenset()
+) -> tuple[list[RunRecord], int]:
+    """`(runs to execute now, number held by other live processes)` from the task's rows."""
+    todo: list[RunRecord] = []
+    held = 0
+    for record in records:
+        if record.status == "pending" or (record.status == "failed" and retry_failed):
+            todo.append(record)
+        elif record.status == "running":
+            ours_but_idle = record.owner == me and record.run_id not in in_flight
+            if ours_but_idle or owner_alive(record.owner) is False:
+                todo.append(record)
+            else:
+                held += 1
+    return todo, held
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def run_task(
+    task: TaskConfig,
+    store: ResultStore,
+    executor: Executor,
+    *,
+    runs_dir: Path,
+    retry_failed: bool = False,
+    progress: bool = True,
+    command: str = "",
+) -> RunSummary:
+    """Runs every unfinished run of `task` with `executor`, recording outcomes in `store`.
+
+    Returns a summary; `summary.exit_code` is 1 if any run of the task is
+    failed at the end. A KeyboardInterrupt puts this process's unfinished
+    runs back to pending (their checkpoints stay) and is re-raised.
+    """
+    start = time.perf_counter()
+    specs = {spec.run_id: spec for spec in expand_task(task)}
+    store.register_task(task.name, task.to_dict(), list(specs.values()), source=task.source)
+    me = owner_id()
+    commit = git_commit()
+    invocation = store.start_invocation(
+        task.name,
+        command,
+        executor.name,
+        git_commit=commit,
+        versions=package_versions(),
+        host=host_name(),
+    )
+    records = store.runs(task.name)
+    todo, held = plan_runs(records, retry_failed=retry_failed, me=me)
+    already_done = sum(r.status == "done" for r in records)
+    kept_failed = 0 if retry_failed else sum(r.status == "failed" for r in records)
+    summary = RunSummary(task=task.name, total=len(records), held_elsewhere=held)
+    counts = f"{already_done} done, {kept_failed} failed, {len(todo)} to run"
+    if held:
+        counts += f", {held} running in other processes"
+    print(f"{task.name}: {len(records)} runs ({counts}); results in {store.path}", flush=True)
+
+    in_flight: set[str] = set()
+
+    def jobs() -> Iterator[Job]:
+        for record in todo:
+            claimed = store.claim(
+                record.run_id,
+                me,
+                expected_status=record.status,
+                expected_owner=record.owner if record.status == "running" else None,
+            )
+            if claimed:
+                in_flight.add(record.run_id)
+                yield Job(specs[record.run_id], runs_dir / record.run_id)
+
+    bar = tqdm(
+        total=len(records),
+        initial=already_done,
+        desc=task.name,
+        unit="run",
+        position=0,
+        dynamic_ncols=True,
+        disable=not progress,
+    )
+    outcomes = executor.map(jobs())
+    exit_code = 1
+    try:
+        for outcome in outcomes:
+            outcome = replace(outcome, git_commit=commit)
+            if store.record_outcome(outcome, owner=me):
+                summary.ran += 1
+            in_flight.discard(outcome.run_id)
+            _report(bar, specs[outcome.run_id], outcome, task)
+            bar.update(1)
+        exit_code = 0
+    finally:
+        outcomes.close()
+        if in_flight:
+            store.release(in_flight, me, "interrupted; resumes on the next `disbench run`")
+        bar.close()
+        final = store.runs(task.name)
+        summary.done = sum(r.status == "done" for r in final)
+        summary.failed = [
+            (r.run_id, _describe(specs.get(r.run_id), r), r.error or "")
+            for r in final
+            if r.status == "failed"
+        ]
+        summary.elapsed_s = time.perf_counter() - start
+        store.finish_invocation(invocation, summary.exit_code if exit_code == 0 else 130)
+    return summary
+
+
+def _describe(spec: RunSpec | None, record: RunRecord) -> str:
+    return spec.describe() if spec is not None else f"{record.label} seed={record.seed}"
+
+
+def _report(bar: tqdm, spec: RunSpec, outcome: RunOutcome, task: TaskConfig) -> None:
+    """One line per finished run, above the bars (kept in logs without a terminal too)."""
+    took = _format_duration(outcome.duration_s)
+    if outcome.status == "done":
+        main = task.leaderboard.main_metric
+        value = outcome.scores.get(main)
+        score = f"  {main}={value:.3f}" if isinstance(value, float) else ""
+        bar.write(f"done    {spec.run_id}  {spec.describe()}{score}  ({took})")
+    else:
+        bar.write(f"FAILED  {spec.run_id}  {spec.describe()}  ({took}): {outcome.error}")

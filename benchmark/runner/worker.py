@@ -1,0 +1,178 @@
+"""One run, wherever it executes: call the pipeline, check what it returns, never raise.
+
+The pipeline is `execute_run(spec, workdir, progress) -> dict` (default
+`benchmark.pipeline:execute_run`). Its result maps score keys to numbers or
+(nested) lists of numbers, plus two reserved keys:
+
+- `"artifacts"`: `{name: path}` of files the run wrote (relative to `workdir`
+  or absolute), e.g. `{"traversals": "traversals.png"}`; their bytes are read
+  here and stored in the database, so they reach the driver from any machine.
+- `"durations"`: `{name: seconds}`, e.g. `{"train_s": 812.0, "eval_s": 95.1}`.
+
+Any exception (a `TrainingDiverged` on NaN, a full disk, a bug) makes a
+failed outcome with a one-line reason and the traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import importlib.util
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from benchmark.config.runs import RunSpec
+from benchmark.errors import UserInputError
+from benchmark.runner.environment import host_name, package_versions
+from benchmark.store import RunOutcome, utc_now
+
+__all__ = [
+    "DEFAULT_PIPELINE",
+    "Pipeline",
+    "check_pipeline",
+    "execute_one",
+    "failed_outcome",
+    "resolve_pipeline",
+]
+
+DEFAULT_PIPELINE = "benchmark.pipeline:execute_run"
+Pipeline = Callable[..., Mapping[str, Any]]
+
+
+def check_pipeline(pipeline: str | Pipeline) -> None:
+    """Fails early, in the driver, when a `module:function` pipeline cannot be found.
+
+    Only the module's location is looked up; it is imported by the workers.
+    """
+    if callable(pipeline):
+        return
+    module, sep, name = str(pipeline).partition(":")
+    if not sep or not module or not name.isidentifier():
+        raise UserInputError(f"pipeline {pipeline!r}: expected MODULE:FUNCTION")
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise UserInputError(f"pipeline {pipeline!r}: no module named {module!r}")
+
+
+def resolve_pipeline(pipeline: str | Pipeline) -> Pipeline:
+    """The pipeline function itself (imports `module` for `module:function`)."""
+    if callable(pipeline):
+        return pipeline
+    module_name, _, name = str(pipeline).partition(":")
+    function = getattr(importlib.import_module(module_name), name, None)
+    if not callable(function):
+        raise UserInputError(f"pipeline {pipeline!r}: {module_name} has no function {name!r}")
+    return function
+
+
+def _number_tree(value: object, key: str) -> float | list:
+    """A float, or nested lists of floats, from numbers, numpy scalars/arrays, lists."""
+    if hasattr(value, "tolist") and not isinstance(value, list | tuple):
+        value = value.tolist()  # numpy arrays and scalars
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [_number_tree(v, key) for v in value]
+    raise TypeError(
+        f"score {key!r}: expected a number or a (nested) list of numbers, "
+        f"got {type(value).__name__}"
+    )
+
+
+def _collect(result: object, workdir: Path) -> tuple[dict, dict, dict]:
+    """`(scores, artifacts, durations)` from a pipeline result; TypeError/FileNotFoundError if malformed."""
+    if not isinstance(result, Mapping):
+        raise TypeError(f"the pipeline returned {type(result).__name__}, expected a dict of scores")
+    result = dict(result)
+    artifact_paths = result.pop("artifacts", None) or {}
+    durations_raw = result.pop("durations", None) or {}
+    scores = {}
+    for key, value in result.items():
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"score keys must be non-empty strings, got {key!r}")
+        scores[key] = _number_tree(value, key)
+    if not isinstance(artifact_paths, Mapping) or not isinstance(durations_raw, Mapping):
+        raise TypeError("'artifacts' and 'durations' must be dicts")
+    artifacts = {}
+    for name, relative in artifact_paths.items():
+        path = Path(relative)
+        path = path if path.is_absolute() else workdir / path
+        if not path.is_file():
+            raise FileNotFoundError(f"artefact {name!r}: the pipeline named {path}, which is missing")
+        artifacts[str(name)] = (path.name, path.read_bytes())
+    durations = {str(k): float(v) for k, v in durations_raw.items()}
+    return scores, artifacts, durations
+
+
+def _reason(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        text += " (the disk is full: free space and run again; finished runs are kept)"
+    return " ".join(text.split())
+
+
+def failed_outcome(
+    run_id: str, reason: str, detail: str = "", started_at: str | None = None, duration_s: float = 0.0
+) -> RunOutcome:
+    """A failed outcome made outside the worker (e.g. the worker process died)."""
+    now = utc_now()
+    return RunOutcome(
+        run_id=run_id,
+        status="failed",
+        started_at=started_at or now,
+        finished_at=now,
+        duration_s=duration_s,
+        error=reason,
+        error_detail=detail or None,
+    )
+
+
+def execute_one(
+    spec_data: Mapping[str, Any], workdir: str | Path, pipeline: str | Pipeline, progress: bool
+) -> RunOutcome:
+    """Runs one run in this process and returns its outcome; only KeyboardInterrupt escapes.
+
+    `spec_data` is `RunSpec.to_dict()` (plain data travels to any worker);
+    `workdir` is the run's own folder, where checkpoints let it resume.
+    """
+    spec = RunSpec.from_dict(spec_data)
+    started_at = utc_now()
+    start = time.perf_counter()
+    try:
+        directory = Path(workdir)
+        directory.mkdir(parents=True, exist_ok=True)
+        function = resolve_pipeline(pipeline)
+        result = function(spec, directory, progress=progress)
+        scores, artifacts, durations = _collect(result, directory)
+    except Exception as error:  # every failure is recorded; the suite goes on
+        return RunOutcome(
+            run_id=spec.run_id,
+            status="failed",
+            started_at=started_at,
+            finished_at=utc_now(),
+            duration_s=time.perf_counter() - start,
+            error=_reason(error),
+            error_detail="".join(traceback.format_exception(error)),
+            versions=package_versions(),
+            host=host_name(),
+        )
+    return RunOutcome(
+        run_id=spec.run_id,
+        status="done",
+        started_at=started_at,
+        finished_at=utc_now(),
+        duration_s=time.perf_counter() - start,
+        scores=scores,
+        artifacts=artifacts,
+        durations=durations,
+        versions=package_versions(),
+        host=host_name(),
+    )

@@ -1,0 +1,617 @@
+"""The results database: runs, their scores and artefacts, in one SQLite file.
+
+Tables (schema version 1):
+
+- `schema_version(version)`: one row; a newer version than this code knows is refused.
+- `tasks(name, config, source, updated_at)`: each task's resolved configuration (JSON).
+- `runs(run_id, task, entry, label, dataset, seed, args, spec, status, attempts, owner,
+  created_at, started_at, finished_at, duration_s, total_duration_s, durations, error,
+  error_detail, versions, git_commit, host)`: one row per run; `status` is one of
+  pending, running, done, failed; `spec` is the full `RunSpec` as JSON.
+- `task_runs(task, run_id, position, label, sweep)`: which runs make up a task (a run
+  may belong to several tasks), in expansion order, with the task's labels.
+- `scores(run_id, key, value, json)`: one row per score; `value` holds finite numbers,
+  `json` anything else (lists, NaN).
+- `artifacts(run_id, name, filename, data)`: files a run produced (e.g. latent traversal
+  images), as bytes, so leaderboards need nothing but this file.
+- `invocations(id, task, command, executor, started_at, finished_at, exit_code, git_commit,
+  versions, host)`: each `disbench run`, for the leaderboard header.
+
+Every write is one transaction (`BEGIN IMMEDIATE ... COMMIT`), so a process
+killed at any point leaves each run either as it was or fully recorded. The
+journal is in WAL mode, so readers never block the writer and several
+processes may write (each write waits up to `timeout` seconds for the lock).
+Only `sqlite3` is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmark.errors import UserInputError
+
+__all__ = [
+    "DEFAULT_DB",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "DatabaseError",
+    "ResultStore",
+    "RunOutcome",
+    "RunRecord",
+    "utc_now",
+]
+
+SCHEMA_VERSION = 1
+STATUSES = ("pending", "running", "done", "failed")
+DEFAULT_DB = Path("results") / "disbench.sqlite"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+    name TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    task TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    label TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    args TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ({", ".join(repr(s) for s in STATUSES)})),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    duration_s REAL,
+    total_duration_s REAL NOT NULL DEFAULT 0,
+    durations TEXT NOT NULL DEFAULT '{{}}',
+    error TEXT,
+    error_detail TEXT,
+    versions TEXT NOT NULL DEFAULT '{{}}',
+    git_commit TEXT NOT NULL DEFAULT '',
+    host TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
+CREATE TABLE IF NOT EXISTS task_runs (
+    task TEXT NOT NULL,
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    position INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    sweep TEXT NOT NULL,
+    PRIMARY KEY (task, run_id)
+);
+CREATE TABLE IF NOT EXISTS scores (
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    key TEXT NOT NULL,
+    value REAL,
+    json TEXT,
+    PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    name TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+CREATE TABLE IF NOT EXISTS invocations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task TEXT NOT NULL,
+    command TEXT NOT NULL,
+    executor TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    exit_code INTEGER,
+    git_commit TEXT NOT NULL DEFAULT '',
+    versions TEXT NOT NULL DEFAULT '{{}}',
+    host TEXT NOT NULL DEFAULT ''
+);
+"""
+
+
+class DatabaseError(UserInputError):
+    """The results database cannot be used: not SQLite, a newer schema, a full disk, ..."""
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 UTC with seconds, e.g. `2025-01-31T12:00:00Z`."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one attempt at a run produced, as recorded by `record_outcome`.
+
+    `status` is "done" or "failed". `scores` maps keys to floats or (nested)
+    lists of floats; `artifacts` maps names to (file name, bytes). Times are
+    ISO 8601 UTC; `duration_s` is this attempt's wall time in seconds;
+    `durations` holds the pipeline's own timings (e.g. train_s, eval_s).
+    """
+
+    run_id: str
+    status: str
+    started_at: str
+    finished_at: str
+    duration_s: float
+    scores: Mapping[str, float | list] = field(default_factory=dict)
+    artifacts: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
+    durations: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None
+    error_detail: str | None = None
+    versions: Mapping[str, str] = field(default_factory=dict)
+    git_commit: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of `runs`, joined with the task's view of it (`position`, `label`, `sweep`)."""
+
+    run_id: str
+    task: str
+    entry: str
+    label: str
+    dataset: str
+    seed: int
+    args: dict[str, Any]
+    spec: dict[str, Any]
+    status: str
+    attempts: int
+    owner: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    duration_s: float | None
+    total_duration_s: float
+    durations: dict[str, float]
+    error: str | None
+    error_detail: str | None
+    versions: dict[str, str]
+    git_commit: str
+    host: str
+    position: int
+    sweep: dict[str, Any]
+
+
+def _encode_score(value: object) -> tuple[float | None, str | None]:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, json.dumps(value)
+    number = float(value)
+    return (number, None) if math.isfinite(number) else (None, json.dumps(number))
+
+
+def _decode_score(value: float | None, text: str | None) -> float | list:
+    return float(value) if value is not None else json.loads(text or "null")
+
+
+class ResultStore:
+    """An open results database (see the module docstring for the tables).
+
+    `ResultStore(path)` creates the file and its folder if needed;
+    `ResultStore(path, create=False)` requires it to exist. Use it as a
+    context manager or call `close()`.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 60.0) -> None:
+        self.path = Path(path)
+        self._check_file(create)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._prepare()
+        except sqlite3.DatabaseError as error:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            raise DatabaseError(f"{self.path}: cannot open the results database: {error}") from None
+
+    # ---- opening -------------------------------------------------------------------------
+
+    def _check_file(self, create: bool) -> None:
+        if self.path.is_dir():
+            raise DatabaseError(f"{self.path}: is a folder, expected an SQLite database file")
+        if not self.path.exists():
+            if not create:
+                raise DatabaseError(
+                    f"{self.path}: no results database here; `disbench run TASK --db {self.path}` "
+                    "creates it"
+                )
+            return
+        with self.path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+        if head and head != _SQLITE_MAGIC:
+            raise DatabaseError(
+                f"{self.path}: not an SQLite database (it starts with {head!r}); "
+                "give another --db path or move the file away"
+            )
+
+    def _prepare(self) -> None:
+        tables = {
+            row[0]
+            for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if tables and "schema_version" not in tables:
+            raise DatabaseError(
+                f"{self.path}: an SQLite database, but not a disbench results database "
+                f"(no schema_version table; it has {', '.join(sorted(tables))})"
+            )
+        if "schema_version" in tables:
+            row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            version = row[0] if row else None
+            if version is not None and version > SCHEMA_VERSION:
+                raise DatabaseError(
+                    f"{self.path}: written by a newer disbench (schema version {version}; "
+                    f"this one reads up to {SCHEMA_VERSION}); upgrade disbench or use another --db"
+                )
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        with self.transaction() as conn:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            if conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 0:
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none of it."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise DatabaseError(f"{self.path}: cannot write the results database: {error}") from None
+        try:
+            yield self._conn
+        except BaseException:
+            if self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+            raise
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+            raise DatabaseError(
+                f"{self.path}: cannot write the results database: {error}; "
+                "results recorded before this one are kept"
+            ) from None
+
+    def _write(self, statements: Iterable[tuple[str, Sequence[object]]]) -> None:
+        try:
+            with self.transaction() as conn:
+                for sql, params in statements:
+                    conn.execute(sql, params)
+        except sqlite3.OperationalError as error:
+            raise DatabaseError(
+                f"{self.path}: cannot write the results database: {error}; "
+                "results recorded before this one are kept"
+            ) from None
+
+    # ---- tasks and runs ------------------------------------------------------------------
+
+    def register_task(
+        self, name: str, config: Mapping[str, Any], specs: Sequence[Any], source: str = ""
+    ) -> None:
+        """Records a task and its runs: new runs as pending, existing runs untouched.
+
+        `specs` are `RunSpec`s (anything with `run_id`, `entry`, `label`,
+        `dataset`, `seed`, `model_args`, `sweep` and `to_dict()`). The task's
+        membership is replaced, so runs dropped from a task file leave its
+        leaderboard but keep their results.
+        """
+        now = utc_now()
+        statements: list[tuple[str, Sequence[object]]] = [
+            (
+                "INSERT INTO tasks (name, config, source, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET config = excluded.config, "
+                "source = excluded.source, updated_at = excluded.updated_at",
+                (name, json.dumps(config, sort_keys=True), source, now),
+            ),
+            ("DELETE FROM task_runs WHERE task = ?", (name,)),
+        ]
+        for position, spec in enumerate(specs):
+            statements.append(
+                (
+                    "INSERT OR IGNORE INTO runs (run_id, task, entry, label, dataset, seed, args, "
+                    "spec, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                    (
+                        spec.run_id,
+                        name,
+                        spec.entry,
+                        spec.label or spec.entry,
+                        spec.dataset,
+                        spec.seed,
+                        json.dumps(spec.model_args, sort_keys=True),
+                        json.dumps(spec.to_dict(), sort_keys=True),
+                        now,
+                    ),
+                )
+            )
+            statements.append(
+                (
+                    "INSERT INTO task_runs (task, run_id, position, label, sweep) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (name, spec.run_id, position, spec.label or spec.entry, json.dumps(spec.sweep)),
+                )
+            )
+        self._write(statements)
+
+    def task_names(self) -> list[str]:
+        return [row[0] for row in self._conn.execute("SELECT name FROM tasks ORDER BY name")]
+
+    def task_config(self, name: str) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT config FROM tasks WHERE name = ?", (name,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def runs(self, task: str) -> list[RunRecord]:
+        """The task's runs in expansion order."""
+        rows = self._conn.execute(
+            "SELECT r.run_id, r.task, r.entry, t.label, r.dataset, r.seed, r.args, r.spec, "
+            "r.status, r.attempts, r.owner, r.created_at, r.started_at, r.finished_at, "
+            "r.duration_s, r.total_duration_s, r.durations, r.error, r.error_detail, r.versions, "
+            "r.git_commit, r.host, t.position, t.sweep "
+            "FROM task_runs t JOIN runs r ON r.run_id = t.run_id WHERE t.task = ? "
+            "ORDER BY t.position",
+            (task,),
+        ).fetchall()
+        return [
+            RunRecord(
+                run_id=r[0],
+                task=r[1],
+                entry=r[2],
+                label=r[3],
+                dataset=r[4],
+                seed=r[5],
+                args=json.loads(r[6]),
+                spec=json.loads(r[7]),
+                status=r[8],
+                attempts=r[9],
+                owner=r[10],
+                created_at=r[11],
+                started_at=r[12],
+                finished_at=r[13],
+                duration_s=r[14],
+                total_duration_s=r[15],
+                durations=json.loads(r[16]),
+                error=r[17],
+                error_detail=r[18],
+                versions=json.loads(r[19]),
+                git_commit=r[20],
+                host=r[21],
+                position=r[22],
+                sweep=json.loads(r[23]),
+            )
+            for r in rows
+        ]
+
+    def counts(self, task: str) -> dict[str, int]:
+        """Number of the task's runs per status (every status present, 0 if none)."""
+        counts = dict.fromkeys(STATUSES, 0)
+        for status, number in self._conn.execute(
+            "SELECT r.status, COUNT(*) FROM task_runs t JOIN runs r ON r.run_id = t.run_id "
+            "WHERE t.task = ? GROUP BY r.status",
+            (task,),
+        ):
+            counts[status] = number
+        return counts
+
+    def claim(
+        self, run_id: str, owner: str, *, expected_status: str, expected_owner: str | None
+    ) -> bool:
+        """Marks a run running for `owner` if it is still as expected; False if someone else took it."""
+        try:
+            with self.transaction() as conn:
+                cursor = conn.execute(
+                    "UPDATE runs SET status = 'running', owner = ?, started_at = ?, "
+                    "attempts = attempts + 1, error = NULL, error_detail = NULL "
+                    "WHERE run_id = ? AND status = ? AND owner IS ?",
+                    (owner, utc_now(), run_id, expected_status, expected_owner),
+                )
+                return cursor.rowcount == 1
+        except sqlite3.OperationalError as error:
+            raise DatabaseError(f"{self.path}: cannot write the results database: {error}") from None
+
+    def release(self, run_ids: Iterable[str], owner: str, reason: str) -> None:
+        """Puts this owner's running runs back to pending (an interrupted suite)."""
+        self._write(
+            (
+                "UPDATE runs SET status = 'pending', owner = NULL, error = ? "
+                "WHERE run_id = ? AND status = 'running' AND owner = ?",
+                (reason, run_id, owner),
+            )
+            for run_id in run_ids
+        )
+
+    def record_outcome(self, outcome: RunOutcome, owner: str | None = None) -> bool:
+        """Records a finished attempt in one transaction: status, times, scores, artefacts.
+
+        A done run's scores and artefacts replace any earlier ones; a failed
+        run keeps none. With `owner`, only a run still held by that owner is
+        written, and False is returned otherwise (another process took it over).
+        """
+        if outcome.status not in ("done", "failed"):
+            raise ValueError(f"outcome status must be done or failed, got {outcome.status!r}")
+        encoded = [(key, *_encode_score(value)) for key, value in outcome.scores.items()]
+        statements: list[tuple[str, Sequence[object]]] = [
+            (
+                "UPDATE runs SET status = ?, owner = NULL, started_at = ?, finished_at = ?, "
+                "duration_s = ?, total_duration_s = total_duration_s + ?, durations = ?, "
+                "error = ?, error_detail = ?, versions = ?, git_commit = ?, host = ? "
+                "WHERE run_id = ?" + (" AND owner IS ?" if owner is not None else ""),
+                (
+                    outcome.status,
+                    outcome.started_at,
+                    outcome.finished_at,
+                    outcome.duration_s,
+                    outcome.duration_s,
+                    json.dumps(dict(outcome.durations), sort_keys=True),
+                    outcome.error,
+                    outcome.error_detail,
+                    json.dumps(dict(outcome.versions), sort_keys=True),
+                    outcome.git_commit,
+                    outcome.host,
+                    outcome.run_id,
+                    *((owner,) if owner is not None else ()),
+                ),
+            ),
+            ("DELETE FROM scores WHERE run_id = ?", (outcome.run_id,)),
+            ("DELETE FROM artifacts WHERE run_id = ?", (outcome.run_id,)),
+        ]
+        if outcome.status == "done":
+            statements += [
+                (
+                    "INSERT INTO scores (run_id, key, value, json) VALUES (?, ?, ?, ?)",
+                    (outcome.run_id, key, value, text),
+                )
+                for key, value, text in encoded
+            ]
+            statements += [
+                (
+                    "INSERT INTO artifacts (run_id, name, filename, data) VALUES (?, ?, ?, ?)",
+                    (outcome.run_id, name, filename, sqlite3.Binary(data)),
+                )
+                for name, (filename, data) in outcome.artifacts.items()
+            ]
+        try:
+            with self.transaction() as conn:
+                cursor = conn.execute(*statements[0])
+                if cursor.rowcount != 1:
+                    raise _NotOwned
+                for sql, params in statements[1:]:
+                    conn.execute(sql, params)
+        except _NotOwned:
+            return False
+        except sqlite3.OperationalError as error:
+            raise DatabaseError(
+                f"{self.path}: cannot write the results database: {error}; "
+                "results recorded before this one are kept"
+            ) from None
+        return True
+
+    # ---- scores and artefacts --------------------------------------------------------------
+
+    def scores(self, run_ids: Iterable[str]) -> dict[str, dict[str, float | list]]:
+        """Scores per run id (runs without scores map to {})."""
+        ids = list(run_ids)
+        result: dict[str, dict[str, float | list]] = {run_id: {} for run_id in ids}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk : chunk + 500]
+            marks = ", ".join("?" * len(part))
+            for run_id, key, value, text in self._conn.execute(
+                f"SELECT run_id, key, value, json FROM scores WHERE run_id IN ({marks}) "
+                "ORDER BY run_id, key",
+                part,
+            ):
+                result[run_id][key] = _decode_score(value, text)
+        return result
+
+    def artifact_names(self, run_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """`{run_id: {name: filename}}` of stored artefacts (without their bytes)."""
+        ids = list(run_ids)
+        result: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk : chunk + 500]
+            marks = ", ".join("?" * len(part))
+            for run_id, name, filename in self._conn.execute(
+                f"SELECT run_id, name, filename FROM artifacts WHERE run_id IN ({marks}) "
+                "ORDER BY run_id, name",
+                part,
+            ):
+                result[run_id][name] = filename
+        return result
+
+    def artifact(self, run_id: str, name: str) -> tuple[str, bytes] | None:
+        """`(filename, bytes)` of one stored artefact, or None."""
+        row = self._conn.execute(
+            "SELECT filename, data FROM artifacts WHERE run_id = ? AND name = ?", (run_id, name)
+        ).fetchone()
+        return None if row is None else (row[0], bytes(row[1]))
+
+    # ---- invocations -----------------------------------------------------------------------
+
+    def start_invocation(
+        self,
+        task: str,
+        command: str,
+        executor: str,
+        *,
+        git_commit: str = "",
+        versions: Mapping[str, str] | None = None,
+        host: str = "",
+    ) -> int:
+        """Records the start of a `disbench run`; returns its id for `finish_invocation`."""
+        try:
+            with self.transaction() as conn:
+                cursor = conn.execute(
+                    "INSERT INTO invocations (task, command, executor, started_at, git_commit, "
+                    "versions, host) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        task,
+                        command,
+                        executor,
+                        utc_now(),
+                        git_commit,
+                        json.dumps(dict(versions or {}), sort_keys=True),
+                        host,
+                    ),
+                )
+                return int(cursor.lastrowid or 0)
+        except sqlite3.OperationalError as error:
+            raise DatabaseError(f"{self.path}: cannot write the results database: {error}") from None
+
+    def finish_invocation(self, invocation_id: int, exit_code: int) -> None:
+        self._write(
+            [
+                (
+                    "UPDATE invocations SET finished_at = ?, exit_code = ? WHERE id = ?",
+                    (utc_now(), exit_code, invocation_id),
+                )
+            ]
+        )
+
+    def invocations(self, task: str) -> list[dict[str, Any]]:
+        """The task's `disbench run` invocations, oldest first."""
+        rows = self._conn.execute(
+            "SELECT id, task, command, executor, started_at, finished_at, exit_code, git_commit, "
+            "versions, host FROM invocations WHERE task = ? ORDER BY id",
+            (task,),
+        ).fetchall()
+        names = ("id", "task", "command", "executor", "started_at", "finished_at", "exit_code")
+        return [
+            {
+                **dict(zip(names, r[:7], strict=True)),
+                "git_commit": r[7],
+                "versions": json.loads(r[8]),
+                "host": r[9],
+            }
+            for r in rows
+        ]
+
+
+class _NotOwned(Exception):
+    """The run was taken over by another owner; its newer state wins."""
