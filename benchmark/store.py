@@ -282,7 +282,9 @@ class ResultStore:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            raise DatabaseError(f"{self.path}: cannot write the results database: {error}") from None
+            raise DatabaseError(
+                f"{self.path}: cannot write the results database: {error}"
+            ) from None
         try:
             yield self._conn
         except BaseException:
@@ -434,7 +436,9 @@ class ResultStore:
                 )
                 return cursor.rowcount == 1
         except sqlite3.OperationalError as error:
-            raise DatabaseError(f"{self.path}: cannot write the results database: {error}") from None
+            raise DatabaseError(
+                f"{self.path}: cannot write the results database: {error}"
+            ) from None
 
     def release(self, run_ids: Iterable[str], owner: str, reason: str) -> None:
         """Puts this owner's running runs back to pending (an interrupted suite)."""
@@ -582,7 +586,9 @@ class ResultStore:
                 )
                 return int(cursor.lastrowid or 0)
         except sqlite3.OperationalError as error:
-            raise DatabaseError(f"{self.path}: cannot write the results database: {error}") from None
+            raise DatabaseError(
+                f"{self.path}: cannot write the results database: {error}"
+            ) from None
 
     def finish_invocation(self, invocation_id: int, exit_code: int) -> None:
         self._write(

@@ -174,6 +174,7 @@ def test_sampled_intermediates_equal_shared_npz_files(case):
         votes = sample_factor_vae_votes(dataset, code, num, random_state, variances, active)
         assert np.array_equal(votes, stored[f"factorvae_votes_{split}"])
     result = compute_factor_vae(dataset, code, np.random.RandomState(0))
-    assert result["factorvae_eval_accuracy"] == goldens()["cases"][case]["sklearn_variants"][
-        "factorvae_eval_from_saved_votes"
-    ]
+    assert (
+        result["factorvae_eval_accuracy"]
+        == goldens()["cases"][case]["sklearn_variants"]["factorvae_eval_from_saved_votes"]
+    )

@@ -23,9 +23,13 @@ __all__ = [
     "FALLBACK_METRICS",
     "FALLBACK_MODEL_ENTRIES",
     "FALLBACK_POSTERIORS",
+    "LATENT_SCORE_SETTINGS",
     "REPRESENTATIONS",
     "Catalog",
+    "dataset_names",
     "default_catalog",
+    "metric_names",
+    "model_names",
 ]
 
 FALLBACK_METRICS = (
@@ -48,18 +52,24 @@ FALLBACK_MODEL_ENTRIES = (
     "factor_vae",
 )
 FALLBACK_POSTERIORS = ("diagonal", "full_covariance", "iaf")
-# Settings the evaluation passes on to metrics and latent scores (disentanglement_lib's names).
+# Metric settings when the metric registry is not installed (disentanglement_lib's names).
 FALLBACK_EVALUATION_SETTINGS = (
     "batch_size",
-    "continuous_factors",
     "diff_quantile",
     "num_bins",
     "num_eval",
-    "num_points",
     "num_test",
     "num_train",
     "num_variance_estimate",
     "prune_threshold",
+)
+# Keyword settings of `benchmark.evaluation.latent_scores.latent_scores`.
+LATENT_SCORE_SETTINGS = (
+    "batch_size",
+    "iw_samples",
+    "posterior_samples",
+    "reconstruction_samples",
+    "tc_sample_size",
 )
 REPRESENTATIONS = ("mean", "sampled")
 
@@ -68,6 +78,7 @@ _DATA_PARAMETERS = {
     "codes",
     "codes_test",
     "codes_train",
+    "dataset",
     "factors",
     "factors_test",
     "factors_train",
@@ -82,8 +93,10 @@ class Catalog:
     """Names a task may use, and the callables whose signatures check arguments.
 
     `dataset_targets` / `model_targets` map a name to the class built from it
-    (used with `benchmark.registry.check_kwargs` and its type annotations); a
-    name without a target has its arguments accepted unchecked.
+    (its signature and type annotations check the arguments); a name without
+    a target has its arguments accepted unchecked. `evaluation_settings` are
+    the settings any metric or the latent scores take; `metric_settings` maps
+    a metric name (or "latent_scores") to its own, where known.
     """
 
     datasets: tuple[str, ...]
@@ -93,6 +106,9 @@ class Catalog:
     evaluation_settings: tuple[str, ...]
     dataset_targets: Mapping[str, Callable[..., object]] = field(default_factory=dict)
     model_targets: Mapping[str, Callable[..., object]] = field(default_factory=dict)
+    metric_settings: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"latent_scores": LATENT_SCORE_SETTINGS}
+    )
 
 
 def _optional_module(name: str):
@@ -113,50 +129,70 @@ def _find_registry(module: object, kind_words: Sequence[str]) -> Registry | None
     return None
 
 
-def _metric_settings(registry: Registry) -> tuple[str, ...]:
-    names: set[str] = set()
+def _metric_settings(registry: Registry) -> dict[str, tuple[str, ...]]:
+    """`{metric: its keyword settings}` from the registered callables' signatures."""
+    settings: dict[str, tuple[str, ...]] = {}
     for metric in registry.names():
         try:
             params = inspect.signature(registry.get(metric)).parameters  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
-        names.update(
+        settings[metric] = tuple(
             n
             for n, p in params.items()
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in _DATA_PARAMETERS
         )
-    return tuple(sorted(names | set(FALLBACK_EVALUATION_SETTINGS)))
+    return settings
 
 
 @lru_cache(maxsize=1)
-def default_catalog() -> Catalog:
-    """The live registries, with fixed fallbacks for parts not installed yet (cached)."""
+def dataset_names() -> tuple[tuple[str, ...], dict[str, Callable[..., object]]]:
+    """`(names, {name: class})` of the registered data sets (no TensorFlow)."""
     from benchmark.data import DATASETS
 
-    datasets = tuple(DATASETS.names())
-    dataset_targets = {name: DATASETS.get(name) for name in datasets}
+    names = tuple(DATASETS.names())
+    return names, {name: DATASETS.get(name) for name in names}
 
-    metrics: tuple[str, ...] = FALLBACK_METRICS
-    settings: tuple[str, ...] = FALLBACK_EVALUATION_SETTINGS
-    metrics_module = _optional_module("benchmark.metrics")
-    metric_registry = getattr(metrics_module, "METRICS", None) if metrics_module else None
-    if isinstance(metric_registry, Registry):
-        metrics = tuple(metric_registry.names())
-        settings = _metric_settings(metric_registry)
 
+@lru_cache(maxsize=1)
+def metric_names() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """`(metric names, {metric: its settings})`: the live registry, or the fallbacks."""
+    module = _optional_module("benchmark.metrics")
+    registry = getattr(module, "METRICS", None) if module is not None else None
+    if isinstance(registry, Registry):
+        return tuple(registry.names()), _metric_settings(registry)
+    return FALLBACK_METRICS, {}
+
+
+@lru_cache(maxsize=1)
+def model_names() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Callable[..., object]]]:
+    """`(entries, posteriors, {entry: class})`; imports TensorFlow when the models exist."""
+    module = _optional_module("benchmark.models")
     entries: tuple[str, ...] = FALLBACK_MODEL_ENTRIES
     posteriors: tuple[str, ...] = FALLBACK_POSTERIORS
-    model_targets: dict[str, Callable[..., object]] = {}
-    models_module = _optional_module("benchmark.models")
-    if models_module is not None:
-        entry_registry = _find_registry(models_module, ("model", "entry"))
-        if entry_registry is not None:
+    targets: dict[str, Callable[..., object]] = {}
+    if module is not None:
+        entry_registry = getattr(module, "MODELS", None) or _find_registry(module, ("model",))
+        if isinstance(entry_registry, Registry):
             entries = tuple(entry_registry.names())
-            model_targets = {name: entry_registry.get(name) for name in entries}
-        posterior_registry = _find_registry(models_module, ("posterior",))
-        if posterior_registry is not None:
+            targets = {name: entry_registry.get(name) for name in entries}
+        posterior_registry = getattr(module, "POSTERIORS", None) or _find_registry(
+            module, ("posterior",)
+        )
+        if isinstance(posterior_registry, Registry):
             posteriors = tuple(posterior_registry.names())
+    return entries, posteriors, targets
 
+
+def default_catalog() -> Catalog:
+    """The live registries, with fixed fallbacks for parts not installed yet (cached)."""
+    datasets, dataset_targets = dataset_names()
+    metrics, per_metric = metric_names()
+    entries, posteriors, model_targets = model_names()
+    names = {n for values in per_metric.values() for n in values} or set(
+        FALLBACK_EVALUATION_SETTINGS
+    )
+    settings = tuple(sorted(names | set(LATENT_SCORE_SETTINGS)))
     return Catalog(
         datasets=datasets,
         model_entries=entries,
@@ -165,4 +201,5 @@ def default_catalog() -> Catalog:
         evaluation_settings=settings,
         dataset_targets=dataset_targets,
         model_targets=model_targets,
+        metric_settings={**per_metric, "latent_scores": LATENT_SCORE_SETTINGS},
     )

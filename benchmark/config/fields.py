@@ -186,6 +186,7 @@ def unique(sources: Sources, values: list[object], path: FieldPath, key: Callabl
         marker = key(item)
         if marker in seen:
             raise sources.error(
-                (*path, index), f"duplicate of {format_path((*path, seen[marker]))} ({describe(item)})"
+                (*path, index),
+                f"duplicate of {format_path((*path, seen[marker]))} ({describe(item)})",
             )
         seen[marker] = index

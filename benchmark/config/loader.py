@@ -133,9 +133,7 @@ def _merge(
     return merged, origins
 
 
-def read_task_data(
-    path: Path, _chain: tuple[Path, ...] = ()
-) -> tuple[dict, dict[FieldPath, Path]]:
+def read_task_data(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dict, dict[FieldPath, Path]]:
     """The merged raw data of a task file and the file each field came from."""
     path = path.resolve()
     if path in _chain:

@@ -76,14 +76,16 @@ class EvaluationConfig:
 
     `metrics`: registered metric names; `representation`: "mean" (posterior
     means) and/or "sampled" (one posterior sample per input); `settings`:
-    keyword settings passed to every metric and latent score that takes them
-    (e.g. `num_train`, `num_test`); `latent_scores`: whether to compute the
+    keyword settings passed to every metric (and the latent scores) that
+    takes them, e.g. `num_train: 10000`, and per-metric settings under a
+    metric's name (or "latent_scores") that override those for it alone,
+    e.g. `dci: {num_train: 2000}`; `latent_scores`: whether to compute the
     posterior correlation and information scores.
     """
 
     metrics: tuple[str, ...]
     representation: tuple[str, ...] = ("mean",)
-    settings: dict[str, Scalar] = field(default_factory=dict)
+    settings: dict[str, Scalar | dict[str, Scalar]] = field(default_factory=dict)
     latent_scores: bool = True
 
     @classmethod
@@ -91,9 +93,26 @@ class EvaluationConfig:
         return cls(
             metrics=tuple(data["metrics"]),
             representation=tuple(data.get("representation", ("mean",))),
-            settings=dict(data.get("settings", {})),
+            settings={
+                k: dict(v) if isinstance(v, Mapping) else v
+                for k, v in data.get("settings", {}).items()
+            },
             latent_scores=bool(data.get("latent_scores", True)),
         )
+
+    def settings_for(self, name: str, accepted: tuple[str, ...] | None = None) -> dict[str, Scalar]:
+        """The settings of one metric (or "latent_scores"): global ones, then its own on top.
+
+        With `accepted`, global settings it does not take are left out (its
+        own settings are always kept, so a typo there still fails loudly).
+        """
+        shared = {
+            k: v
+            for k, v in self.settings.items()
+            if not isinstance(v, Mapping) and (accepted is None or k in accepted)
+        }
+        own = self.settings.get(name, {})
+        return {**shared, **(own if isinstance(own, Mapping) else {})}
 
 
 @dataclass(frozen=True)

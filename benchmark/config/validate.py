@@ -195,7 +195,9 @@ def _models(
         check_keys(
             sources, data, path, allowed=("entry", "args", "sweep", "label"), required=("entry",)
         )
-        entry = sources.choice(data["entry"], (*path, "entry"), catalog.model_entries, "model entry")
+        entry = sources.choice(
+            data["entry"], (*path, "entry"), catalog.model_entries, "model entry"
+        )
         args = _args(data.get("args", {}), (*path, "args"), sources)
         label = sources.string(data["label"], (*path, "label")) if "label" in data else ""
         own = _sweep(data["sweep"], (*path, "sweep"), sources) if "sweep" in data else None
@@ -238,7 +240,7 @@ def _check_model_args(
         sources.choice(value, where, catalog.posteriors, "posterior family")
     target = catalog.model_targets.get(entry)
     if target is not None:
-        _check_call(target, args, path, sources)
+        _check_call(target, args, path, sources, supplied=("observation_shape",))
 
 
 def _check_call(
@@ -246,35 +248,68 @@ def _check_call(
     args: dict[str, tuple[Scalar, FieldPath]],
     path: FieldPath,
     sources: Sources,
+    *,
+    supplied: tuple[str, ...] = (),
 ) -> None:
-    """Argument names against the target's signature, values against its type annotations."""
-    allowed = _keyword_parameters(target)
+    """Argument names against the target's signature, values against its type annotations.
+
+    `supplied` names arguments the pipeline passes itself (e.g. a model's
+    `observation_shape`); they may not appear in a task file.
+    """
+    parameters = _keyword_parameters(target)
+    if parameters is None:
+        return
+    allowed = [name for name in parameters if name not in supplied]
     for key, (_, where) in args.items():
-        if allowed is not None and key not in allowed:
+        if key not in allowed:
             raise sources.error(
                 where,
                 f"unknown argument{suggest(key, allowed)}; allowed: {', '.join(allowed) or '(none)'}",
             )
-    hints = _type_hints(target)
+    for name, (required, _) in parameters.items():
+        if required and name not in supplied and name not in args:
+            raise sources.error((*path, "args", name), "required, but missing")
     for key, (value, where) in args.items():
-        if key in hints and not _matches(value, hints[key]):
-            raise sources.error(where, f"expected {_expected(hints[key])}, got {describe(value)}")
+        annotation = parameters[key][1]
+        if annotation is not None and not _matches(value, annotation):
+            raise sources.error(where, f"expected {_expected(annotation)}, got {describe(value)}")
 
 
-def _keyword_parameters(target: Callable[..., object]) -> list[str] | None:
-    """Names `target` accepts as keywords, or None when it takes `**kwargs` or has no signature."""
-    try:
-        params = inspect.signature(target).parameters
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return None
+def _keyword_parameters(
+    target: Callable[..., object],
+) -> dict[str, tuple[bool, object | None]] | None:
+    """`{name: (required, annotation)}` of the keywords `target` accepts.
+
+    For a class whose `__init__` takes `**kwargs`, the parents' `__init__`
+    parameters are followed along the MRO (they receive the `**kwargs`).
+    None when the accepted names cannot be known (no signature, or `**kwargs`
+    that lead nowhere).
+    """
+    functions = []
+    if inspect.isclass(target):
+        functions = [vars(k)["__init__"] for k in target.__mro__ if "__init__" in vars(k)]
+    else:
+        functions = [target]
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return [n for n, p in params.items() if p.kind in kinds and n != "self"]
+    found: dict[str, tuple[bool, object | None]] = {}
+    for function in functions:
+        if function is object.__init__:
+            return found if found else None
+        try:
+            params = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            return None
+        hints = _type_hints(function)
+        for name, param in params.items():
+            if name == "self" or param.kind not in kinds or name in found:
+                continue
+            found[name] = (param.default is inspect.Parameter.empty, hints.get(name))
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return found
+    return None
 
 
-def _type_hints(target: Callable[..., object]) -> dict[str, object]:
-    function = target.__init__ if inspect.isclass(target) else target  # type: ignore[misc]
+def _type_hints(function: Callable[..., object]) -> dict[str, object]:
     try:
         return typing.get_type_hints(function)
     except Exception:  # unresolvable annotations: leave the values to the constructor
@@ -363,17 +398,7 @@ def _evaluation(raw: object, sources: Sources, catalog: Catalog) -> EvaluationCo
         for i, r in enumerate(reps_raw)
     ]
     unique(sources, reps, (*path, "representation"))
-    settings_raw = sources.mapping(data.get("settings") or {}, (*path, "settings"))
-    settings: dict[str, Scalar] = {}
-    for key, value in settings_raw.items():
-        where = (*path, "settings", key)
-        if key not in catalog.evaluation_settings:
-            raise sources.error(
-                where,
-                f"unknown setting{suggest(key, list(catalog.evaluation_settings))}; "
-                f"known: {', '.join(catalog.evaluation_settings)}",
-            )
-        settings[key] = sources.scalar(value, where)
+    settings = _settings(data.get("settings") or {}, (*path, "settings"), metrics, sources, catalog)
     latent = data.get("latent_scores", True)
     latent_scores = sources.boolean(latent, (*path, "latent_scores"))
     if not metrics and not latent_scores:
@@ -386,6 +411,40 @@ def _evaluation(raw: object, sources: Sources, catalog: Catalog) -> EvaluationCo
         settings=settings,
         latent_scores=latent_scores,
     )
+
+
+def _settings(
+    raw: object, path: FieldPath, metrics: list[str], sources: Sources, catalog: Catalog
+) -> dict[str, Scalar | dict[str, Scalar]]:
+    """Global settings (`num_train: 10000`), and per-metric ones (`dci: {num_train: 2000}`)."""
+    data = sources.mapping(raw, path)
+    settings: dict[str, Scalar | dict[str, Scalar]] = {}
+    for key, value in data.items():
+        where = (*path, key)
+        if isinstance(value, Mapping):
+            owners = [*metrics, "latent_scores"]
+            if key not in owners:
+                raise sources.error(
+                    where,
+                    f"per-metric settings for {key!r}, which this task does not compute"
+                    f"{suggest(key, owners)}; computed: {', '.join(owners)}",
+                )
+            known = catalog.metric_settings.get(key, catalog.evaluation_settings)
+            inner = sources.mapping(value, where)
+            for name in inner:
+                _known_setting(name, (*where, name), known, sources)
+            settings[key] = {n: sources.scalar(v, (*where, n)) for n, v in inner.items()}
+        else:
+            _known_setting(key, where, catalog.evaluation_settings, sources)
+            settings[key] = sources.scalar(value, where)
+    return settings
+
+
+def _known_setting(name: str, where: FieldPath, known: tuple[str, ...], sources: Sources) -> None:
+    if name not in known:
+        raise sources.error(
+            where, f"unknown setting{suggest(name, list(known))}; known: {', '.join(known)}"
+        )
 
 
 def _argument_names(
@@ -435,7 +494,14 @@ def _main_metric(
     keys = [c.key for c in COLUMNS]
     if "sampled" in evaluation.representation:
         keys += [SAMPLED_PREFIX + k for k in keys]
-    key = sources.choice(raw, path, keys, "score key")
+    key = sources.string(raw, path)
+    if key not in keys:
+        close = [k for k in keys if k.startswith(key + "_")]
+        hint = f" (did you mean {', '.join(repr(k) for k in close)}?)" if close else ""
+        raise sources.error(
+            path,
+            f"unknown score key {key!r}{hint or suggest(key, keys)}; known: {', '.join(keys)}",
+        )
     column = next(c for c in COLUMNS if c.key == key.removeprefix(SAMPLED_PREFIX))
     computed = column.metric in evaluation.metrics or (
         column.metric == "latent_scores" and evaluation.latent_scores

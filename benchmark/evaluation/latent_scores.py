@@ -44,7 +44,7 @@ from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()
 
-__all__ = ["posterior_terms", "importance_weighted_bound", "latent_scores"]
+__all__ = ["importance_weighted_bound", "latent_scores", "posterior_terms"]
 
 # Seed streams: one independent stream of stateless seeds per purpose.
 _STATS, _TC_SUBSET, _TC_DRAWS, _TC_MARGINALS, _HELDOUT = range(5)
@@ -98,13 +98,14 @@ def importance_weighted_bound(
 
     `elbo` is E_q[log p(x|z)] - KL(q || N(0, I)), the expectation estimated
     from the same k draws and the KL closed form for Gaussian families (else
-    the mean of log q - log p over the draws); iw_bound >= mean_i log w_i, and
-    the bound does not decrease in k in expectation.
+    the mean of log q - log p over the draws). By Jensen iw_bound >=
+    mean_i log w_i, whose expectation is the ELBO; the expected bound does not
+    decrease in k and tends to log p(x).
     """
     posterior = model.encode(x)
     z, log_q = posterior.sample_and_log_prob(num_samples, seed)  # [k, N, D], [k, N]
-    n = int(z.shape[1])
-    chunk = max(1, _MAX_DECODE // max(n, 1))
+    n = z.shape[1] or _MAX_DECODE  # unknown batch size inside a relaxed trace
+    chunk = max(1, _MAX_DECODE // n)
     log_px = tf.concat(
         [
             _log_likelihood(x, _decode(model, z[i : i + chunk]))
@@ -123,8 +124,10 @@ def posterior_terms(
 ) -> dict[str, tf.Tensor]:
     """Per-input posterior statistics of a batch `x [N, *obs]`.
 
-    Draws `num_samples` z ~ q(z|x) (at least `reconstruction_samples`; the
-    first `reconstruction_samples` are decoded). Returns:
+    Draws z ~ q(z|x): `reconstruction_samples` per input for Gaussian families
+    (closed-form moments and KL), max(`num_samples`, `reconstruction_samples`)
+    for sampled families (IAF); the first `reconstruction_samples` draws are
+    decoded. Returns:
 
     - `mean [N, D]`, `covariance [N, D, D]`: closed form for Gaussian families;
       for IAF the sample mean and unbiased sample covariance of the draws;
@@ -171,33 +174,36 @@ def _aggregate_total_correlation(
     z_i ~ q(z|x_i); the [M, M] matrix log q(z_i | x_j) comes from each
     posterior's own `log_prob` and the [M, M, D] marginals from its
     `marginal_log_prob` (moment-matched from `posterior_samples` draws for
-    IAF, which makes the estimate an upper bound there), in blocks of
-    `batch_size` x `batch_size` pairs.
+    IAF, which makes the estimate an upper bound there), computed in blocks of
+    `batch_size` x `batch_size` pairs (each column block re-encoded per block,
+    so only one block's posteriors are alive at a time).
     """
     blocks = _batches(len(points), batch_size)
     draw_seeds = _seeds(seed, _TC_DRAWS, len(blocks))
     marginal_seeds = _seeds(seed, _TC_MARGINALS, len(blocks))
-    posteriors, codes = [], []
-    for k, block in enumerate(blocks):
-        posterior = model.encode(tf.constant(points[block], tf.float32))
-        z, _ = posterior.sample_and_log_prob(1, draw_seeds[k])
-        posteriors.append(posterior)
-        codes.append(z[0])
+
+    @tf.function
+    def draw(x: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
+        return model.encode(x).sample_and_log_prob(1, s)[0][0]
+
+    @tf.function
+    def pair_log_densities(z_rows: tf.Tensor, x_cols: tf.Tensor, s: tf.Tensor):
+        posterior = model.encode(x_cols)
+        pairs = z_rows[:, None, :]  # [B_i, 1, D] against the B_j posteriors: [B_i, B_j, ...]
+        return posterior.log_prob(pairs), posterior.marginal_log_prob(
+            pairs, num_samples=posterior_samples, seed=s
+        )
+
+    inputs = [tf.constant(points[block]) for block in blocks]
+    codes = [draw(x, tf.constant(draw_seeds[k])) for k, x in enumerate(inputs)]
     joint_rows, marginal_rows = [], []
     for z_rows in codes:
-        pairs = z_rows[:, None, :]  # [B_i, 1, D] against the posteriors of a column block
-        joint_rows.append(tf.concat([q.log_prob(pairs) for q in posteriors], axis=1))
-        marginal_rows.append(
-            tf.concat(
-                [
-                    q.marginal_log_prob(
-                        pairs, num_samples=posterior_samples, seed=marginal_seeds[c]
-                    )
-                    for c, q in enumerate(posteriors)
-                ],
-                axis=1,
-            )
-        )
+        parts = [
+            pair_log_densities(z_rows, x, tf.constant(marginal_seeds[c]))
+            for c, x in enumerate(inputs)
+        ]
+        joint_rows.append(tf.concat([p[0] for p in parts], axis=1))
+        marginal_rows.append(tf.concat([p[1] for p in parts], axis=1))
     return float(
         ps.aggregate_total_correlation(
             tf.concat(joint_rows, 0), tf.concat(marginal_rows, 0), dataset_size=dataset_size
@@ -274,13 +280,15 @@ def latent_scores(
         moment-matched).
       rate_nats: E_x KL(q(z|x) || N(0, I)).
       rate_per_latent_nats: `[D]` E_x KL(q(z_d|x) || N(0, 1)) of the marginals
-        (sums with the posterior total correlation to the rate for Gaussians).
+        (sums with the posterior total correlation to the rate for Gaussians;
+        for IAF the KL of the moment-matched Gaussian, a lower bound).
       active_units: #{d : Var_x(E[z_d|x]) > 0.01} (Burda et al. 2016).
       reconstruction_nll_nats: E_x E_q[-log p(x|z)].
       elbo_nats: E_x [-reconstruction NLL - KL] on `observations`.
       heldout_elbo_nats: the same on `heldout` (k draws for the expectation).
       iw_log_likelihood_nats: mean over `heldout` of the k-sample
-        importance-weighted bound on log p(x) (>= heldout_elbo_nats).
+        importance-weighted bound on log p(x) (>= heldout_elbo_nats in
+        expectation, and tighter as k grows).
     """
     shape = getattr(model, "observation_shape", None)
     observations = _as_batch("observations", observations, shape, minimum=2)
@@ -291,37 +299,41 @@ def latent_scores(
     reconstruction_samples = _positive("reconstruction_samples", reconstruction_samples)
     tc_sample_size = _positive("tc_sample_size", tc_sample_size, minimum=2)
     if dataset_size is not None:
-        dataset_size = _positive("dataset_size", dataset_size, minimum=2)
+        dataset_size = _positive(
+            "dataset_size", dataset_size, minimum=min(tc_sample_size, len(observations))
+        )
 
     _check_samples(model, posterior_samples, observations[:2])
 
+    @tf.function
+    def batch_stats(x: tf.Tensor, s: tf.Tensor) -> dict[str, tf.Tensor]:
+        terms = posterior_terms(model, x, posterior_samples, reconstruction_samples, s)
+        corr = ps.correlation_from_covariance(terms["covariance"])
+        return {
+            "mean": terms["mean"],
+            "abs_corr": ps.mean_abs_off_diagonal(corr),
+            "corr_sum": tf.reduce_sum(corr, axis=0),
+            "tc": ps.gaussian_total_correlation(terms["covariance"]),
+            "kl": terms["kl"],
+            "kl_per_latent": terms["kl_per_latent"],
+            "recon": terms["reconstruction_nll"],
+            "elbo": terms["elbo"],
+        }
+
     blocks = _batches(len(observations), batch_size)
     seeds = _seeds(seed, _STATS, len(blocks))
-    per_batch = []
-    for k, block in enumerate(blocks):
-        terms = posterior_terms(
-            model,
-            tf.constant(observations[block]),
-            posterior_samples,
-            reconstruction_samples,
-            seeds[k],
-        )
-        corr = ps.correlation_from_covariance(terms["covariance"])
-        per_batch.append(
-            {
-                "mean": terms["mean"].numpy(),
-                "abs_corr": ps.mean_abs_off_diagonal(corr).numpy(),
-                "corr_sum": tf.reduce_sum(corr, axis=0).numpy().astype(np.float64),
-                "tc": ps.gaussian_total_correlation(terms["covariance"]).numpy(),
-                "kl": terms["kl"].numpy(),
-                "kl_per_latent": terms["kl_per_latent"].numpy(),
-                "recon": terms["reconstruction_nll"].numpy(),
-                "elbo": terms["elbo"].numpy(),
-            }
-        )
+    per_batch = [
+        {
+            key: value.numpy().astype(np.float64)
+            for key, value in batch_stats(
+                tf.constant(observations[block]), tf.constant(seeds[k])
+            ).items()
+        }
+        for k, block in enumerate(blocks)
+    ]
 
     def cat(key: str) -> np.ndarray:
-        return np.concatenate([b[key] for b in per_batch], axis=0).astype(np.float64)
+        return np.concatenate([b[key] for b in per_batch], axis=0)
 
     means = cat("mean")
     aggregate = unsupervised(means)
@@ -339,15 +351,18 @@ def latent_scores(
         seed=seed,
     )
 
+    @tf.function
+    def heldout_bounds(x: tf.Tensor, s: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return importance_weighted_bound(model, x, iw_samples, s)
+
     held_blocks = _batches(len(heldout), batch_size)
     held_seeds = _seeds(seed, _HELDOUT, len(held_blocks))
-    iw_parts, held_elbo_parts = [], []
-    for k, block in enumerate(held_blocks):
-        iw, elbo = importance_weighted_bound(
-            model, tf.constant(heldout[block]), iw_samples, held_seeds[k]
-        )
-        iw_parts.append(iw.numpy())
-        held_elbo_parts.append(elbo.numpy())
+    bounds = [
+        heldout_bounds(tf.constant(heldout[block]), tf.constant(held_seeds[k]))
+        for k, block in enumerate(held_blocks)
+    ]
+    iw = np.concatenate([b[0].numpy() for b in bounds]).astype(np.float64)
+    heldout_elbo = np.concatenate([b[1].numpy() for b in bounds]).astype(np.float64)
 
     return {
         "posterior_mean_abs_correlation": float(np.mean(cat("abs_corr"))),
@@ -368,8 +383,8 @@ def latent_scores(
         "active_units": float(ps.active_units(means)),
         "reconstruction_nll_nats": float(np.mean(cat("recon"))),
         "elbo_nats": float(np.mean(cat("elbo"))),
-        "heldout_elbo_nats": float(np.mean(np.concatenate(held_elbo_parts).astype(np.float64))),
-        "iw_log_likelihood_nats": float(np.mean(np.concatenate(iw_parts).astype(np.float64))),
+        "heldout_elbo_nats": float(np.mean(heldout_elbo)),
+        "iw_log_likelihood_nats": float(np.mean(iw)),
     }
 
 

@@ -70,10 +70,8 @@ def mean_abs_off_diagonal(matrix: object) -> tf.Tensor:
     d = m.shape[-1]
     if d < 2:
         return tf.zeros(tf.shape(m)[:-2], dtype=tf.float32)
-    off = tf.reduce_sum(tf.abs(m), axis=[-2, -1]) - tf.reduce_sum(
-        tf.abs(tf.linalg.diag_part(m)), axis=-1
-    )
-    return off / float(d * (d - 1))
+    off_diagonal = 1.0 - tf.eye(d, dtype=tf.float32)
+    return tf.reduce_sum(tf.abs(m) * off_diagonal, axis=[-2, -1]) / float(d * (d - 1))
 
 
 def gaussian_total_correlation(covariance: object) -> tf.Tensor:

@@ -1,6 +1,24 @@
-"""Leaderboards: markdown tables and PNG plots made from the results database alone.
+"""Leaderboards: Markdown tables and PNG figures made from the results database alone.
 
-`render_markdown` is a pure function of the rows read by `load_results`;
-`write_leaderboard` writes `TASK.md`, its plots and the index. Importing
-this package does not import matplotlib; `benchmark.leaderboard.plots` does.
+`load_results(store, task)` reads a task's rows; `render_markdown(results, ...)`
+is a pure function of them; `write_leaderboard(store, task, out_dir, ...)`
+writes `TASK.md`, its figures and the index `README.md`. Importing this
+package does not import matplotlib; drawing does.
 """
+
+from benchmark.leaderboard.markdown import render_index, render_markdown
+from benchmark.leaderboard.results import RunRow, TaskResults, load_results
+from benchmark.leaderboard.stats import Summary, bootstrap_ci
+from benchmark.leaderboard.writer import write_index, write_leaderboard
+
+__all__ = [
+    "RunRow",
+    "Summary",
+    "TaskResults",
+    "bootstrap_ci",
+    "load_results",
+    "render_index",
+    "render_markdown",
+    "write_index",
+    "write_leaderboard",
+]

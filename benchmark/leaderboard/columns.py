@@ -20,6 +20,7 @@ __all__ = [
     "SAMPLED_PREFIX",
     "Column",
     "column_for",
+    "is_secondary",
 ]
 
 SAMPLED_PREFIX = "sampled/"
@@ -38,7 +39,8 @@ class Column:
     `direction` is +1 when higher is better, -1 when lower is better, 0 when
     neither (no arrow, no bold). `metric` is the evaluation metric that
     produces the key (`latent_scores` for the latent scores). `headline`
-    columns get a plot against beta.
+    columns get a plot against beta. A column with `duplicate_of` is left out
+    when that key is shown (the same quantity from another source).
     """
 
     key: str
@@ -47,6 +49,7 @@ class Column:
     direction: int
     metric: str
     headline: bool = False
+    duplicate_of: str = ""
 
     @property
     def arrow(self) -> str:
@@ -65,7 +68,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("modularity", "Modularity", INTERPRETABILITY, 1, "modularity_explicitness"),
     Column("explicitness_test", "Explicitness", INTERPRETABILITY, 1, "modularity_explicitness"),
     Column("irs", "IRS", INTERPRETABILITY, 1, "irs"),
-    # Latent correlation and information: the latent scores, then the unsupervised metric.
+    # Latent correlation and information: the latent scores
+    # (benchmark.evaluation.latent_scores), then the unsupervised metric.
     Column(
         "posterior_mean_abs_correlation",
         "mean abs corr q(z|x)",
@@ -75,6 +79,13 @@ COLUMNS: tuple[Column, ...] = (
         headline=True,
     ),
     Column(
+        "posterior_gaussian_total_correlation_nats",
+        "TC q(z|x) (nats)",
+        CORRELATION,
+        -1,
+        "latent_scores",
+    ),
+    Column(
         "aggregate_total_correlation_nats",
         "TC q(z) (nats)",
         CORRELATION,
@@ -82,8 +93,24 @@ COLUMNS: tuple[Column, ...] = (
         "latent_scores",
         headline=True,
     ),
-    Column("active_units", "active units", CORRELATION, 1, "latent_scores"),
-    Column("kl_nats", "KL (nats)", CORRELATION, 0, "latent_scores"),
+    Column(
+        "aggregate_gaussian_total_correlation",
+        "Gaussian TC (nats)",
+        CORRELATION,
+        -1,
+        "latent_scores",
+        duplicate_of="gaussian_total_correlation",
+    ),
+    Column(
+        "aggregate_gaussian_wasserstein_correlation_norm",
+        "Wasserstein corr.",
+        CORRELATION,
+        -1,
+        "latent_scores",
+        duplicate_of="gaussian_wasserstein_correlation_norm",
+    ),
+    Column("rate_nats", "rate (nats)", CORRELATION, 0, "latent_scores"),
+    Column("active_units", "active units", CORRELATION, 0, "latent_scores"),
     Column("gaussian_total_correlation", "Gaussian TC (nats)", CORRELATION, -1, "unsupervised"),
     Column(
         "gaussian_wasserstein_correlation_norm",
@@ -93,9 +120,9 @@ COLUMNS: tuple[Column, ...] = (
         "unsupervised",
     ),
     Column("mutual_info_score", "pairwise MI (nats)", CORRELATION, -1, "unsupervised"),
-    # Reconstruction and the objective on held-out data.
+    # Reconstruction and likelihood bounds (latent scores).
     Column(
-        "reconstruction_nats",
+        "reconstruction_nll_nats",
         "reconstruction NLL (nats)",
         RECONSTRUCTION,
         -1,
@@ -103,6 +130,8 @@ COLUMNS: tuple[Column, ...] = (
         headline=True,
     ),
     Column("elbo_nats", "ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
+    Column("heldout_elbo_nats", "held-out ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
+    Column("iw_log_likelihood_nats", "IW log p(x) (nats)", RECONSTRUCTION, 1, "latent_scores"),
 )
 
 _BY_KEY = {c.key: c for c in COLUMNS}
@@ -114,6 +143,24 @@ def column_for(key: str) -> Column:
     if base in _BY_KEY:
         column = _BY_KEY[base]
         if base != key:
-            return Column(key, column.label, column.group, column.direction, column.metric, False)
+            return Column(key, column.label, column.group, column.direction, column.metric)
         return column
     return Column(key, key, OTHER, 0, "")
+
+
+# Scale-dependent variants of tabled scores.
+_SECONDARY = {"gaussian_wasserstein_correlation", "aggregate_gaussian_wasserstein_correlation"}
+
+
+def is_secondary(key: str) -> bool:
+    """Training-set duplicates, scale-dependent variants and bookkeeping counts: kept in the
+    database, not tabled."""
+    base = key.removeprefix(SAMPLED_PREFIX)
+    return (
+        base in _SECONDARY
+        or base.endswith("_train")
+        or "_train_" in base
+        or base.endswith("num_active_dims")
+        or base.endswith("_as_reported")
+        or base.endswith("_true")
+    )

@@ -24,9 +24,7 @@ def _matrix(value: object, name: str, source: str, what: str) -> np.ndarray:
     except (TypeError, ValueError) as error:
         raise UserInputError(f"{source}: {name}: expected a numeric array, got {error}") from None
     if array.dtype.kind not in "biuf":
-        raise UserInputError(
-            f"{source}: {name}: expected a numeric array, got dtype {array.dtype}"
-        )
+        raise UserInputError(f"{source}: {name}: expected a numeric array, got dtype {array.dtype}")
     if array.ndim != 2:
         raise UserInputError(
             f"{source}: {name}: expected a 2-D array (num_points, {what}), "
@@ -102,7 +100,9 @@ def check_arrays(
     """
     if (codes_test is None) != (factors_test is None):
         given, missing = (
-            ("codes_test", "factors_test") if factors_test is None else ("factors_test", "codes_test")
+            ("codes_test", "factors_test")
+            if factors_test is None
+            else ("factors_test", "codes_test")
         )
         raise UserInputError(f"{source}: {missing}: missing while {given} is given; {_TEST_HINT}")
     codes_tr = _codes(codes_train, "codes_train", source)

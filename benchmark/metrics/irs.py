@@ -40,18 +40,21 @@ def irs(
     """IRS of codes `[num_points, num_codes]` against factors `[num_points, num_factors]`.
 
     Factors are discretised with the `num_bins` histogram (a relabelling for
-    factors with at most `num_bins` values); constant code dimensions are
-    dropped (IRS 0 if all are). Per code the best factor's score (see
+    factors with at most `num_bins` values); constant code dimensions (all
+    values equal) are dropped (IRS 0 if all are). Per code the best factor's score (see
     `irs_matrix`), averaged over codes weighted by each code's maximum
-    deviation. Training points only; pure numpy.
+    deviation, so it is invariant to one common rescaling of the codes but not
+    to rescaling single dimensions. Training points only; pure numpy.
 
     Returns key `irs`.
     """
     codes = np.asarray(codes)
-    active = codes[:, codes.var(axis=0) > 0.0]
+    active = codes[:, np.ptp(codes, axis=0) > 0]  # exactly constant dims (var may round above 0)
     if active.shape[1] == 0:
         return {"irs": 0.0}
-    matrix, max_deviations = irs_matrix(active, histogram_discretize(factors, num_bins), diff_quantile)
+    matrix, max_deviations = irs_matrix(
+        active, histogram_discretize(factors, num_bins), diff_quantile
+    )
     per_code = matrix.max(axis=1)
     if np.sum(max_deviations) > 0.0:
         score = np.average(per_code, weights=max_deviations)

@@ -18,19 +18,31 @@ __all__ = [
 
 # Largest number of (point, column pair) indices built at once; keeps memory near 64 MB.
 _MAX_INDICES = 8_000_000
+# Label ranges up to this many values are only shifted, not ranked.
+_SHORT_RANGE = 1024
+# Dense tables up to this many cells (128 MB); larger ones are counted pair by pair.
+_MAX_CELLS = 16_000_000
 
 
 def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Relabels each column of `[num_points, num_columns]` integer labels to `0 .. n_c - 1`.
 
     Mutual information does not depend on the label values, only on which
-    points share one, so this keeps the contingency table as small as possible.
+    points share one. Columns whose values span a short range (histogram bins,
+    factor indices) are only shifted to start at 0, which may leave unused
+    labels (empty rows of a contingency table, harmless); others are ranked
+    with `np.unique`.
 
     Returns:
       `(codes, sizes)`: `[num_points, num_columns]` int64 and `[num_columns]`
-      number of distinct labels per column.
+      label counts (codes of column c are below sizes[c]).
     """
     labels = np.asarray(labels)
+    low = labels.min(axis=0, initial=0) if labels.size == 0 else labels.min(axis=0)
+    high = labels.max(axis=0) if labels.size else low
+    span = high.astype(np.int64) - low.astype(np.int64) + 1
+    if np.all(span <= _SHORT_RANGE):
+        return labels.astype(np.int64) - low.astype(np.int64), span
     codes = np.empty(labels.shape, dtype=np.int64)
     sizes = np.empty(labels.shape[1], dtype=np.int64)
     for column in range(labels.shape[1]):  # columns are few
@@ -55,6 +67,13 @@ def contingency_tables(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     a_codes, a_sizes = compact_labels(a)
     b_codes, b_sizes = compact_labels(b)
+    return _dense_tables(a_codes, a_sizes, b_codes, b_sizes)
+
+
+def _dense_tables(
+    a_codes: np.ndarray, a_sizes: np.ndarray, b_codes: np.ndarray, b_sizes: np.ndarray
+) -> np.ndarray:
+    """`contingency_tables` of compact labels (see there)."""
     num_points, num_a = a_codes.shape
     num_b = b_codes.shape[1]
     size_a, size_b = int(a_sizes.max(initial=1)), int(b_sizes.max(initial=1))
@@ -94,13 +113,44 @@ def mutual_info_from_counts(counts: np.ndarray) -> np.ndarray:
     return np.clip(np.where(single_label, 0.0, mi), 0.0, None)
 
 
+def _pair_mutual_info(a: np.ndarray, b: np.ndarray) -> float:
+    """Mutual information (nats) of two compact label vectors, from their distinct pairs."""
+    _, joint = np.unique(a * (int(b.max()) + 1) + b, return_counts=True)
+    _, row = np.unique(a, return_counts=True)
+    _, col = np.unique(b, return_counts=True)
+    if row.size <= 1 or col.size <= 1:
+        return 0.0
+    total = float(a.size)
+    h_joint = -np.sum(joint / total * np.log(joint / total))
+    h_row = -np.sum(row / total * np.log(row / total))
+    h_col = -np.sum(col / total * np.log(col / total))
+    return max(0.0, float(h_row + h_col - h_joint))
+
+
 def mutual_info_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """`[num_a, num_b]` discrete mutual information (nats) between columns of `a` and of `b`.
 
     Equal to `mutual_info_score(b[:, j], a[:, i])` at `[i, j]`, computed from
-    one contingency table for all pairs.
+    one contingency table for all pairs. Columns with so many distinct values
+    that the dense table would pass 16 million cells are counted pair by
+    pair from their distinct label pairs instead.
     """
-    return mutual_info_from_counts(contingency_tables(a, b))
+    a_codes, a_sizes = compact_labels(a)
+    b_codes, b_sizes = compact_labels(b)
+    cells = (
+        a_codes.shape[1]
+        * b_codes.shape[1]
+        * int(a_sizes.max(initial=1))
+        * int(b_sizes.max(initial=1))
+    )
+    if cells <= _MAX_CELLS:
+        return mutual_info_from_counts(_dense_tables(a_codes, a_sizes, b_codes, b_sizes))
+    return np.array(
+        [
+            [_pair_mutual_info(a_codes[:, i], b_codes[:, j]) for j in range(b_codes.shape[1])]
+            for i in range(a_codes.shape[1])
+        ]
+    )
 
 
 def discrete_entropy(labels: np.ndarray) -> np.ndarray:

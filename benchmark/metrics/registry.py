@@ -25,6 +25,9 @@ _SAMPLED_INPUTS = ("dataset", "representation_function", "random_state")
 class Metric:
     """One metric: its name, its output keys, and the functions that compute it.
 
+    Calling it runs the sampled entry point: `METRICS.get("mig")(dataset,
+    representation_function, random_state, num_train=...)`.
+
     Attributes:
       name: short name, as passed to `score_arrays(metrics=[...])` and `--metrics`.
       summary: one line for help texts.
@@ -46,6 +49,21 @@ class Metric:
     inputs: tuple[str, ...] = ()
     test_keys: tuple[str, ...] = ()
     sklearn_keys: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Calling a metric runs its sampled entry point; its signature is that function's,
+        # so `METRICS.build(name, dataset=..., ...)` checks settings by name.
+        object.__setattr__(self, "__signature__", inspect.signature(self.sampled))
+
+    def __call__(
+        self,
+        dataset: object,
+        representation_function: Callable[..., object],
+        random_state: object,
+        **settings: object,
+    ) -> dict[str, object]:
+        """`sampled(dataset, representation_function, random_state, **settings)`."""
+        return self.sampled(dataset, representation_function, random_state, **settings)
 
     @property
     def needs_dataset(self) -> bool:

@@ -49,7 +49,9 @@ __all__ = [
 RepresentationFunction = Callable[[np.ndarray], np.ndarray]
 
 
-def _represent(representation_function: RepresentationFunction, observations: np.ndarray) -> np.ndarray:
+def _represent(
+    representation_function: RepresentationFunction, observations: np.ndarray
+) -> np.ndarray:
     """Codes `[n, num_codes]` of observations `[n, ...]`; checks the function's output shape."""
     codes = np.asarray(representation_function(observations))
     if codes.ndim != 2 or codes.shape[0] != observations.shape[0]:
@@ -76,7 +78,9 @@ def generate_batch_factor_code(
     """
     codes, factors = [], []
     for start in range(0, num_points, batch_size):  # batch by batch, to keep the draw order
-        factor_batch, observations = dataset.sample(min(batch_size, num_points - start), random_state)
+        factor_batch, observations = dataset.sample(
+            min(batch_size, num_points - start), random_state
+        )
         factors.append(factor_batch)
         codes.append(_represent(representation_function, observations))
     return np.concatenate(codes), np.concatenate(factors)

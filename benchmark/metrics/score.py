@@ -175,7 +175,9 @@ def score_sampled(
             num_test if wants_test else None,
             batch_size,
         )
-        arrays = dict(zip(("codes_train", "factors_train", "codes_test", "factors_test"), drawn, strict=True))
+        arrays = dict(
+            zip(("codes_train", "factors_train", "codes_test", "factors_test"), drawn, strict=True)
+        )
         result.update(_run_array_metrics(array_metrics, arrays, settings))
     for metric in selected:
         if metric.needs_dataset:

@@ -64,12 +64,12 @@ def unsupervised(codes: np.ndarray, num_bins: int = 20) -> dict[str, object]:
     Returns `gaussian_total_correlation` (nats), `gaussian_wasserstein_correlation`,
     `gaussian_wasserstein_correlation_norm` (divided by `tr C`) and
     `mutual_info_score` (see `mean_pairwise_mutual_info`). `C = np.cov`
-    (ddof 1). Constant code dimensions are left out of the Gaussian scores
+    (ddof 1). Constant code dimensions (all values equal) are left out of the Gaussian scores
     (a constant is independent of everything; the reference would give NaN);
     with none left all three are 0.
     """
     codes = np.asarray(codes)
-    active = codes[:, codes.var(axis=0) > 0.0]
+    active = codes[:, np.ptp(codes, axis=0) > 0]  # exactly constant dims (var may round above 0)
     if active.shape[1] == 0:
         total, wasserstein, trace = 0.0, 0.0, 0.0
     else:

@@ -276,6 +276,7 @@ class IAFPosterior(Posterior):
         self.context = context
         self.kl_samples = int(kl_samples)
         self.moment_samples = int(moment_samples)
+        self.networks = list(networks)
         base = tfd.MultivariateNormalDiag(loc=loc, scale_diag=tf.exp(0.5 * log_variance))
         steps = [
             tfb.Invert(

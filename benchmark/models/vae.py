@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
@@ -130,7 +131,7 @@ class VAE(tf_keras.Model):
         )
         self.decoder = make_decoder(architecture, self.observation_shape, fc_width)
         self._initialized = False
-        self._term_shapes: dict[str, tf.TensorShape] = {}
+        self._term_shapes: Mapping[str, tf.TensorShape] = MappingProxyType({})
 
     # --- the model --------------------------------------------------------------------------
 
@@ -227,7 +228,8 @@ class VAE(tf_keras.Model):
         context = seeded_initialization(seed) if seed is not None else contextlib.nullcontext()
         with context:
             _, terms = self.loss_terms(dummy, step=0.0, seed=[0, 0])
-        self._term_shapes = {name: value.shape for name, value in terms.items()}
+        # A read-only mapping: Keras would wrap (and track) a plain dict attribute.
+        self._term_shapes = MappingProxyType({name: value.shape for name, value in terms.items()})
         self._initialized = True
 
     def term_shapes(self) -> dict[str, tf.TensorShape]:

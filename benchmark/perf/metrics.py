@@ -41,7 +41,9 @@ def make_arrays(quick: bool = False) -> dict[str, np.ndarray]:
     arrays = sample_train_test(
         get_dataset("toy"), _representation, np.random.RandomState(0), num_train, num_test
     )
-    return dict(zip(("codes_train", "factors_train", "codes_test", "factors_test"), arrays, strict=True))
+    return dict(
+        zip(("codes_train", "factors_train", "codes_test", "factors_test"), arrays, strict=True)
+    )
 
 
 def _sklearn_loop_mig(codes: np.ndarray, factors: np.ndarray) -> float:
@@ -95,7 +97,7 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     codes, factors = arrays["codes_train"], arrays["factors_train"]
     result: dict[str, dict[str, float]] = {}
     for name in ARRAY_METRIC_NAMES:
-        repeats = 1 if name in ("dci", "sap") else 3
+        repeats = 1 if name in ("dci", "sap") else 5
         seconds = _seconds(lambda name=name: score_arrays(**arrays, metrics=[name]), repeats)
         result[name] = {"seconds": seconds}
     result["dci"]["n_jobs"] = joblib.cpu_count()
@@ -103,17 +105,23 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         "seconds": _seconds(lambda: score_arrays(**arrays, metrics=["dci"], n_jobs=1), 1),
         "n_jobs": 1,
     }
-    result["mig_sklearn_loop_baseline"] = {"seconds": _seconds(lambda: _sklearn_loop_mig(codes, factors), 3)}
-    result["mutual_info_score"] = {"seconds": _seconds(lambda: mean_pairwise_mutual_info(codes), 3)}
+    result["mig_sklearn_loop_baseline"] = {
+        "seconds": _seconds(lambda: _sklearn_loop_mig(codes, factors), 5)
+    }
+    result["mutual_info_score"] = {"seconds": _seconds(lambda: mean_pairwise_mutual_info(codes), 5)}
     result["mutual_info_score_sklearn_loop_baseline"] = {
-        "seconds": _seconds(lambda: _sklearn_loop_mutual_info_score(codes), 3)
+        "seconds": _seconds(lambda: _sklearn_loop_mutual_info_score(codes), 5)
     }
     num_train, num_eval = _SIZES[quick]
     dataset = get_dataset("toy")
     result["beta_vae"] = {
         "seconds": _seconds(
             lambda: compute_beta_vae(
-                dataset, _representation, np.random.RandomState(0), num_train=num_train, num_eval=num_eval
+                dataset,
+                _representation,
+                np.random.RandomState(0),
+                num_train=num_train,
+                num_eval=num_eval,
             ),
             1,
         )
@@ -121,7 +129,11 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     result["factor_vae"] = {
         "seconds": _seconds(
             lambda: compute_factor_vae(
-                dataset, _representation, np.random.RandomState(0), num_train=num_train, num_eval=num_eval
+                dataset,
+                _representation,
+                np.random.RandomState(0),
+                num_train=num_train,
+                num_eval=num_eval,
             ),
             1,
         )
@@ -135,10 +147,20 @@ def format_table(result: dict[str, dict[str, float]]) -> str:
     lines.extend(f"{name:<42} {entry['seconds']:>9.3f}" for name, entry in result.items())
     ratios = (
         ("mig", "mig_sklearn_loop_baseline", "MIG vs sklearn mutual_info_score loop"),
-        ("mutual_info_score", "mutual_info_score_sklearn_loop_baseline", "pairwise MI vs sklearn loop"),
-        ("dci", "dci_n_jobs_1", f"DCI n_jobs={result.get('dci', {}).get('n_jobs', '?')} vs n_jobs=1"),
+        (
+            "mutual_info_score",
+            "mutual_info_score_sklearn_loop_baseline",
+            "pairwise MI vs sklearn loop",
+        ),
+        (
+            "dci",
+            "dci_n_jobs_1",
+            f"DCI n_jobs={result.get('dci', {}).get('n_jobs', '?')} vs n_jobs=1",
+        ),
     )
     for fast, slow, label in ratios:
         if fast in result and slow in result and result[fast]["seconds"] > 0:
-            lines.append(f"speed-up, {label}: {result[slow]['seconds'] / result[fast]['seconds']:.1f}x")
+            lines.append(
+                f"speed-up, {label}: {result[slow]['seconds'] / result[fast]['seconds']:.1f}x"
+            )
     return "\n".join(lines)

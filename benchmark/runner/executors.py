@@ -53,7 +53,9 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def __init__(self, pipeline: str | Pipeline, *, workers: int = 1, progress: bool = True) -> None:
+    def __init__(
+        self, pipeline: str | Pipeline, *, workers: int = 1, progress: bool = True
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.pipeline = pipeline

@@ -9,6 +9,7 @@ left to it. Failed runs are kept as failed unless `retry_failed` is set.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,7 @@ from benchmark.runner.environment import (
     package_versions,
 )
 from benchmark.runner.executors import Executor, Job
-from benchmark.store import ResultStore, RunOutcome, RunRecord
+from benchmark.store import DatabaseError, ResultStore, RunOutcome, RunRecord
 
 __all__ = ["RunSummary", "plan_runs", "run_task"]
 
@@ -50,9 +51,19 @@ class RunSummary:
 
 
 def plan_runs(
-    records: list[RunRecord], *, retry_failed: bool, me: str, in_flight: set[str] = frozenset()
+    records: list[RunRecord],
+    *,
+    retry_failed: bool,
+    me: str,
+    take_over: bool = False,
+    in_flight: set[str] = frozenset(),
 ) -> tuple[list[RunRecord], int]:
-    """`(runs to execute now, number held by other live processes)` from the task's rows."""
+    """`(runs to execute now, number held by other live processes)` from the task's rows.
+
+    A `running` run is taken over when its owner is this process (and not in
+    flight), when its owner's process is gone, or with `take_over` (for
+    owners on other machines, whose liveness cannot be checked from here).
+    """
     todo: list[RunRecord] = []
     held = 0
     for record in records:
@@ -60,7 +71,7 @@ def plan_runs(
             todo.append(record)
         elif record.status == "running":
             ours_but_idle = record.owner == me and record.run_id not in in_flight
-            if ours_but_idle or owner_alive(record.owner) is False:
+            if take_over or ours_but_idle or owner_alive(record.owner) is False:
                 todo.append(record)
             else:
                 held += 1
@@ -85,13 +96,15 @@ def run_task(
     *,
     runs_dir: Path,
     retry_failed: bool = False,
+    take_over: bool = False,
     progress: bool = True,
     command: str = "",
 ) -> RunSummary:
     """Runs every unfinished run of `task` with `executor`, recording outcomes in `store`.
 
     Returns a summary; `summary.exit_code` is 1 if any run of the task is
-    failed at the end. A KeyboardInterrupt puts this process's unfinished
+    failed at the end. `retry_failed` runs failed runs again; `take_over`
+    also runs those marked running by processes this one cannot see. A KeyboardInterrupt puts this process's unfinished
     runs back to pending (their checkpoints stay) and is re-raised.
     """
     start = time.perf_counter()
@@ -108,7 +121,7 @@ def run_task(
         host=host_name(),
     )
     records = store.runs(task.name)
-    todo, held = plan_runs(records, retry_failed=retry_failed, me=me)
+    todo, held = plan_runs(records, retry_failed=retry_failed, me=me, take_over=take_over)
     already_done = sum(r.status == "done" for r in records)
     kept_failed = 0 if retry_failed else sum(r.status == "failed" for r in records)
     summary = RunSummary(task=task.name, total=len(records), held_elsewhere=held)
@@ -133,7 +146,7 @@ def run_task(
 
     bar = tqdm(
         total=len(records),
-        initial=already_done,
+        initial=already_done + kept_failed,
         desc=task.name,
         unit="run",
         position=0,
@@ -141,7 +154,7 @@ def run_task(
         disable=not progress,
     )
     outcomes = executor.map(jobs())
-    exit_code = 1
+    stopped: BaseException | None = None
     try:
         for outcome in outcomes:
             outcome = replace(outcome, git_commit=commit)
@@ -150,21 +163,30 @@ def run_task(
             in_flight.discard(outcome.run_id)
             _report(bar, specs[outcome.run_id], outcome, task)
             bar.update(1)
-        exit_code = 0
+    except BaseException as error:
+        stopped = error
+        raise
     finally:
         outcomes.close()
-        if in_flight:
-            store.release(in_flight, me, "interrupted; resumes on the next `disbench run`")
         bar.close()
-        final = store.runs(task.name)
-        summary.done = sum(r.status == "done" for r in final)
-        summary.failed = [
-            (r.run_id, _describe(specs.get(r.run_id), r), r.error or "")
-            for r in final
-            if r.status == "failed"
-        ]
-        summary.elapsed_s = time.perf_counter() - start
-        store.finish_invocation(invocation, summary.exit_code if exit_code == 0 else 130)
+        # After a failure of the database itself, clean up as far as it still lets us.
+        quiet = contextlib.suppress(DatabaseError) if stopped else contextlib.nullcontext()
+        with quiet:
+            if in_flight:
+                store.release(in_flight, me, "interrupted; resumes on the next `disbench run`")
+        with quiet:
+            final = store.runs(task.name)
+            summary.done = sum(r.status == "done" for r in final)
+            summary.failed = [
+                (r.run_id, _describe(specs.get(r.run_id), r), r.error or "")
+                for r in final
+                if r.status == "failed"
+            ]
+            summary.elapsed_s = time.perf_counter() - start
+            code = summary.exit_code if stopped is None else 1
+            if isinstance(stopped, KeyboardInterrupt):
+                code = 130
+            store.finish_invocation(invocation, code)
     return summary
 
 

@@ -106,7 +106,9 @@ def _collect(result: object, workdir: Path) -> tuple[dict, dict, dict]:
         path = Path(relative)
         path = path if path.is_absolute() else workdir / path
         if not path.is_file():
-            raise FileNotFoundError(f"artefact {name!r}: the pipeline named {path}, which is missing")
+            raise FileNotFoundError(
+                f"artefact {name!r}: the pipeline named {path}, which is missing"
+            )
         artifacts[str(name)] = (path.name, path.read_bytes())
     durations = {str(k): float(v) for k, v in durations_raw.items()}
     return scores, artifacts, durations
@@ -120,7 +122,11 @@ def _reason(error: BaseException) -> str:
 
 
 def failed_outcome(
-    run_id: str, reason: str, detail: str = "", started_at: str | None = None, duration_s: float = 0.0
+    run_id: str,
+    reason: str,
+    detail: str = "",
+    started_at: str | None = None,
+    duration_s: float = 0.0,
 ) -> RunOutcome:
     """A failed outcome made outside the worker (e.g. the worker process died)."""
     now = utc_now()

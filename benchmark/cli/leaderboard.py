@@ -1,0 +1,50 @@
+"""`disbench leaderboard TASK`: regenerate `leaderboards/TASK.md` and its figures from the database."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+from benchmark.config.loader import read_task_data, resolve_task_path
+from benchmark.store import DEFAULT_DB, ResultStore
+
+COMMAND = "leaderboard"
+HELP = "write a task's leaderboard (tables and figures) from the results database"
+
+DEFAULT_OUT = Path("leaderboards")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", help="the task's name, or the path of its YAML file")
+    parser.add_argument(
+        "--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})"
+    )
+
+
+def _task_name(task: str) -> str:
+    """A YAML path's task name (read from the file); a name as it is."""
+    if task.endswith((".yaml", ".yml")) or "/" in task:
+        data, _ = read_task_data(resolve_task_path(task))
+        name = data.get("name")
+        return name if isinstance(name, str) else Path(task).stem
+    return task
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchmark.leaderboard import write_leaderboard
+
+    name = _task_name(args.task)
+    parts = ["disbench", "leaderboard", name]
+    if args.db != DEFAULT_DB:
+        parts += ["--db", str(args.db)]
+    if args.out != DEFAULT_OUT:
+        parts += ["--out", str(args.out)]
+    with ResultStore(args.db, create=False) as store:
+        written = write_leaderboard(store, name, args.out, command=shlex.join(parts))
+    for path in written:
+        print(path)
+    return 0

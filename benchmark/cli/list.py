@@ -1,0 +1,50 @@
+"""`disbench list tasks|models|metrics|datasets|posteriors`: what a task file may name."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import textwrap
+
+from benchmark.config import shipped_tasks
+from benchmark.config.catalog import dataset_names, metric_names, model_names
+
+COMMAND = "list"
+HELP = "list shipped tasks, model entries, metrics, data sets or posterior families"
+
+KINDS = ("tasks", "models", "metrics", "datasets", "posteriors")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", choices=KINDS, help="what to list")
+
+
+def _summary(target: object) -> str:
+    doc = inspect.getdoc(target) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _short(text: str) -> str:
+    return textwrap.shorten(text, width=110, placeholder=" ...")
+
+
+def _print(rows: list[tuple[str, str]]) -> None:
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, text in rows:
+        print(f"{name:<{width}}  {text}".rstrip())
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.kind == "tasks":
+        _print([(t.name, _short(t.description)) for t in shipped_tasks()])
+    elif args.kind == "datasets":
+        names, targets = dataset_names()
+        _print([(n, _summary(targets[n]) if n in targets else "") for n in names])
+    elif args.kind == "metrics":
+        _print([(n, "") for n in metric_names()[0]])
+    elif args.kind == "models":
+        entries, _, targets = model_names()
+        _print([(n, _summary(targets[n]) if n in targets else "") for n in entries])
+    else:
+        _print([(n, "") for n in model_names()[1]])
+    return 0

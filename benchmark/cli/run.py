@@ -1,0 +1,133 @@
+"""`disbench run TASK`: train and score every run of a task, keeping results in a database."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+from benchmark.config import load_task
+from benchmark.errors import UserInputError
+from benchmark.runner import DEFAULT_PIPELINE, EXECUTORS, check_pipeline, make_executor, run_task
+from benchmark.store import DEFAULT_DB, ResultStore
+
+COMMAND = "run"
+HELP = "train and score every run of a task; finished runs are skipped, interrupted ones resume"
+
+_SHOWN_FAILURES = 10
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", help="a shipped task's name (e.g. quick) or a path to a YAML file")
+    parser.add_argument(
+        "--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})"
+    )
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=None,
+        help="folder for each run's checkpoints and files (default: 'runs' beside the database)",
+    )
+    parser.add_argument(
+        "--executor", choices=EXECUTORS, default="local", help="where runs execute (default: local)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="local executor: N worker processes (default 1: in this process)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="ray executor: the cluster to join (default: start a local Ray instance)",
+    )
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="run failed runs again (kept failed otherwise)"
+    )
+    parser.add_argument(
+        "--take-over",
+        action="store_true",
+        help="also run runs marked running by other processes (e.g. a driver on another "
+        "machine that died)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--pipeline",
+        default=DEFAULT_PIPELINE,
+        metavar="MODULE:FUNCTION",
+        help=f"the function that trains and scores one run (default: {DEFAULT_PIPELINE})",
+    )
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command as the user could retype it (defaults left out)."""
+    parts = ["disbench", "run", str(args.task)]
+    if args.db != DEFAULT_DB:
+        parts += ["--db", str(args.db)]
+    if args.runs_dir is not None:
+        parts += ["--runs-dir", str(args.runs_dir)]
+    if args.executor != "local":
+        parts += ["--executor", args.executor]
+    if args.workers != 1:
+        parts += ["--workers", str(args.workers)]
+    if args.ray_address:
+        parts += ["--ray-address", args.ray_address]
+    if args.retry_failed:
+        parts.append("--retry-failed")
+    if args.take_over:
+        parts.append("--take-over")
+    if args.pipeline != DEFAULT_PIPELINE:
+        parts += ["--pipeline", args.pipeline]
+    return shlex.join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        raise UserInputError(f"--workers: expected an integer >= 1, got {args.workers}")
+    if args.executor != "local" and args.workers != 1:
+        raise UserInputError("--workers applies to the local executor; Ray schedules by itself")
+    if args.ray_address and args.executor != "ray":
+        raise UserInputError("--ray-address needs --executor ray")
+    check_pipeline(args.pipeline)
+    task = load_task(args.task)
+    runs_dir = args.runs_dir if args.runs_dir is not None else args.db.parent / "runs"
+    executor = make_executor(
+        args.executor,
+        args.pipeline,
+        workers=args.workers,
+        progress=not args.no_progress,
+        ray_address=args.ray_address,
+    )
+    with ResultStore(args.db) as store:
+        summary = run_task(
+            task,
+            store,
+            executor,
+            runs_dir=runs_dir,
+            retry_failed=args.retry_failed,
+            take_over=args.take_over,
+            progress=not args.no_progress,
+            command=command_line(args),
+        )
+    minutes = summary.elapsed_s / 60
+    print(
+        f"{task.name}: {summary.done} of {summary.total} runs done, {len(summary.failed)} failed "
+        f"(this call finished {summary.ran} in {minutes:.1f} min)"
+    )
+    if summary.held_elsewhere:
+        print(
+            f"{summary.held_elsewhere} runs are marked running by other processes "
+            "(--take-over runs them here if those processes are gone)"
+        )
+    for run_id, what, error in summary.failed[:_SHOWN_FAILURES]:
+        print(f"  failed {run_id} {what}: {error}")
+    if len(summary.failed) > _SHOWN_FAILURES:
+        print(f"  ... and {len(summary.failed) - _SHOWN_FAILURES} more")
+    if summary.failed and not args.retry_failed:
+        print("run again with --retry-failed to retry them")
+    db = "" if args.db == DEFAULT_DB else f" --db {shlex.quote(str(args.db))}"
+    print(f"leaderboard: disbench leaderboard {shlex.quote(task.name)}{db}")
+    return summary.exit_code

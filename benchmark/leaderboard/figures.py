@@ -1,0 +1,209 @@
+"""Which figures a leaderboard has, and the data each one shows (pure; no matplotlib).
+
+- one `<key>_vs_<x>.png` per headline column present: the metric against the
+  swept argument `x` (usually beta), one line per series (the row fields
+  other than `x`, e.g. entry and posterior family) with its bootstrap band;
+- `traversals_best.png`: the latent traversals artefact of the best run
+  (best row by the main metric, then its best seed);
+- `posterior_correlation.png`: the posterior correlation matrix (score
+  `posterior_correlation_matrix`) of the best run of each series.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmark.leaderboard.columns import column_for
+from benchmark.leaderboard.results import RunRow, TaskResults
+from benchmark.leaderboard.stats import Summary, bootstrap_ci
+from benchmark.leaderboard.tables import (
+    build_rows,
+    build_tables,
+    format_value,
+    row_value,
+    scalar_score,
+)
+
+__all__ = [
+    "CORRELATION_KEY",
+    "TRAVERSALS_ARTIFACT",
+    "Figure",
+    "best_run",
+    "correlation_runs",
+    "layout",
+    "metric_series",
+    "plan_figures",
+]
+
+CORRELATION_KEY = "posterior_correlation_matrix"
+TRAVERSALS_ARTIFACT = "traversals"
+_TRAVERSAL_SUFFIXES = (".png", ".npy")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One planned figure: `kind` is metric_vs_x, traversals or correlation_heatmap."""
+
+    kind: str
+    filename: str
+    title: str
+    caption: str = ""
+    key: str = ""
+    run_ids: tuple[str, ...] = ()
+
+
+def layout(results: TaskResults) -> tuple[tuple[str, ...], str, str]:
+    """`(row fields, main metric, plot x field)` from the stored task configuration."""
+    board = results.config.get("leaderboard", {})
+    rows = tuple(board.get("rows", ("entry", "posterior", "beta")))
+    return rows, str(board.get("main_metric", "mig")), str(board.get("plot_against", "beta"))
+
+
+def _series_fields(results: TaskResults) -> list[str]:
+    """Row fields that name a line in plots: all but the x axis (and `sweep`, which holds it)."""
+    fields, _, x_field = layout(results)
+    return [f for f in fields if f not in (x_field, "sweep")] or ["entry"]
+
+
+def _numeric(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def metric_series(results: TaskResults, key: str) -> dict[str, list[tuple[float, Summary]]]:
+    """`{series label: [(x, summary over seeds), ...]}` sorted by x, for runs with a numeric x."""
+    _, _, x_field = layout(results)
+    series_fields = _series_fields(results)
+    points: dict[str, dict[float, list[float]]] = {}
+    for run in sorted(results.runs, key=lambda r: r.position):
+        x = _numeric(row_value(run, x_field))
+        if run.status != "done" or x is None:
+            continue
+        label = " ".join(format_value(row_value(run, f)) for f in series_fields)
+        bucket = points.setdefault(label, {}).setdefault(x, [])
+        value = scalar_score(run, key)
+        if value is not None:
+            bucket.append(value)
+    series = {}
+    for label, by_x in points.items():
+        line = [(x, bootstrap_ci(v)) for x, v in sorted(by_x.items()) if v]
+        if line:
+            series[label] = [(x, s) for x, s in line if s is not None]
+    return series
+
+
+def best_run(results: TaskResults, require: Callable[[RunRow], bool]) -> RunRow | None:
+    """The best run satisfying `require`: rows ranked by the main metric's mean, then seeds.
+
+    Ties keep the earlier row and seed; rows without the main metric come last.
+    """
+    fields, main, _ = layout(results)
+    direction = column_for(main).direction or 1
+    rows = build_rows(results, fields)
+
+    def rank(summary: Summary | None) -> float:
+        return -math.inf if summary is None else direction * summary.mean
+
+    for row in sorted(rows, key=lambda r: rank(r.summary(main)), reverse=True):
+        candidates = [r for r in row.done if require(r)]
+        if candidates:
+            return max(
+                candidates,
+                key=lambda r: (
+                    -math.inf
+                    if scalar_score(r, main) is None
+                    else direction * scalar_score(r, main)
+                ),  # type: ignore[operator]
+            )
+    return None
+
+
+def _has_traversals(run: RunRow) -> bool:
+    filename = run.artifacts.get(TRAVERSALS_ARTIFACT, "")
+    return filename.lower().endswith(_TRAVERSAL_SUFFIXES)
+
+
+def _has_correlation(run: RunRow) -> bool:
+    matrix: Any = run.scores.get(CORRELATION_KEY)
+    return (
+        isinstance(matrix, list)
+        and len(matrix) > 0
+        and all(isinstance(r, list) and len(r) == len(matrix) for r in matrix)
+    )
+
+
+def correlation_runs(results: TaskResults) -> list[tuple[str, RunRow]]:
+    """`[(series label, best run of that series with a correlation matrix)]`."""
+    series_fields = _series_fields(results)
+    chosen = []
+    labels: list[str] = []
+    for run in sorted(results.runs, key=lambda r: r.position):
+        label = " ".join(format_value(row_value(run, f)) for f in series_fields)
+        if label not in labels:
+            labels.append(label)
+    for label in labels:
+        members = [
+            r
+            for r in results.runs
+            if " ".join(format_value(row_value(r, f)) for f in series_fields) == label
+        ]
+        subset = TaskResults(results.task, results.config, tuple(members), ())
+        run = best_run(subset, _has_correlation)
+        if run is not None:
+            chosen.append((label, run))
+    return chosen
+
+
+def _describe(run: RunRow) -> str:
+    parts = [run.label, *(f"{k}={format_value(v)}" for k, v in run.sweep.items())]
+    return " ".join([*parts, f"seed={run.seed}"]) + f" (run {run.run_id})"
+
+
+def plan_figures(results: TaskResults) -> list[Figure]:
+    """The figures this task's leaderboard shows, in order."""
+    _, main, x_field = layout(results)
+    figures = []
+    shown = [c for table in build_tables(results) for c in table.columns]
+    for column in shown:
+        if column.headline and metric_series(results, column.key):
+            safe = column.key.replace("/", "_")
+            figures.append(
+                Figure(
+                    kind="metric_vs_x",
+                    filename=f"{safe}_vs_{x_field}.png",
+                    title=f"{column.label} against {x_field}",
+                    caption="Mean over seeds; the band is the 95% bootstrap interval.",
+                    key=column.key,
+                )
+            )
+    best = best_run(results, _has_traversals)
+    if best is not None:
+        figures.append(
+            Figure(
+                kind="traversals",
+                filename="traversals_best.png",
+                title="Latent traversals of the best model",
+                caption=f"Best by {column_for(main).label}: {_describe(best)}.",
+                run_ids=(best.run_id,),
+            )
+        )
+    chosen = correlation_runs(results)
+    if chosen:
+        figures.append(
+            Figure(
+                kind="correlation_heatmap",
+                filename="posterior_correlation.png",
+                title="Posterior correlations",
+                caption="Best run of each series by "
+                f"{column_for(main).label}: "
+                + "; ".join(_describe(run) for _, run in chosen)
+                + ".",
+                key=CORRELATION_KEY,
+                run_ids=tuple(run.run_id for _, run in chosen),
+            )
+        )
+    return figures

@@ -1,0 +1,129 @@
+"""Drawing the planned figures with matplotlib's Agg backend (no pyplot state, no display)."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure as MplFigure
+
+from benchmark.errors import UserInputError
+from benchmark.leaderboard.columns import column_for
+from benchmark.leaderboard.figures import (
+    CORRELATION_KEY,
+    Figure,
+    correlation_runs,
+    layout,
+    metric_series,
+)
+from benchmark.leaderboard.results import TaskResults
+from benchmark.leaderboard.tables import format_value
+
+__all__ = ["draw_correlations", "draw_metric_vs_x", "draw_traversal_grid", "write_figure"]
+
+_DPI = 110
+
+
+def _save(figure: MplFigure, path: Path) -> Path:
+    FigureCanvasAgg(figure)
+    figure.savefig(path, dpi=_DPI, metadata={"Software": None})
+    return path
+
+
+def draw_metric_vs_x(results: TaskResults, key: str, path: Path) -> Path:
+    """One line per series: the metric's mean against x, with its bootstrap band."""
+    _, _, x_field = layout(results)
+    column = column_for(key)
+    series = metric_series(results, key)
+    figure = MplFigure(figsize=(5.5, 3.6), layout="constrained")
+    axes = figure.add_subplot()
+    all_x = sorted({x for line in series.values() for x, _ in line})
+    for label, line in series.items():
+        xs = np.array([x for x, _ in line])
+        means = np.array([s.mean for _, s in line])
+        axes.plot(xs, means, marker="o", label=label)
+        axes.fill_between(
+            xs, [s.low for _, s in line], [s.high for _, s in line], alpha=0.2, linewidth=0
+        )
+    if all_x and all(x > 0 for x in all_x) and max(all_x) / min(all_x) >= 4:
+        axes.set_xscale("log", base=2)
+        axes.set_xticks(all_x, [f"{x:g}" for x in all_x])
+        axes.minorticks_off()
+    axes.set_xlabel(x_field)
+    axes.set_ylabel(f"{column.label} {column.arrow}".strip())
+    axes.set_title(f"{results.task}: {column.label} against {x_field}")
+    axes.grid(alpha=0.3)
+    if len(series) > 1:
+        axes.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def draw_traversal_grid(images: np.ndarray, title: str, path: Path) -> Path:
+    """A grid of traversal images `[num_latents, num_steps, H, W(, C)]`, one row per latent."""
+    array = np.asarray(images, dtype=np.float64)
+    if array.ndim == 4:
+        array = array[..., None]
+    if array.ndim != 5 or array.shape[-1] not in (1, 3):
+        raise UserInputError(
+            f"traversals: expected images [num_latents, num_steps, H, W(, 1 or 3)], "
+            f"got shape {images.shape}"
+        )
+    rows, cols, height, width, channels = array.shape
+    grid = array.transpose(0, 2, 1, 3, 4).reshape(rows * height, cols * width, channels)
+    grid = np.clip(grid, 0.0, 1.0)
+    figure = MplFigure(figsize=(max(3.0, cols * 0.8), max(2.0, rows * 0.8)), layout="constrained")
+    axes = figure.add_subplot()
+    axes.imshow(grid[..., 0] if channels == 1 else grid, cmap="gray", vmin=0, vmax=1)
+    axes.set_yticks([height * (i + 0.5) for i in range(rows)], [f"z{i}" for i in range(rows)])
+    axes.set_xticks([])
+    axes.set_title(title, fontsize="small")
+    return _save(figure, path)
+
+
+def draw_correlations(results: TaskResults, path: Path) -> Path:
+    """One heatmap per series: the chosen run's posterior correlation matrix."""
+    chosen = correlation_runs(results)
+    count = len(chosen)
+    cols = min(count, 3)
+    rows = math.ceil(count / cols)
+    figure = MplFigure(figsize=(3.4 * cols + 0.8, 3.2 * rows), layout="constrained")
+    image = None
+    for index, (label, run) in enumerate(chosen):
+        axes = figure.add_subplot(rows, cols, index + 1)
+        matrix = np.asarray(run.scores[CORRELATION_KEY], dtype=np.float64)
+        image = axes.imshow(matrix, cmap="RdBu_r", vmin=-1.0, vmax=1.0)
+        swept = ", ".join(f"{k}={format_value(v)}" for k, v in run.sweep.items())
+        axes.set_title(f"{label}\n{swept + ', ' if swept else ''}seed {run.seed}", fontsize="small")
+        axes.set_xticks(range(matrix.shape[0]))
+        axes.set_yticks(range(matrix.shape[0]))
+        axes.tick_params(labelsize="x-small")
+    if image is not None:
+        figure.colorbar(image, ax=figure.axes, shrink=0.8, label="correlation")
+    return _save(figure, path)
+
+
+def write_figure(
+    figure: Figure, results: TaskResults, artifact: tuple[str, bytes] | None, path: Path
+) -> Path:
+    """Draws (or copies) one planned figure to `path`.
+
+    `artifact` is the stored `(filename, bytes)` a traversal figure comes
+    from: a PNG is copied as it is, a `.npy` image array is drawn as a grid.
+    """
+    if figure.kind == "metric_vs_x":
+        return draw_metric_vs_x(results, figure.key, path)
+    if figure.kind == "correlation_heatmap":
+        return draw_correlations(results, path)
+    if figure.kind == "traversals":
+        if artifact is None:
+            raise UserInputError(f"traversals: run {figure.run_ids[0]} has no stored artefact")
+        filename, data = artifact
+        if filename.lower().endswith(".png"):
+            path.write_bytes(data)
+            return path
+        images = np.load(io.BytesIO(data), allow_pickle=False)
+        return draw_traversal_grid(images, f"latent traversals, run {figure.run_ids[0]}", path)
+    raise ValueError(f"unknown figure kind {figure.kind!r}")

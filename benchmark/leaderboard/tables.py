@@ -1,0 +1,191 @@
+"""Leaderboard rows and cells as data: runs grouped by the row fields, summarised over seeds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from benchmark.leaderboard.columns import (
+    COLUMNS,
+    GROUPS,
+    OTHER,
+    SAMPLED_PREFIX,
+    Column,
+    column_for,
+    is_secondary,
+)
+from benchmark.leaderboard.results import RunRow, TaskResults
+from benchmark.leaderboard.stats import Summary, bootstrap_ci
+
+__all__ = [
+    "MISSING",
+    "Row",
+    "Table",
+    "best_indices",
+    "build_rows",
+    "build_tables",
+    "format_number",
+    "format_value",
+    "row_value",
+    "scalar_score",
+]
+
+MISSING = "–"
+
+
+@dataclass(frozen=True)
+class Row:
+    """Runs that share the row fields' values (one per seed), any status."""
+
+    key: tuple[str, ...]
+    runs: tuple[RunRow, ...]
+
+    @property
+    def done(self) -> tuple[RunRow, ...]:
+        return tuple(r for r in self.runs if r.status == "done")
+
+    def summary(self, key: str) -> Summary | None:
+        """Mean and bootstrap interval of score `key` over this row's finished runs."""
+        values = [scalar_score(r, key) for r in self.done]
+        return bootstrap_ci([v for v in values if v is not None])
+
+
+@dataclass(frozen=True)
+class Table:
+    """One leaderboard table: a group of columns for one representation."""
+
+    title: str
+    columns: tuple[Column, ...]
+
+
+def scalar_score(run: RunRow, key: str) -> float | None:
+    """The run's finite number under `key`, or None (missing, NaN or a list)."""
+    value = run.scores.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def format_value(value: object) -> str:
+    """A row-field value as text: `8`, `0.5`, `iaf`, `pair=posX,posY`."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(value, "g")
+    if isinstance(value, list | tuple):
+        return ",".join(format_value(v) for v in value)
+    return str(value)
+
+
+def format_number(value: float) -> str:
+    """Three decimals below 10, fewer above (a score, not a physical constant)."""
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:.0f}"
+    if magnitude >= 100:
+        return f"{value:.1f}"
+    if magnitude >= 10:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def row_value(run: RunRow, name: str) -> object:
+    """The value of row field `name` for a run (`entry`, `dataset`, `sweep` or an argument)."""
+    if name == "entry":
+        return run.label
+    if name == "dataset":
+        return run.dataset
+    if name == "sweep":
+        return " ".join(f"{k}={format_value(v)}" for k, v in run.sweep.items()) or None
+    if name in run.model_args:
+        return run.model_args[name]
+    return run.dataset_args.get(name)
+
+
+def _sort_key(value: object) -> tuple[int, float, str]:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, format_value(value))
+
+
+def build_rows(results: TaskResults, fields: Sequence[str]) -> list[Row]:
+    """Runs grouped by `fields`; rows ordered field by field (text in order of first appearance
+    in the task, numbers ascending)."""
+    runs = sorted(results.runs, key=lambda r: r.position)
+    first_seen: list[dict[str, int]] = [{} for _ in fields]
+    groups: dict[tuple[str, ...], list[RunRow]] = {}
+    raw: dict[tuple[str, ...], tuple[object, ...]] = {}
+    for run in runs:
+        values = tuple(row_value(run, f) for f in fields)
+        key = tuple(format_value(v) for v in values)
+        for index, text in enumerate(key):
+            first_seen[index].setdefault(text, len(first_seen[index]))
+        groups.setdefault(key, []).append(run)
+        raw.setdefault(key, values)
+
+    def order(key: tuple[str, ...]) -> tuple:
+        parts = []
+        for index, value in enumerate(raw[key]):
+            kind, number, _ = _sort_key(value)
+            parts.append((kind, number, first_seen[index][key[index]]))
+        return tuple(parts)
+
+    return [Row(key, tuple(groups[key])) for key in sorted(groups, key=order)]
+
+
+def _present_keys(results: TaskResults) -> set[str]:
+    return {
+        key
+        for run in results.runs
+        if run.status == "done"
+        for key in run.scores
+        if scalar_score(run, key) is not None
+    }
+
+
+def build_tables(results: TaskResults) -> list[Table]:
+    """Tables with at least one value: groups in order, mean representation before sampled.
+
+    Catalogued keys keep the catalogue's order; unknown keys go to 'Other
+    scores' in alphabetical order; secondary keys (training-set duplicates,
+    counts) and duplicates of a shown key are not tabled.
+    """
+    present = _present_keys(results)
+    tables = []
+    for prefix, suffix in (("", ""), (SAMPLED_PREFIX, " (sampled representation)")):
+        for group in GROUPS:
+            if group == OTHER:
+                known = {prefix + c.key for c in COLUMNS}
+                keys = sorted(
+                    k
+                    for k in present
+                    if k.startswith(prefix)
+                    and (prefix or not k.startswith(SAMPLED_PREFIX))
+                    and k not in known
+                    and not is_secondary(k)
+                )
+                columns = tuple(column_for(k) for k in keys)
+            else:
+                columns = tuple(
+                    column_for(prefix + c.key)
+                    for c in COLUMNS
+                    if c.group == group
+                    and prefix + c.key in present
+                    and not (c.duplicate_of and prefix + c.duplicate_of in present)
+                )
+            if columns:
+                tables.append(Table(group + suffix, columns))
+    return tables
+
+
+def best_indices(summaries: Sequence[Summary | None], direction: int) -> set[int]:
+    """Rows whose mean is the best of the column (ties share it); none without a direction
+    or with fewer than two rows holding a value."""
+    means = [(i, s.mean) for i, s in enumerate(summaries) if s is not None]
+    if direction == 0 or len(means) < 2:
+        return set()
+    target = max(m for _, m in means) if direction > 0 else min(m for _, m in means)
+    return {i for i, m in means if format_number(m) == format_number(target)}

@@ -1,0 +1,163 @@
+"""`disbench perf train`: training-step speed per posterior family.
+
+For each family ("diagonal", "full_covariance", "iaf") a `beta_vae` with the
+disentanglement_lib conv architecture (10 latents) trains at batch 64 on
+64x64x1 `dsprites` batches from the real input stream
+(`benchmark.data.stream.make_batches`), through the trainer's own compiled
+loop (`benchmark.training.loop.make_step_runner`). Reported per family:
+
+- steps_per_second: updates per second of wall time, after a warm-up;
+- gflop_per_step: floating-point operations of one update (forward,
+  backward and the Adam update), counted by TensorFlow's profiler
+  (the `flops` statistics TensorFlow registers per op type: convolutions,
+  matrix products, elementwise ops)
+  over the ops of the traced step that its results depend on; ops inside
+  `tf.cond` / `tf.while_loop` bodies (the Adam update) are not counted,
+  a few MFLOP;
+- gflop_per_second: the product of the two.
+
+The "diagonal" entry also holds `baseline_steps_per_second`: the same model
+and data trained by a plain loop (a Python `for` over batches calling one
+`tf.function` step each, TensorFlow's default threading), timed in
+alternating blocks with the trainer so that load from other processes
+affects both alike. Timings on a shared machine are noisy; the numbers are
+printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from benchmark.tf_quiet import import_tensorflow
+
+__all__ = ["FAMILIES", "count_gflop", "format_table", "measure"]
+
+FAMILIES = ("diagonal", "full_covariance", "iaf")
+BATCH_SIZE = 64
+
+
+def count_gflop(function, *args) -> float:
+    """GFLOP of one call of `function(*args)` (a `tf.function`), from the TF profiler.
+
+    Only ops that the function's outputs or side effects depend on are
+    counted: the gradient tape records some (e.g. the input gradient of the
+    first layer) that graph optimisation prunes before running.
+    """
+    import_tensorflow()
+    from tensorflow.python.framework import ops
+
+    concrete = function.get_concrete_function(*args)
+    graph = concrete.graph
+    live: set[str] = set()
+    frontier = [t.op for t in concrete.outputs] + list(graph.control_outputs)
+    while frontier:
+        op = frontier.pop()
+        if op.name in live:
+            continue
+        live.add(op.name)
+        frontier.extend(t.op for t in op.inputs)
+        frontier.extend(op.control_inputs)
+    flops = 0
+    for op in graph.get_operations():
+        if op.name in live:
+            try:
+                stats = ops.get_stats_for_node_def(graph, op.node_def, "flops")
+            except ValueError:  # statistics need fully known shapes
+                continue
+            flops += stats.value or 0
+    return flops / 1e9
+
+
+def _model_and_runner(family: str, seed: int):
+    tf = import_tensorflow()
+    from benchmark.models import build_model
+    from benchmark.training.loop import make_step_runner
+
+    model = build_model("beta_vae", (64, 64, 1), posterior=family, architecture="conv")
+    model.initialize(seed)
+    optimizers = model.make_optimizers(1e-4)
+    for name, variables in model.optimizer_variables().items():
+        optimizers[name].build(variables)
+    step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    return model, optimizers, make_step_runner(model, optimizers, step, seed)
+
+
+def _plain_step(model, optimizers):
+    """The baseline: one `tf.function` per update, called from a Python loop."""
+    tf = import_tensorflow()
+    seed = tf.constant([0, 1], tf.int32)
+
+    @tf.function
+    def step(x, t):
+        return model.apply_update(x, t, seed, optimizers)[0]["loss"]
+
+    return step
+
+
+def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """`{family: {"steps_per_second", "gflop_per_step", "gflop_per_second"}}` (see module doc)."""
+    tf = import_tensorflow()
+    from benchmark.data import get_dataset
+    from benchmark.data.stream import make_batches
+
+    quick = bool(getattr(args, "quick", False))
+    block, blocks = (5, 2) if quick else (20, 4)
+    data = get_dataset("dsprites")
+    result: dict[str, dict[str, float]] = {}
+    for family in FAMILIES:
+        model, optimizers, run = _model_and_runner(family, seed=0)
+        iterator = iter(make_batches(data, BATCH_SIZE, seed=0))
+        spec = tf.TensorSpec([BATCH_SIZE, 64, 64, 1], tf.float32)
+        plain = _plain_step(model, optimizers)
+        gflop = count_gflop(plain, spec, tf.TensorSpec([], tf.float32))
+        run(iterator, tf.constant(3))  # trace and warm up
+        baseline = family == "diagonal"
+        if baseline:
+            plain_iterator = iter(make_batches(data, BATCH_SIZE, seed=1))
+            for _ in range(3):
+                plain(next(plain_iterator), tf.constant(0.0))
+        trainer_seconds = plain_seconds = 0.0
+        for _ in range(blocks):
+            started = time.perf_counter()
+            done = run(iterator, tf.constant(block))[0]
+            int(done.numpy())
+            trainer_seconds += time.perf_counter() - started
+            if baseline:
+                started = time.perf_counter()
+                for _ in range(block):
+                    loss = plain(next(plain_iterator), tf.constant(0.0))
+                float(loss.numpy())
+                plain_seconds += time.perf_counter() - started
+        steps_per_second = block * blocks / trainer_seconds
+        result[family] = {
+            "steps_per_second": steps_per_second,
+            "gflop_per_step": gflop,
+            "gflop_per_second": gflop * steps_per_second,
+        }
+        if baseline:
+            result[family]["baseline_steps_per_second"] = block * blocks / plain_seconds
+    return result
+
+
+def format_table(result: dict[str, dict[str, float]]) -> str:
+    """A plain-text table of `measure`'s result."""
+    lines = [
+        f"{'posterior':<16} {'steps/s':>8} {'ms/step':>8} {'GFLOP/step':>11} {'GFLOP/s':>8}",
+    ]
+    for family, row in result.items():
+        lines.append(
+            f"{family:<16} {row['steps_per_second']:8.2f} {1000 / row['steps_per_second']:8.1f} "
+            f"{row['gflop_per_step']:11.2f} {row['gflop_per_second']:8.1f}"
+        )
+    base = result.get("diagonal", {}).get("baseline_steps_per_second")
+    if base:
+        lines.append(
+            f"plain loop (diagonal, one tf.function call per step): {base:.2f} steps/s "
+            f"({1000 / base:.1f} ms/step)"
+        )
+    lines.append(
+        f"beta_vae, conv architecture, batch {BATCH_SIZE}, 64x64x1 dsprites stream; "
+        "GFLOP counted by the TF profiler"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,20 @@
+"""Training: the seeded, resumable loop with checkpoints, a NaN guard and progress.
+
+Public API:
+
+- `train(model, dataset, *, steps, batch_size=64, learning_rate=1e-4,
+  seed=0, checkpoint_dir, checkpoint_every=1000, log_every=100,
+  progress=True) -> TrainResult` (steps_done, seconds, steps_per_second,
+  final_loss_terms, resumed_from_step, final_kl_per_latent).
+- `TrainingDiverged(step, reason)`: a RuntimeError with `.step` and `.reason`;
+  the last good checkpoint stays in place.
+- `restore(model, checkpoint_dir) -> int`: loads the latest weights (creating
+  the variables first) and returns the update count.
+- `load_model(checkpoint_dir) -> (model, step)`: rebuilds the model entry
+  recorded in `run.json` and restores it.
+"""
+
+from benchmark.training.checkpoints import load_model, restore
+from benchmark.training.loop import TrainingDiverged, TrainResult, train
+
+__all__ = ["TrainResult", "TrainingDiverged", "load_model", "restore", "train"]

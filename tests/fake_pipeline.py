@@ -1,0 +1,116 @@
+"""Fake pipelines for runner tests: `execute_run(spec, workdir, progress)` without TensorFlow.
+
+Each fake appends `start|resume|finish <run_id>` lines to the file named by
+the environment variable DISBENCH_FAKE_LOG (if set), so tests can check what
+ran, what resumed from a checkpoint, and that nothing ran twice. Importable
+by worker processes and Ray workers (tests put this folder on PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+LOG_VARIABLE = "DISBENCH_FAKE_LOG"
+
+
+class TrainingDiverged(RuntimeError):
+    """Stands in for `benchmark.training.TrainingDiverged` (same message shape)."""
+
+    def __init__(self, step: int, reason: str) -> None:
+        super().__init__(f"training diverged at step {step}: {reason}")
+        self.step = step
+        self.reason = reason
+
+
+def log(event: str, run_id: str) -> None:
+    path = os.environ.get(LOG_VARIABLE)
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"{event} {run_id}\n")
+
+
+def read_log(path: Path) -> list[tuple[str, str]]:
+    if not path.exists():
+        return []
+    return [tuple(line.split()) for line in path.read_text().splitlines() if line.strip()]
+
+
+def scores_for(spec) -> dict:
+    """Deterministic scores from the run's arguments and seed."""
+    beta = float(spec.model_args.get("beta", 1))
+    family = {"diagonal": 0.0, "full_covariance": 0.1, "iaf": 0.2}.get(
+        spec.model_args.get("posterior", "diagonal"), 0.3
+    )
+    mig = 0.1 + 0.02 * beta + family + 0.01 * spec.seed
+    return {
+        "mig": mig,
+        "dci_disentanglement": 0.5 * mig,
+        "gaussian_total_correlation": 1.0 / beta,
+        "mig_per_factor": [mig, mig / 2],
+        "posterior_correlation_matrix": [[1.0, 0.1 * family], [0.1 * family, 1.0]],
+    }
+
+
+def fixed(spec, workdir: Path, progress: bool = True) -> dict:
+    """Scores at once; writes a traversal image array as an artefact."""
+    log("start", spec.run_id)
+    images = np.full((2, 3, 4, 4), 0.5, dtype=np.float32)
+    np.save(workdir / "traversals.npy", images)
+    result = scores_for(spec)
+    result["artifacts"] = {"traversals": "traversals.npy"}
+    result["durations"] = {"train_s": 0.01, "eval_s": 0.01}
+    log("finish", spec.run_id)
+    return result
+
+
+def diverges_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
+    """A NaN loss (TrainingDiverged) for beta = 8; scores otherwise."""
+    log("start", spec.run_id)
+    if float(spec.model_args.get("beta", 1)) == 8:
+        raise TrainingDiverged(123, "loss is NaN")
+    log("finish", spec.run_id)
+    return scores_for(spec)
+
+
+def disk_full_at_seed_1(spec, workdir: Path, progress: bool = True) -> dict:
+    """Writing a checkpoint fails with ENOSPC for seed 1."""
+    log("start", spec.run_id)
+    if spec.seed == 1:
+        raise OSError(errno.ENOSPC, "No space left on device", str(workdir / "ckpt-1.index"))
+    log("finish", spec.run_id)
+    return scores_for(spec)
+
+
+def interrupted_at_third(spec, workdir: Path, progress: bool = True) -> dict:
+    """Ctrl-C during the third run started in this process."""
+    count = len([e for e in read_log(Path(os.environ[LOG_VARIABLE])) if e[0] == "start"])
+    log("start", spec.run_id)
+    if count == 2:
+        (workdir / "checkpoint").write_text("half")
+        raise KeyboardInterrupt
+    log("finish", spec.run_id)
+    return scores_for(spec)
+
+
+def slow(spec, workdir: Path, progress: bool = True) -> dict:
+    """About 0.4 s per run, with a checkpoint half-way that a resumed run picks up."""
+    checkpoint = workdir / "checkpoint"
+    if checkpoint.exists():
+        log("resume", spec.run_id)
+    else:
+        log("start", spec.run_id)
+        time.sleep(0.2)
+        checkpoint.write_text("half")
+    time.sleep(0.2)
+    log("finish", spec.run_id)
+    return scores_for(spec)
+
+
+def bad_scores(spec, workdir: Path, progress: bool = True) -> dict:
+    """A score that is not a number."""
+    return {"mig": "high"}

@@ -1,0 +1,91 @@
+"""`disbench validate` and `disbench list` (no TensorFlow: the registries are fixed here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.cli.main import main
+from benchmark.config.catalog import (
+    FALLBACK_EVALUATION_SETTINGS,
+    FALLBACK_METRICS,
+    FALLBACK_MODEL_ENTRIES,
+    FALLBACK_POSTERIORS,
+    Catalog,
+)
+from benchmark.data import DATASETS
+
+
+@pytest.fixture(autouse=True)
+def static_registries(monkeypatch):
+    catalog = Catalog(
+        tuple(DATASETS.names()),
+        FALLBACK_MODEL_ENTRIES,
+        FALLBACK_POSTERIORS,
+        FALLBACK_METRICS,
+        FALLBACK_EVALUATION_SETTINGS,
+    )
+    monkeypatch.setattr("benchmark.config.loader.default_catalog", lambda: catalog)
+    models = (FALLBACK_MODEL_ENTRIES, FALLBACK_POSTERIORS, {})
+    monkeypatch.setattr("benchmark.cli.list.model_names", lambda: models)
+
+
+def test_validate_shipped_tasks(capsys):
+    assert main(["validate", "quick", "dlib_reproduction"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith(
+        "tasks/quick.yaml: ok: task 'quick', 6 runs = 6 configurations (1 model entry) x 1 seed, "
+        "3000 steps each"
+    )
+    assert "1800 runs = 36 configurations (6 model entries) x 50 seeds" in out[1]
+
+
+def test_validate_lists_runs(capsys):
+    assert main(["validate", "quick", "--runs"]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert len(lines) == 6
+    assert lines[0].split()[1:] == ["beta_vae", "beta=1", "posterior=diagonal", "seed=0"]
+
+
+def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text(
+        "name: bad\ndataset: {name: toy}\nmodels: [{entry: beta_vae}]\n"
+        "sweep: {beta: [1, 2, four]}\nseeds: [0]\ntraining: {steps: 1}\n"
+        "evaluation: {metrics: [mig]}\n"
+    )
+    assert main(["validate", "bad.yaml"]) == 2
+    assert capsys.readouterr().err == (
+        "disbench validate: error: bad.yaml: sweep.beta[2]: expected a number, got 'four'\n"
+    )
+    assert main(["validate", "quik"]) == 2
+    assert "did you mean 'quick'?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("tasks", ["correlated_factors", "dlib_reproduction", "posterior_beta_sweep", "quick"]),
+        ("metrics", sorted(FALLBACK_METRICS)),
+        ("models", sorted(FALLBACK_MODEL_ENTRIES)),
+        ("posteriors", ["diagonal", "full_covariance", "iaf"]),
+    ],
+)
+def test_list(kind, expected, capsys):
+    assert main(["list", kind]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == expected
+
+
+def test_list_datasets_shows_their_docstrings(capsys):
+    assert main(["list", "datasets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    toy = next(line for line in lines if line.startswith("toy"))
+    assert "Four independent uniform factors" in toy
+    assert {"dsprites", "correlated_dsprites", "toy"} <= {line.split()[0] for line in lines}
+
+
+def test_run_refuses_conflicting_options(capsys):
+    assert main(["run", "quick", "--executor", "ray", "--workers", "2"]) == 2
+    assert "--workers applies to the local executor" in capsys.readouterr().err
+    assert main(["run", "quick", "--ray-address", "auto"]) == 2
+    assert "--ray-address needs --executor ray" in capsys.readouterr().err

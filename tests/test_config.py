@@ -1,0 +1,444 @@
+"""Task files: loading, include:, validation messages, run expansion and stable run ids."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from benchmark.config import (
+    RunSpec,
+    expand_task,
+    load_task,
+    resolve_task_path,
+    run_id_of,
+    shipped_tasks,
+)
+from benchmark.config.catalog import (
+    FALLBACK_EVALUATION_SETTINGS,
+    FALLBACK_METRICS,
+    FALLBACK_MODEL_ENTRIES,
+    FALLBACK_POSTERIORS,
+    Catalog,
+)
+from benchmark.config.loader import TASKS_DIR
+from benchmark.data import DATASETS
+from benchmark.errors import UserInputError
+
+
+class FakeEntry:
+    """A model entry with typed arguments, as the real ones have."""
+
+    def __init__(
+        self,
+        observation_shape: tuple[int, ...],
+        *,
+        beta: float = 1.0,
+        latent_dim: int = 10,
+        posterior: str = "diagonal",
+        architecture: str = "conv",
+    ) -> None: ...
+
+
+def catalog(**targets) -> Catalog:
+    """The shipped names without TensorFlow: real data sets, fallback model and metric names."""
+    return Catalog(
+        datasets=tuple(DATASETS.names()),
+        model_entries=FALLBACK_MODEL_ENTRIES,
+        posteriors=FALLBACK_POSTERIORS,
+        metrics=FALLBACK_METRICS,
+        evaluation_settings=FALLBACK_EVALUATION_SETTINGS,
+        dataset_targets={n: DATASETS.get(n) for n in DATASETS.names()},
+        model_targets=targets,
+    )
+
+
+GOOD = """\
+name: tiny
+description: a tiny task
+dataset: {name: toy, args: {}}
+models:
+  - {entry: beta_vae, args: {architecture: fc}}
+sweep:
+  beta: [1, 8]
+  posterior: [diagonal, full_covariance, iaf]
+seeds: [0, 1]
+training: {steps: 100, batch_size: 8, learning_rate: 1e-3, checkpoint_every: 50}
+evaluation: {metrics: [mig, dci], representation: [mean], settings: {num_train: 100}, latent_scores: true}
+leaderboard: {rows: [entry, posterior, beta], main_metric: mig}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "x.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def load(path: Path, **targets):
+    return load_task(path, catalog=catalog(**targets))
+
+
+def error_of(path: Path, **targets) -> str:
+    with pytest.raises(UserInputError) as caught:
+        load(path, **targets)
+    return str(caught.value)
+
+
+# ---- the shipped tasks -------------------------------------------------------------------------
+
+
+def test_shipped_tasks_validate_and_have_the_study_sizes():
+    sizes = {}
+    for shipped in shipped_tasks():
+        task = load_task(shipped.path, catalog=catalog())
+        assert task.name == shipped.name == shipped.path.stem
+        sizes[task.name] = len(expand_task(task))
+    assert sizes == {
+        "quick": 6,
+        "posterior_beta_sweep": 180,
+        "correlated_factors": 180,
+        "dlib_reproduction": 1800,
+    }
+
+
+def test_quick_covers_three_posteriors_at_two_betas():
+    task = load_task("quick", catalog=catalog())
+    specs = expand_task(task)
+    assert {s.model_args["posterior"] for s in specs} == {"diagonal", "full_covariance", "iaf"}
+    assert len({s.model_args["beta"] for s in specs}) >= 2
+    assert all(s.model_args["architecture"] == "fc" for s in specs)
+
+
+def test_dlib_grids_are_the_published_ones():
+    task = load_task("dlib_reproduction", catalog=catalog())
+    grids = {m.entry: [p for p in m.sweep] for m in task.models}
+    assert [p["beta"] for p in grids["beta_vae"]] == [1, 2, 4, 6, 8, 16]
+    assert [p["c_max"] for p in grids["annealed_vae"]] == [5, 10, 25, 50, 75, 100]
+    assert [p["gamma"] for p in grids["factor_vae"]] == [10, 20, 30, 40, 50, 100]
+    assert all(p["lambda_d"] == 10 * p["lambda_od"] for p in grids["dip_vae_i"])
+    assert all(p["lambda_d"] == p["lambda_od"] for p in grids["dip_vae_ii"])
+    assert [p["beta"] for p in grids["beta_tcvae"]] == [1, 2, 4, 6, 8, 10]
+    assert task.seeds == tuple(range(50))
+    assert task.training.steps == 300_000 and task.training.learning_rate == 1e-4
+    assert all(m.args["posterior"] == "diagonal" for m in task.models)
+    annealed = next(m for m in task.models if m.entry == "annealed_vae")
+    assert annealed.args["gamma"] == 1000 and annealed.args["iteration_threshold"] == 100_000
+
+
+def test_shipped_runs_are_shared_between_tasks_with_equal_configurations():
+    sweep = {s.run_id for s in expand_task(load_task("posterior_beta_sweep", catalog=catalog()))}
+    dlib = {s.run_id for s in expand_task(load_task("dlib_reproduction", catalog=catalog()))}
+    # beta_vae, diagonal, beta in {1, 2, 4, 6, 8, 16}, seeds 0..9: the same 60 runs.
+    assert len(sweep & dlib) == 60
+
+
+def test_defaults_file_is_not_a_task():
+    assert "defaults" not in [t.name for t in shipped_tasks()]
+    assert (TASKS_DIR / "defaults.yaml").exists()
+
+
+# ---- loading and include ---------------------------------------------------------------------
+
+
+def test_good_task_loads_with_types(in_tmp):
+    task = load(write(in_tmp, GOOD))
+    assert task.training.learning_rate == pytest.approx(1e-3)  # `1e-3` is a float, not a string
+    assert task.training.log_every == 1000  # default
+    assert task.evaluation.metrics == ("mig", "dci")
+    assert len(task.sweep) == 6 and task.seeds == (0, 1)
+
+
+def test_include_merges_mappings_and_replaces_lists(in_tmp):
+    write(
+        in_tmp,
+        """\
+        dataset: {name: toy}
+        seeds: [0, 1, 2]
+        training: {steps: 10, batch_size: 4, learning_rate: 0.01}
+        evaluation: {metrics: [mig, sap], settings: {num_train: 50, num_test: 20}}
+        """,
+        "base.yaml",
+    )
+    path = write(
+        in_tmp,
+        """\
+        name: child
+        include: base.yaml
+        models: [{entry: beta_vae}]
+        seeds: [5]
+        training: {steps: 99}
+        evaluation: {metrics: [mig], settings: {num_test: 7}}
+        """,
+    )
+    task = load(path)
+    assert task.seeds == (5,)
+    assert (task.training.steps, task.training.batch_size) == (99, 4)
+    assert task.evaluation.metrics == ("mig",)
+    assert task.evaluation.settings == {"num_train": 50, "num_test": 7}
+
+
+def test_error_in_included_file_names_that_file(in_tmp):
+    write(in_tmp, "training: {steps: 10, batch_size: many}\n", "base.yaml")
+    path = write(
+        in_tmp,
+        """\
+        name: child
+        include: [base.yaml]
+        dataset: {name: toy}
+        models: [{entry: beta_vae}]
+        seeds: [0]
+        evaluation: {metrics: [mig]}
+        """,
+    )
+    assert error_of(path) == "base.yaml: training.batch_size: expected an integer, got 'many'"
+
+
+def test_include_errors(in_tmp):
+    path = write(in_tmp, "name: a\ninclude: nothere.yaml\n")
+    assert "x.yaml: include: no such file 'nothere.yaml'" in error_of(path)
+    write(in_tmp, "include: x.yaml\n", "b.yaml")
+    path = write(in_tmp, "name: a\ninclude: b.yaml\n")
+    assert "files include each other: x.yaml -> b.yaml -> x.yaml" in error_of(path)
+
+
+def test_yaml_syntax_error_gives_line_and_column(in_tmp):
+    path = write(in_tmp, "name: x\nmodels: [\n  {entry: beta_vae\n")
+    message = error_of(path)
+    assert message.startswith("x.yaml: line ") and "invalid YAML" in message
+
+
+def test_duplicate_yaml_key_is_an_error(in_tmp):
+    path = write(in_tmp, GOOD + "seeds: [3]\n")
+    assert error_of(path) == (
+        "x.yaml: line 13, column 1: invalid YAML: duplicate key 'seeds' (first at line 9)"
+    )
+
+
+# ---- each kind of mistake ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "beta: [1, 8]",
+            "beta: [1, 2, four]",
+            "x.yaml: sweep.beta[2]: expected a number, got 'four'",
+        ),
+        (
+            "training:",
+            "trainig:",
+            "x.yaml: trainig: unknown key (did you mean 'training'?); allowed here: name,",
+        ),
+        (
+            "steps: 100",
+            "stepz: 100",
+            "x.yaml: training.stepz: unknown key (did you mean 'steps'?)",
+        ),
+        ("{steps: 100, ", "{", "x.yaml: training.steps: required, but missing"),
+        ("steps: 100", "steps: 0", "x.yaml: training.steps: expected an integer >= 1, got 0"),
+        (
+            "learning_rate: 1e-3",
+            "learning_rate: fast",
+            "x.yaml: training.learning_rate: expected a number, got 'fast'",
+        ),
+        (
+            "entry: beta_vae",
+            "entry: beta_vea",
+            "x.yaml: models[0].entry: unknown model entry 'beta_vea' (did you mean 'beta_vae'",
+        ),
+        (
+            "[mig, dci]",
+            "[mig, dcii]",
+            "x.yaml: evaluation.metrics[1]: unknown metric 'dcii' (did you mean 'dci'?)",
+        ),
+        (
+            "name: toy",
+            "name: dsprite",
+            "x.yaml: dataset.name: unknown data set 'dsprite' (did you mean 'dsprites'",
+        ),
+        (
+            "full_covariance",
+            "full_covarience",
+            "x.yaml: sweep.posterior[1]: unknown posterior family 'full_covarience' "
+            "(did you mean 'full_covariance'?)",
+        ),
+        (
+            "seeds: [0, 1]",
+            "seeds: [0, 0]",
+            "x.yaml: seeds[1]: duplicate of seeds[0] (0)",
+        ),
+        ("seeds: [0, 1]", "seeds: [0, -1]", "x.yaml: seeds[1]: expected an integer >= 0, got -1"),
+        ("seeds: [0, 1]", "seeds: some", "x.yaml: seeds: expected a list, got 'some'"),
+        (
+            "num_train: 100",
+            "num_trian: 100",
+            "x.yaml: evaluation.settings.num_trian: unknown setting (did you mean 'num_train'",
+        ),
+        (
+            "representation: [mean]",
+            "representation: [means]",
+            "x.yaml: evaluation.representation[0]: unknown representation 'means' "
+            "(did you mean 'mean'?)",
+        ),
+        (
+            "rows: [entry, posterior, beta]",
+            "rows: [entry, posterior, betta]",
+            "x.yaml: leaderboard.rows[2]: unknown row field 'betta' (did you mean 'beta'?)",
+        ),
+        (
+            "main_metric: mig",
+            "main_metric: sap_discrete",
+            "x.yaml: leaderboard.main_metric: 'sap_discrete' is not computed by this task's "
+            "evaluation; add 'sap' to evaluation.metrics",
+        ),
+        (
+            "main_metric: mig",
+            "main_metric: dci",
+            "x.yaml: leaderboard.main_metric: unknown score key 'dci' (did you mean "
+            "'dci_disentanglement'",
+        ),
+        (
+            "args: {architecture: fc}",
+            "args: {architecture: fc, beta: 2}",
+            "x.yaml: sweep.beta[0]: 'beta' is both swept here and fixed in models[0].args.beta",
+        ),
+        ("name: tiny", "name: 'tiny task'", "x.yaml: name: expected a name of letters"),
+        (
+            "dataset: {name: toy, args: {}}",
+            "dataset: {name: toy, args: {factor_size: [2, 3]}}",
+            "x.yaml: dataset.args.factor_size: unknown argument (did you mean 'factor_sizes'?)",
+        ),
+        (
+            "latent_scores: true",
+            "latent_scores: yes please",
+            "x.yaml: evaluation.latent_scores: expected true or false, got 'yes please'",
+        ),
+    ],
+)
+def test_each_mistake_names_file_field_and_expectation(in_tmp, old, new, expected):
+    assert old in GOOD
+    path = write(in_tmp, GOOD.replace(old, new, 1))
+    assert error_of(path).startswith(expected)
+
+
+def test_model_arguments_are_checked_against_the_entry_signature(in_tmp):
+    path = write(in_tmp, GOOD.replace("{architecture: fc}", "{architecture: fc, latnt_dim: 4}"))
+    message = error_of(path, beta_vae=FakeEntry)
+    assert message.startswith(
+        "x.yaml: models[0].args.latnt_dim: unknown argument (did you mean 'latent_dim'?); "
+        "allowed: beta, latent_dim, posterior, architecture"
+    )
+    path = write(in_tmp, GOOD.replace("{architecture: fc}", "{architecture: fc, latent_dim: 2.5}"))
+    assert error_of(path, beta_vae=FakeEntry) == (
+        "x.yaml: models[0].args.latent_dim: expected an integer, got 2.5"
+    )
+    path = write(in_tmp, GOOD.replace("beta: [1, 8]", "beta: ['1', '8']"))
+    assert error_of(path, beta_vae=FakeEntry) == "x.yaml: sweep.beta[0]: expected a number, got '1'"
+    # observation_shape comes from the data set, never from the task file.
+    path = write(in_tmp, GOOD.replace("{architecture: fc}", "{observation_shape: 3}"))
+    assert "unknown argument" in error_of(path, beta_vae=FakeEntry)
+    assert load(write(in_tmp, GOOD), beta_vae=FakeEntry).name == "tiny"
+
+
+def test_per_metric_settings_override_the_shared_ones(in_tmp):
+    text = GOOD.replace(
+        "settings: {num_train: 100}",
+        "settings: {num_train: 100, num_test: 50, dci: {num_train: 20}, "
+        "latent_scores: {iw_samples: 5}}",
+    )
+    evaluation = load(write(in_tmp, text)).evaluation
+    assert evaluation.settings_for("dci") == {"num_train": 20, "num_test": 50}
+    assert evaluation.settings_for("mig", accepted=("num_train", "num_bins")) == {"num_train": 100}
+    assert evaluation.settings_for("latent_scores", accepted=("batch_size",)) == {"iw_samples": 5}
+    bad = text.replace("dci: {num_train: 20}", "sap: {num_train: 20}")
+    assert error_of(write(in_tmp, bad)).startswith(
+        "x.yaml: evaluation.settings.sap: per-metric settings for 'sap', which this task does "
+        "not compute"
+    )
+    typo = text.replace("iw_samples: 5", "iw_sample: 5")
+    assert error_of(write(in_tmp, typo)).startswith(
+        "x.yaml: evaluation.settings.latent_scores.iw_sample: unknown setting "
+        "(did you mean 'iw_samples'"
+    )
+
+
+def test_top_level_must_be_a_mapping(in_tmp):
+    path = write(in_tmp, "- a\n- b\n")
+    assert (
+        error_of(path)
+        == "x.yaml: (top level): expected a mapping of task fields, got a list ['a', 'b']"
+    )
+
+
+def test_unknown_task_name_suggests_shipped_ones():
+    with pytest.raises(UserInputError, match=r"unknown task 'quik' \(did you mean 'quick'\?\)"):
+        resolve_task_path("quik")
+    assert resolve_task_path("quick") == TASKS_DIR / "quick.yaml"
+    with pytest.raises(UserInputError, match="nothere.yaml: no such task file"):
+        resolve_task_path("nothere.yaml")
+
+
+# ---- sweeps and expansion ----------------------------------------------------------------------
+
+
+def test_per_model_sweep_replaces_the_task_sweep_and_point_lists_zip(in_tmp):
+    text = GOOD.replace(
+        "  - {entry: beta_vae, args: {architecture: fc}}\n",
+        "  - {entry: beta_vae, args: {architecture: fc}}\n"
+        "  - entry: dip_vae_i\n"
+        "    sweep: [{lambda_od: 1, lambda_d: 10}, {lambda_od: 2, lambda_d: 20}]\n",
+    )
+    task = load(write(in_tmp, text))
+    specs = expand_task(task)
+    assert len(specs) == (6 + 2) * 2
+    dip = [s for s in specs if s.entry == "dip_vae_i"]
+    assert [(s.model_args["lambda_od"], s.model_args["lambda_d"], s.seed) for s in dip] == [
+        (1, 10, 0),
+        (1, 10, 1),
+        (2, 20, 0),
+        (2, 20, 1),
+    ]
+    first = specs[0]
+    assert first.sweep == {"beta": 1, "posterior": "diagonal"}
+    assert first.model_args == {"architecture": "fc", "beta": 1, "posterior": "diagonal"}
+    assert first.describe() == "beta_vae beta=1 posterior=diagonal seed=0"
+
+
+def test_run_ids_are_stable_and_depend_only_on_what_decides_results(in_tmp):
+    base = expand_task(load(write(in_tmp, GOOD)))
+    assert len({s.run_id for s in base}) == len(base) == 12
+    assert all(len(s.run_id) == 16 for s in base)
+    # Fixed value: changing how ids are computed would orphan every stored result.
+    assert base[0].run_id == run_id_of(base[0].identity())
+    assert base[0].run_id == "aac8d64c39e0b6ca"
+    same = (
+        GOOD.replace("name: tiny", "name: other")
+        .replace("checkpoint_every: 50", "checkpoint_every: 7")
+        .replace("beta: [1, 8]", "beta: [1.0, 8.0]")
+        .replace("{entry: beta_vae,", "{entry: beta_vae, label: my_vae,")
+    )
+    assert [s.run_id for s in expand_task(load(write(in_tmp, same, "y.yaml")))] == [
+        s.run_id for s in base
+    ]
+    changed = GOOD.replace("steps: 100", "steps: 101")
+    assert not {s.run_id for s in expand_task(load(write(in_tmp, changed, "z.yaml")))} & {
+        s.run_id for s in base
+    }
+
+
+def test_run_spec_round_trips_through_json(in_tmp):
+    spec = expand_task(load(write(in_tmp, GOOD)))[3]
+    again = RunSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+    assert again.run_id == run_id_of(again.identity())
+    assert hash(again) == hash(spec)

@@ -1,0 +1,233 @@
+"""Leaderboards: bootstrap intervals, the Markdown page (golden file), figures and the index."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark.config import (
+    DatasetConfig,
+    EvaluationConfig,
+    LeaderboardConfig,
+    ModelConfig,
+    TaskConfig,
+    TrainingConfig,
+    expand_task,
+)
+from benchmark.errors import UserInputError
+from benchmark.leaderboard import (
+    bootstrap_ci,
+    load_results,
+    render_markdown,
+    write_leaderboard,
+)
+from benchmark.leaderboard.figures import best_run, plan_figures
+from benchmark.leaderboard.tables import best_indices, build_rows
+from benchmark.store import ResultStore, RunOutcome
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "leaderboard_synthetic.md"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+# ---- bootstrap -----------------------------------------------------------------------------
+
+
+def test_bootstrap_interval_is_reproducible_and_brackets_the_mean():
+    values = [0.2, 0.5, 0.4, 0.9, 0.3]
+    first = bootstrap_ci(values)
+    assert first == bootstrap_ci(values)
+    assert first.n == 5 and first.mean == pytest.approx(np.mean(values))
+    assert min(values) <= first.low < first.mean < first.high <= max(values)
+    # The same resampling by hand: RandomState(0), 10,000 resamples, 2.5% / 97.5% quantiles.
+    data = np.asarray(values)
+    means = data[np.random.RandomState(0).randint(5, size=(10_000, 5))].mean(axis=1)
+    assert (first.low, first.high) == tuple(np.quantile(means, [0.025, 0.975]))
+    # More seeds of the same spread: a narrower interval.
+    wide = bootstrap_ci(values * 1)
+    narrow = bootstrap_ci(values * 8)
+    assert narrow.high - narrow.low < wide.high - wide.low
+
+
+def test_bootstrap_edge_cases():
+    assert bootstrap_ci([]) is None
+    assert bootstrap_ci([float("nan")]) is None
+    single = bootstrap_ci([0.7, float("nan")])
+    assert (single.mean, single.low, single.high, single.n) == (0.7, 0.7, 0.7, 1)
+    constant = bootstrap_ci([0.5, 0.5, 0.5])
+    assert constant.low == constant.high == 0.5
+
+
+def test_best_respects_direction_and_ties():
+    summaries = [bootstrap_ci([0.3]), bootstrap_ci([0.5]), None, bootstrap_ci([0.5])]
+    assert best_indices(summaries, +1) == {1, 3}
+    assert best_indices(summaries, -1) == {0}
+    assert best_indices(summaries, 0) == set()
+    assert best_indices([bootstrap_ci([0.3]), None], +1) == set()  # one row: nothing to beat
+
+
+# ---- a fixed synthetic database ----------------------------------------------------------------
+
+
+def synthetic_task() -> TaskConfig:
+    return TaskConfig(
+        name="synthetic",
+        description="A fixed synthetic database for the golden leaderboard.",
+        dataset=DatasetConfig("toy"),
+        models=(ModelConfig("beta_vae", {"architecture": "fc"}),),
+        sweep=tuple(
+            {"beta": b, "posterior": p} for b in (1, 4) for p in ("diagonal", "full_covariance")
+        ),
+        seeds=(0, 1, 2),
+        training=TrainingConfig(steps=500, batch_size=32, learning_rate=0.001),
+        evaluation=EvaluationConfig(
+            metrics=("mig", "dci", "unsupervised"), representation=("mean", "sampled")
+        ),
+        leaderboard=LeaderboardConfig(rows=("entry", "posterior", "beta"), main_metric="mig"),
+    )
+
+
+def synthetic_scores(posterior: str, beta: int, seed: int) -> dict:
+    rng = np.random.RandomState(1000 * beta + 10 * seed + (posterior == "diagonal"))
+    mig = 0.1 * beta**0.5 + (0.15 if posterior == "full_covariance" else 0.0) + 0.03 * rng.rand()
+    corr = 0.05 if posterior == "diagonal" else 0.3 / beta
+    return {
+        "mig": mig,
+        "dci_disentanglement": 0.4 + 0.1 * beta**0.5 + 0.02 * rng.rand(),
+        "dci_completeness": 0.5 + 0.01 * seed,
+        "dci_informativeness_train": 0.99,  # secondary: stored, not tabled
+        "gaussian_total_correlation": 2.0 / beta + 0.1 * rng.rand(),
+        "posterior_mean_abs_correlation": corr + 0.01 * seed,
+        "sampled/mig": 0.8 * mig,
+        "custom_score": float(seed),
+        "irs": float("nan") if seed == 2 else 0.6,
+        "posterior_correlation_matrix": [[1.0, corr], [corr, 1.0]],
+        "mig_per_factor": [mig, mig],
+    }
+
+
+def make_synthetic_db(path: Path) -> ResultStore:
+    task = synthetic_task()
+    specs = expand_task(task)
+    store = ResultStore(path)
+    store.register_task(task.name, task.to_dict(), specs)
+    number = store.start_invocation(
+        task.name, "disbench run synthetic --workers 2", "local", git_commit="0123abc"
+    )
+    versions = {"python": "3.11.7", "disbench": "0.1.0", "numpy": "2.4.6", "tensorflow": "2.21.0"}
+    traversal = io.BytesIO()
+    np.save(traversal, np.linspace(0, 1, 2 * 3 * 4 * 4).reshape(2, 3, 4, 4))
+    for index, spec in enumerate(specs):
+        posterior, beta = spec.model_args["posterior"], spec.model_args["beta"]
+        store.claim(spec.run_id, "h:1", expected_status="pending", expected_owner=None)
+        if posterior == "diagonal" and beta == 4 and spec.seed == 2:
+            store.record_outcome(
+                RunOutcome(
+                    run_id=spec.run_id,
+                    status="failed",
+                    started_at="2025-03-01T10:00:00Z",
+                    finished_at="2025-03-01T10:00:05Z",
+                    duration_s=5.0,
+                    error="TrainingDiverged: training diverged at step 312: loss is NaN",
+                )
+            )
+            continue
+        if posterior == "full_covariance" and beta == 4 and spec.seed == 2:
+            continue  # left running: an interrupted run
+        store.record_outcome(
+            RunOutcome(
+                run_id=spec.run_id,
+                status="done",
+                started_at=f"2025-03-01T{10 + index // 6:02d}:{index % 6 * 10:02d}:00Z",
+                finished_at=f"2025-03-01T{10 + index // 6:02d}:{index % 6 * 10 + 9:02d}:00Z",
+                duration_s=540.0,
+                scores=synthetic_scores(posterior, beta, spec.seed),
+                artifacts={"traversals": ("traversals.npy", traversal.getvalue())},
+                versions=versions,
+                git_commit="0123abc",
+            )
+        )
+    store.finish_invocation(number, 1)
+    return store
+
+
+@pytest.fixture
+def synthetic(tmp_path) -> ResultStore:
+    store = make_synthetic_db(tmp_path / "synthetic.sqlite")
+    yield store
+    store.close()
+
+
+def test_markdown_matches_the_golden_file(synthetic):
+    text = render_markdown(
+        load_results(synthetic, "synthetic"),
+        command="disbench leaderboard synthetic",
+        figure_dir="synthetic",
+    )
+    if os.environ.get("DISBENCH_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_markdown_is_a_function_of_the_rows_alone(tmp_path):
+    first = make_synthetic_db(tmp_path / "a.sqlite")
+    second = make_synthetic_db(tmp_path / "b.sqlite")
+    pages = [
+        render_markdown(load_results(s, "synthetic"), command="c", figure_dir="f")
+        for s in (first, second)
+    ]
+    assert pages[0] == pages[1]
+
+
+def test_rows_group_seeds_and_follow_the_task_order(synthetic):
+    results = load_results(synthetic, "synthetic")
+    rows = build_rows(results, ("entry", "posterior", "beta"))
+    assert [row.key for row in rows] == [
+        ("beta_vae", "diagonal", "1"),
+        ("beta_vae", "diagonal", "4"),
+        ("beta_vae", "full_covariance", "1"),
+        ("beta_vae", "full_covariance", "4"),
+    ]
+    assert [len(row.done) for row in rows] == [3, 2, 3, 2]
+    best = best_run(results, lambda run: True)
+    assert (best.model_args["posterior"], best.model_args["beta"]) == ("full_covariance", 4)
+
+
+def test_figures_planned_and_written(synthetic, tmp_path):
+    results = load_results(synthetic, "synthetic")
+    kinds = [f.kind for f in plan_figures(results)]
+    assert kinds.count("metric_vs_x") >= 3  # mig, dci disentanglement, correlation, ...
+    assert "traversals" in kinds and "correlation_heatmap" in kinds
+    out = tmp_path / "boards"
+    (out / "synthetic").mkdir(parents=True)
+    (out / "synthetic" / "stale.png").write_bytes(PNG)
+    written = write_leaderboard(synthetic, "synthetic", out, command="disbench leaderboard x")
+    assert (out / "synthetic.md").read_text().startswith("<!-- disbench leaderboard ")
+    pngs = sorted(p.name for p in (out / "synthetic").iterdir())
+    assert "stale.png" not in pngs
+    assert {"mig_vs_beta.png", "traversals_best.png", "posterior_correlation.png"} <= set(pngs)
+    for name in pngs:
+        assert (out / "synthetic" / name).read_bytes().startswith(PNG)
+    index = (out / "README.md").read_text()
+    assert "| [synthetic](synthetic.md) | 10 of 12 | 1 |" in index
+    assert out / "README.md" in written
+
+
+def test_unknown_task_in_database(synthetic):
+    with pytest.raises(UserInputError, match=r"no runs of task 'synthetik' \(did you mean"):
+        load_results(synthetic, "synthetik")
+
+
+def test_leaderboard_command(synthetic, tmp_path, capsys):
+    from benchmark.cli.main import main
+
+    out = tmp_path / "boards"
+    code = main(["leaderboard", "synthetic", "--db", str(synthetic.path), "--out", str(out)])
+    assert code == 0
+    assert (out / "synthetic.md").exists() and (out / "README.md").exists()
+    assert "synthetic.md" in capsys.readouterr().out
+    assert main(["leaderboard", "synthetic", "--db", str(tmp_path / "none.sqlite")]) == 2
+    assert not (tmp_path / "none.sqlite").exists()

@@ -1,0 +1,186 @@
+"""Posterior families: log-densities, moments and KL against references."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from benchmark.errors import UserInputError
+from benchmark.models import posteriors as P
+from benchmark.tf_quiet import import_tensorflow, import_tfp
+
+tf = import_tensorflow()
+tfd = import_tfp().distributions
+
+RNG = np.random.default_rng(0)
+N, D = 4, 3
+LOC = RNG.normal(size=(N, D)).astype(np.float32)
+LOG_VAR = RNG.normal(scale=0.5, size=(N, D)).astype(np.float32)
+
+
+def _tril(n: int, d: int) -> np.ndarray:
+    raw = RNG.normal(scale=0.4, size=(n, d, d)).astype(np.float32)
+    tril = np.tril(raw, -1)
+    idx = np.arange(d)
+    tril[:, idx, idx] = np.exp(RNG.normal(scale=0.3, size=(n, d))).astype(np.float32)
+    return tril
+
+
+TRIL = _tril(N, D)
+
+
+def _mc_kl(posterior: P.Posterior, num: int = 40_000, seed: int = 7):
+    z, log_q = posterior.sample_and_log_prob(num, seed)
+    per_draw = (log_q - P.log_standard_normal(z)).numpy()
+    return per_draw.mean(axis=0), per_draw.std(axis=0) / np.sqrt(num)
+
+
+def test_diagonal_log_prob_moments_and_kl():
+    q = P.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
+    sigma = np.exp(LOG_VAR / 2)
+    z = RNG.normal(size=(5, N, D)).astype(np.float32)
+    expected = stats.norm(LOC, sigma).logpdf(z).sum(-1)
+    np.testing.assert_allclose(q.log_prob(z).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(q.marginal_log_prob(z).numpy(), stats.norm(LOC, sigma).logpdf(z), rtol=1e-5)
+    np.testing.assert_allclose(q.covariance().numpy(), np.stack([np.diag(s**2) for s in sigma]), rtol=1e-6)
+    kl_hand = 0.5 * (LOC**2 + sigma**2 - 1 - LOG_VAR)
+    np.testing.assert_allclose(q.kl_per_latent().numpy(), kl_hand, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(q.kl_to_standard_normal().numpy(), kl_hand.sum(-1), rtol=1e-5)
+    mc, se = _mc_kl(q)
+    assert np.all(np.abs(mc - kl_hand.sum(-1)) < 4 * se + 1e-3)
+
+
+def test_full_covariance_log_prob_moments_and_kl():
+    q = P.FullCovarianceGaussian(tf.constant(LOC), tf.constant(TRIL))
+    cov = TRIL @ np.transpose(TRIL, (0, 2, 1))
+    np.testing.assert_allclose(q.covariance().numpy(), cov, rtol=1e-5)
+    z = RNG.normal(size=(N, D)).astype(np.float32)
+    expected = [stats.multivariate_normal(LOC[n], cov[n]).logpdf(z[n]) for n in range(N)]
+    np.testing.assert_allclose(q.log_prob(z).numpy(), expected, rtol=1e-5)
+    marginal = stats.norm(LOC, np.sqrt(np.diagonal(cov, axis1=1, axis2=2))).logpdf(z)
+    np.testing.assert_allclose(q.marginal_log_prob(z).numpy(), marginal, rtol=1e-5)
+    reference = tfd.kl_divergence(
+        tfd.MultivariateNormalTriL(LOC, TRIL), tfd.MultivariateNormalDiag(tf.zeros(D), tf.ones(D))
+    )
+    closed = q.kl_to_standard_normal().numpy()
+    np.testing.assert_allclose(closed, reference.numpy(), rtol=1e-5)
+    mc, se = _mc_kl(q)
+    assert np.all(np.abs(mc - closed) < 4 * se + 1e-3)
+    assert q.kl_per_latent() is None
+
+
+def test_full_covariance_with_diagonal_cholesky_is_the_diagonal_posterior():
+    diagonal = P.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
+    full = P.FullCovarianceGaussian(tf.constant(LOC), tf.linalg.diag(tf.exp(LOG_VAR / 2)))
+    z = RNG.normal(size=(2, N, D)).astype(np.float32)
+    np.testing.assert_allclose(full.log_prob(z), diagonal.log_prob(z), rtol=1e-6)
+    np.testing.assert_allclose(full.marginal_log_prob(z), diagonal.marginal_log_prob(z), rtol=1e-6)
+    np.testing.assert_allclose(full.kl_to_standard_normal(), diagonal.kl_to_standard_normal(), rtol=1e-5)
+    np.testing.assert_allclose(full.covariance(), diagonal.covariance(), rtol=1e-6)
+    z_full, lq_full = full.sample_and_log_prob(3, 11)
+    z_diag, lq_diag = diagonal.sample_and_log_prob(3, 11)
+    np.testing.assert_allclose(z_full, z_diag, rtol=1e-6)
+    np.testing.assert_allclose(lq_full, lq_diag, rtol=1e-6)
+
+
+def test_full_covariance_head_uses_the_diagonal_parameterisation():
+    """The head's Cholesky diagonal is exp(raw / 2), the diagonal family's sigma."""
+    family = P.FullCovarianceFamily(D)
+    raw_diagonal = np.array([0.4, -1.0, 2.0], np.float32)
+    raw = import_tfp().math.fill_triangular_inverse(tf.constant(np.diag(raw_diagonal)))
+    tril = family.fill.forward(raw).numpy()
+    np.testing.assert_allclose(tril, np.diag(np.exp(raw_diagonal / 2)), rtol=1e-6, atol=1e-7)
+
+
+def _iaf(features: np.ndarray, zero_networks: bool = False, steps: int = 2) -> P.IAFPosterior:
+    family = P.IAFFamily(D, iaf_steps=steps, iaf_hidden_units=[16], context_dim=features.shape[-1])
+    posterior = family.posterior(tf.constant(features))
+    posterior.sample_and_log_prob(1, 0)  # creates the networks' variables
+    if zero_networks:
+        for network in family.networks:
+            for variable in network.trainable_variables:
+                variable.assign(tf.zeros_like(variable))
+        posterior = family.posterior(tf.constant(features))
+    return posterior
+
+
+FEATURES = RNG.normal(size=(N, 5)).astype(np.float32)
+
+
+def test_iaf_log_prob_of_its_samples_matches_the_sampling_density():
+    q = _iaf(FEATURES, steps=3)
+    z, log_q = q.sample_and_log_prob(64, 3)
+    assert z.shape == (64, N, D) and log_q.shape == (64, N)
+    exact = q.log_prob(z).numpy()  # the sequential inverse of every step
+    np.testing.assert_allclose(exact, log_q.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_iaf_log_prob_stays_finite_for_extreme_inputs():
+    """Bounded log-scales keep the sequential inverse finite (no NaN rows)."""
+    q = _iaf(FEATURES * 5.0, steps=3)  # base scales up to e^5, draws up to ~1e5
+    z, log_q = q.sample_and_log_prob(256, 3)
+    assert np.all(np.isfinite(log_q.numpy()))
+    assert np.all(np.isfinite(q.log_prob(z).numpy()))
+    assert np.all(np.isfinite(q.log_prob(tf.fill([N, D], 1e4)).numpy()))
+
+
+def test_iaf_cross_log_prob_pairs_every_sample_with_every_posterior():
+    q = _iaf(FEATURES)
+    z, _ = q.sample_and_log_prob(1, 5)
+    cross = q.log_prob(z[0][:, None, :]).numpy()  # [i, j] = log q(z_i | x_j)
+    assert cross.shape == (N, N)
+    np.testing.assert_allclose(np.diag(cross), q.log_prob(z[0]).numpy(), rtol=1e-5, atol=1e-5)
+    for j in range(N):
+        single = _iaf_row(q, j)
+        np.testing.assert_allclose(cross[:, j], single.log_prob(z[0]).numpy(), rtol=1e-4, atol=1e-4)
+
+
+def _iaf_row(q: P.IAFPosterior, j: int) -> P.IAFPosterior:
+    """The posterior of input j alone, repeated over a batch of N points."""
+    return P.IAFPosterior(
+        tf.repeat(q.loc[j : j + 1], N, 0),
+        tf.repeat(q.log_variance[j : j + 1], N, 0),
+        tf.repeat(q.context[j : j + 1], N, 0),
+        q.networks,
+    )
+
+
+def test_iaf_with_identity_steps_is_its_diagonal_base():
+    q = _iaf(FEATURES, zero_networks=True)
+    base = P.DiagonalGaussian(q.loc, q.log_variance)
+    z = RNG.normal(size=(2, N, D)).astype(np.float32)
+    np.testing.assert_allclose(q.log_prob(z), base.log_prob(z), rtol=1e-5)
+    mc = q.kl_to_standard_normal(num_samples=20_000, seed=1).numpy()
+    closed = base.kl_to_standard_normal().numpy()
+    np.testing.assert_allclose(mc, closed, atol=0.05 + 0.02 * np.abs(closed).max())
+    np.testing.assert_allclose(q.mean(num_samples=20_000), base.mean(), atol=0.05)
+    np.testing.assert_allclose(q.covariance(num_samples=20_000), base.covariance(), atol=0.1)
+
+
+def test_iaf_moments_and_kl_are_sample_estimates():
+    q = _iaf(FEATURES)
+    z, log_q = q.sample_and_log_prob(4000, 9)
+    np.testing.assert_allclose(q.mean(num_samples=4000, seed=9), z.numpy().mean(0), rtol=1e-5, atol=1e-6)
+    cov = q.covariance(num_samples=4000, seed=9).numpy()
+    centred = z.numpy() - z.numpy().mean(0)
+    np.testing.assert_allclose(cov, np.einsum("snd,sne->nde", centred, centred) / 3999, rtol=1e-4, atol=1e-5)
+    assert np.all(np.linalg.eigvalsh(cov) > 0)
+    kl = q.kl_to_standard_normal(num_samples=4000, seed=9).numpy()
+    np.testing.assert_allclose(kl, (log_q - P.log_standard_normal(z)).numpy().mean(0), rtol=1e-5)
+    assert q.kl_per_latent() is None and not q.closed_form_kl
+    assert q.mean().shape == (N, D)  # default: moment_samples draws with seed 0
+    np.testing.assert_array_equal(q.mean(), q.mean())
+
+
+def test_samples_are_stateless_in_and_out_of_tf_function():
+    q = P.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
+    eager, _ = q.sample_and_log_prob(2, tf.constant([3, 4]))
+    graph = tf.function(lambda s: q.sample_and_log_prob(2, s)[0])(tf.constant([3, 4]))
+    np.testing.assert_array_equal(eager, graph)
+    other, _ = q.sample_and_log_prob(2, tf.constant([3, 5]))
+    assert not np.allclose(eager, other)
+
+
+def test_unknown_family_lists_the_known_ones():
+    with pytest.raises(UserInputError, match="diagonal, full_covariance, iaf"):
+        P.make_family("diagonl", 3, context_dim=4)
+    assert P.POSTERIORS.names() == ["diagonal", "full_covariance", "iaf"]

@@ -1,0 +1,301 @@
+"""The runner with fake pipelines: skipping, resuming, failures, interrupts, kills, workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import fake_pipeline
+import pytest
+
+from benchmark.config import (
+    DatasetConfig,
+    EvaluationConfig,
+    ModelConfig,
+    TaskConfig,
+    TrainingConfig,
+    expand_task,
+)
+from benchmark.errors import UserInputError
+from benchmark.runner import LocalExecutor, check_pipeline, plan_runs, run_task
+from benchmark.store import ResultStore
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+
+
+def tiny_task(seeds=(0, 1), betas=(1, 8)) -> TaskConfig:
+    return TaskConfig(
+        name="tiny",
+        description="a tiny task",
+        dataset=DatasetConfig("toy"),
+        models=(ModelConfig("beta_vae", {"architecture": "fc"}),),
+        sweep=tuple({"beta": b, "posterior": p} for b in betas for p in ("diagonal", "iaf")),
+        seeds=tuple(seeds),
+        training=TrainingConfig(steps=10),
+        evaluation=EvaluationConfig(metrics=("mig",)),
+    )
+
+
+@pytest.fixture
+def log(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "events.log"
+    monkeypatch.setenv(fake_pipeline.LOG_VARIABLE, str(path))
+    return path
+
+
+def run(tmp_path: Path, pipeline, task=None, **options):
+    task = task or tiny_task()
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        summary = run_task(
+            task,
+            store,
+            LocalExecutor(pipeline, workers=options.pop("workers", 1), progress=False),
+            runs_dir=tmp_path / "runs",
+            progress=False,
+            **options,
+        )
+        statuses = {r.run_id: r.status for r in store.runs(task.name)}
+    return summary, statuses
+
+
+def starts(log: Path) -> list[str]:
+    return [run_id for event, run_id in fake_pipeline.read_log(log) if event in ("start", "resume")]
+
+
+def test_runs_everything_once_and_skips_finished_runs(tmp_path, log):
+    summary, statuses = run(tmp_path, fake_pipeline.fixed)
+    assert summary.exit_code == 0 and summary.ran == summary.done == summary.total == 8
+    assert set(statuses.values()) == {"done"}
+    assert sorted(starts(log)) == sorted(statuses)
+    again, _ = run(tmp_path, fake_pipeline.fixed)
+    assert again.ran == 0 and again.done == 8
+    assert len(starts(log)) == 8  # nothing ran twice
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        record = store.runs("tiny")[0]
+        scores = store.scores([record.run_id])[record.run_id]
+        assert scores["mig"] == pytest.approx(0.12)
+        assert scores["mig_per_factor"] == pytest.approx([0.12, 0.06])
+        assert store.artifact_names([record.run_id])[record.run_id] == {
+            "traversals": "traversals.npy"
+        }
+        assert record.durations == {"train_s": 0.01, "eval_s": 0.01}
+        assert record.versions["python"] and "numpy" in record.versions
+        assert len(store.invocations("tiny")) == 2
+
+
+def test_nan_run_is_recorded_failed_and_the_suite_goes_on(tmp_path, log):
+    summary, statuses = run(tmp_path, fake_pipeline.diverges_at_beta_8)
+    assert summary.exit_code == 1
+    assert sorted(statuses.values()) == ["done"] * 4 + ["failed"] * 4
+    assert len(summary.failed) == 4
+    assert all(
+        error == "TrainingDiverged: training diverged at step 123: loss is NaN"
+        for _, _, error in summary.failed
+    )
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        failed = [r for r in store.runs("tiny") if r.status == "failed"]
+        assert all("Traceback" in r.error_detail for r in failed)
+        assert store.scores([failed[0].run_id]) == {failed[0].run_id: {}}
+    # Failed runs are kept (and still fail the exit code) until asked to retry.
+    again, _ = run(tmp_path, fake_pipeline.diverges_at_beta_8)
+    assert again.ran == 0 and again.exit_code == 1
+    retried, statuses = run(tmp_path, fake_pipeline.fixed, retry_failed=True)
+    assert retried.ran == 4 and retried.exit_code == 0 and set(statuses.values()) == {"done"}
+
+
+def test_full_disk_while_checkpointing_fails_that_run_only(tmp_path, log):
+    summary, statuses = run(tmp_path, fake_pipeline.disk_full_at_seed_1)
+    assert summary.exit_code == 1 and summary.done == 4
+    (_, what, error), *_ = summary.failed
+    assert "seed=1" in what
+    assert error.startswith("OSError: [Errno 28] No space left on device:")
+    assert "the disk is full: free space and run again; finished runs are kept" in error
+
+
+def test_malformed_pipeline_result_is_a_failed_run(tmp_path, log):
+    summary, _ = run(tmp_path, fake_pipeline.bad_scores, task=tiny_task(seeds=(0,), betas=(1,)))
+    assert summary.failed[0][2] == (
+        "TypeError: score 'mig': expected a number or a (nested) list of numbers, got str"
+    )
+
+
+def test_interrupt_puts_the_run_back_and_keeps_finished_ones(tmp_path, log):
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, fake_pipeline.interrupted_at_third)
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        records = store.runs("tiny")
+        assert [r.status for r in records] == ["done", "done", "pending"] + ["pending"] * 5
+        assert records[2].error.startswith("interrupted")
+        (invocation,) = store.invocations("tiny")
+        assert invocation["exit_code"] == 130
+    summary, statuses = run(tmp_path, fake_pipeline.slow)
+    assert summary.ran == 6 and set(statuses.values()) == {"done"}
+    events = fake_pipeline.read_log(log)
+    assert ("resume", records[2].run_id) in events  # picked up its checkpoint
+    assert [e for e in events if e[1] == records[0].run_id] == [
+        ("start", records[0].run_id),
+        ("finish", records[0].run_id),
+    ]
+
+
+def test_runs_left_running_by_dead_processes_resume_live_ones_are_left(tmp_path, log):
+    task = tiny_task()
+    specs = expand_task(task)
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        store.register_task(task.name, task.to_dict(), specs)
+        host = os.uname().nodename
+        dead = f"{host}:{2**22 + 12345}"  # beyond pid_max on Linux: never alive
+        alive = f"{host}:{os.getppid()}"
+        assert store.claim(specs[0].run_id, dead, expected_status="pending", expected_owner=None)
+        assert store.claim(specs[1].run_id, alive, expected_status="pending", expected_owner=None)
+        todo, held = plan_runs(store.runs("tiny"), retry_failed=False, me="x:1")
+        assert specs[0].run_id in {r.run_id for r in todo} and held == 1
+    summary, statuses = run(tmp_path, fake_pipeline.fixed)
+    assert summary.held_elsewhere == 1 and summary.exit_code == 0
+    assert statuses[specs[0].run_id] == "done" and statuses[specs[1].run_id] == "running"
+    summary, statuses = run(tmp_path, fake_pipeline.fixed, take_over=True)
+    assert summary.ran == 1 and set(statuses.values()) == {"done"}
+
+
+def test_worker_processes(tmp_path, log):
+    summary, statuses = run(tmp_path, fake_pipeline.slow, workers=2)
+    assert summary.exit_code == 0 and set(statuses.values()) == {"done"}
+    assert sorted(starts(log)) == sorted(statuses)
+
+
+def test_pipeline_is_checked_before_anything_runs():
+    check_pipeline("benchmark.runner.worker:execute_one")
+    with pytest.raises(UserInputError, match="no module named 'nowhere'"):
+        check_pipeline("nowhere:execute_run")
+    with pytest.raises(UserInputError, match="expected MODULE:FUNCTION"):
+        check_pipeline("nowhere")
+
+
+# ---- the real command, killed part-way ---------------------------------------------------------
+
+TASK_YAML = """\
+name: killme
+dataset: {name: toy}
+models: [{entry: beta_vae, args: {architecture: fc}}]
+sweep: {beta: [1, 2, 8], posterior: [diagonal, iaf]}
+seeds: [0]
+training: {steps: 10}
+evaluation: {metrics: [mig]}
+"""
+
+# The CLI with the registries fixed to names that need no TensorFlow (test speed only).
+DRIVER = """\
+import sys
+import benchmark.config.loader as loader
+from benchmark.config.catalog import (
+    FALLBACK_EVALUATION_SETTINGS, FALLBACK_METRICS, FALLBACK_MODEL_ENTRIES,
+    FALLBACK_POSTERIORS, Catalog,
+)
+loader.default_catalog = lambda: Catalog(
+    ("toy",), FALLBACK_MODEL_ENTRIES, FALLBACK_POSTERIORS, FALLBACK_METRICS,
+    FALLBACK_EVALUATION_SETTINGS,
+)
+from benchmark.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _done_count(db: Path) -> int:
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM runs WHERE status = 'done'").fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+    finally:
+        conn.close()
+
+
+def test_killed_disbench_run_finishes_on_rerun_without_redoing_or_losing_runs(tmp_path):
+    (tmp_path / "killme.yaml").write_text(TASK_YAML)
+    (tmp_path / "driver.py").write_text(textwrap.dedent(DRIVER))
+    db = tmp_path / "results" / "r.sqlite"
+    log_path = tmp_path / "events.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)]),
+        fake_pipeline.LOG_VARIABLE: str(log_path),
+    }
+    command = [
+        sys.executable,
+        "driver.py",
+        "run",
+        "killme.yaml",
+        "--db",
+        str(db),
+        "--pipeline",
+        "fake_pipeline:slow",
+        "--no-progress",
+    ]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 60
+    while _done_count(db) < 2:
+        assert process.poll() is None, process.stdout.read().decode()
+        assert time.monotonic() < deadline, "no run finished within 60 s"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    conn = sqlite3.connect(db)
+    done_before = {row[0] for row in conn.execute("SELECT run_id FROM runs WHERE status = 'done'")}
+    scores_before = conn.execute("SELECT run_id, key, value FROM scores ORDER BY 1, 2").fetchall()
+    conn.close()
+    assert 2 <= len(done_before) < 6
+
+    rerun = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "6 of 6 runs done, 0 failed" in rerun.stdout
+    conn = sqlite3.connect(db)
+    statuses = dict(conn.execute("SELECT run_id, status FROM runs").fetchall())
+    scores_after = conn.execute("SELECT run_id, key, value FROM scores ORDER BY 1, 2").fetchall()
+    conn.close()
+    assert set(statuses.values()) == {"done"} and len(statuses) == 6
+    assert set(scores_before) <= set(scores_after)  # nothing lost
+    events = fake_pipeline.read_log(log_path)
+    finished = [run_id for event, run_id in events if event == "finish"]
+    for run_id in done_before:  # nothing finished was started again
+        assert [e for e in events if e[1] == run_id][-1] == ("finish", run_id)
+        assert sum(1 for e in events if e[1] == run_id and e[0] in ("start", "resume")) == 1
+    assert set(finished) == set(statuses)
+
+
+def test_cli_exit_code_is_nonzero_when_a_run_failed(tmp_path, monkeypatch, log):
+    from benchmark.cli.main import main
+    from benchmark.config.catalog import (
+        FALLBACK_EVALUATION_SETTINGS,
+        FALLBACK_METRICS,
+        FALLBACK_MODEL_ENTRIES,
+        FALLBACK_POSTERIORS,
+        Catalog,
+    )
+
+    static = Catalog(
+        ("toy",),
+        FALLBACK_MODEL_ENTRIES,
+        FALLBACK_POSTERIORS,
+        FALLBACK_METRICS,
+        FALLBACK_EVALUATION_SETTINGS,
+    )
+    monkeypatch.setattr("benchmark.config.loader.default_catalog", lambda: static)
+    (tmp_path / "killme.yaml").write_text(TASK_YAML)
+    monkeypatch.chdir(tmp_path)
+    base = ["run", "killme.yaml", "--db", "r.sqlite", "--no-progress", "--pipeline"]
+    assert main([*base, "fake_pipeline:diverges_at_beta_8"]) == 1
+    assert main([*base, "fake_pipeline:fixed"]) == 1  # failed runs kept
+    assert main([*base, "fake_pipeline:fixed", "--retry-failed"]) == 0
+    assert main([*base, "fake_pipeline:fixed", "--workers", "0"]) == 2
+    assert main([*base, "nowhere:f"]) == 2

@@ -1,0 +1,53 @@
+"""Small data and models shared by the model and training tests (fast: fc nets, 16x16 images)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.data.base import GroundTruthData
+
+SMALL = {"architecture": "fc", "fc_width": 32, "latent_dim": 3, "iaf_hidden_units": [8]}
+TINY_DISCRIMINATOR = {"discriminator_units": 16, "discriminator_layers": 2}
+FAMILIES = ("diagonal", "full_covariance", "iaf")
+BUILT_IN_ENTRIES = (
+    "annealed_vae",
+    "beta_tcvae",
+    "beta_vae",
+    "beta_vae_free_bits",
+    "dip_vae_i",
+    "dip_vae_ii",
+    "factor_vae",
+)
+
+
+def small_args(entry: str, posterior: str = "diagonal", **extra: object) -> dict[str, object]:
+    """Keyword arguments for a small, fast model of `entry`."""
+    args = {**SMALL, "posterior": posterior, **extra}
+    if entry == "factor_vae":
+        args.update(TINY_DISCRIMINATOR)
+    return args
+
+
+class Squares(GroundTruthData):
+    """16x16 binary images of one square: x and y position (4 each) and size (2)."""
+
+    @property
+    def factor_names(self) -> tuple[str, ...]:
+        return ("x", "y", "size")
+
+    @property
+    def factor_sizes(self) -> tuple[int, ...]:
+        return (4, 4, 2)
+
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        return (16, 16, 1)
+
+    def sample_observations_from_factors(self, factors, random_state):
+        factors = np.asarray(factors)
+        left, top = 1 + 3 * factors[:, 0], 1 + 3 * factors[:, 1]
+        side = 3 + 2 * factors[:, 2]
+        grid = np.arange(16)
+        cols = (grid >= left[:, None]) & (grid < (left + side)[:, None])
+        rows = (grid >= top[:, None]) & (grid < (top + side)[:, None])
+        return (rows[:, :, None] & cols[:, None, :]).astype(np.float32)[..., None]
