@@ -141,6 +141,19 @@ def test_shipped_runs_are_shared_between_tasks_with_equal_configurations():
     assert len(sweep & dlib) == 60
 
 
+def test_the_readme_task_file_example_is_valid(tmp_path, monkeypatch):
+    readme = (TASKS_DIR.parent / "README.md").read_text()
+    section = readme.split("### The task file", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "defaults.yaml").write_text((TASKS_DIR / "defaults.yaml").read_text())
+    (tmp_path / "example.yaml").write_text(example)
+    monkeypatch.chdir(tmp_path)
+    task = load(tmp_path / "example.yaml")
+    assert task.name == "quick" and task.models[0].label == "beta_vae_fc"
+    assert task.evaluation.settings_for("dci")["num_train"] == 2000
+    assert len(expand_task(task)) == 6 * 2  # 2 betas x 3 posteriors x 2 seeds
+
+
 def test_defaults_file_is_not_a_task():
     assert "defaults" not in [t.name for t in shipped_tasks()]
     assert (TASKS_DIR / "defaults.yaml").exists()

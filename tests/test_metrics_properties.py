@@ -12,6 +12,7 @@ from benchmark.errors import UserInputError
 from benchmark.metrics import METRIC_NAMES, METRICS, mutual_info, score_arrays, score_sampled
 from benchmark.metrics.dci import completeness, dci, disentanglement
 from benchmark.metrics.discretize import histogram_discretize
+from benchmark.metrics.inputs import check_arrays
 from benchmark.metrics.mutual_info import discrete_entropy, mutual_info_matrix
 from benchmark.metrics.sampling import compute_beta_vae, compute_factor_vae
 
@@ -207,8 +208,10 @@ def test_score_arrays_without_test_points_skips_with_a_note(data):
 
 def test_score_arrays_keeps_float32_codes(data):
     codes32 = _with_codes(data, lambda c: c.astype(np.float32))
+    assert check_arrays(**codes32)[0].dtype == np.float32  # binned in float32, as the reference
     result = score_arrays(**codes32, metrics=["mig"])
     assert result["mig"] > 0.9
+    assert check_arrays(**_with_codes(data, lambda c: (c * 10).astype(int)))[0].dtype == np.float64
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,9 @@ def test_unknown_entry_lists_the_known_ones():
 
 
 def test_unknown_argument_lists_the_allowed_ones():
-    with pytest.raises(UserInputError, match=r"'factor_vae': unknown argument 'beta'.*allowed: gamma"):
+    with pytest.raises(
+        UserInputError, match=r"'factor_vae': unknown argument 'beta'.*allowed: gamma"
+    ):
         build_model("factor_vae", (16, 16, 1), beta=4.0)
     with pytest.raises(UserInputError, match=r"did you mean 'latent_dim'"):
         check_model_args("beta_vae", {"latent_dims": 4})

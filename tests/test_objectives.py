@@ -136,7 +136,9 @@ def test_beta_vae_terms_recomputed_from_the_model_pieces():
     z, _ = posterior.sample_and_log_prob(1, seeds[0])
     reconstruction = O.bernoulli_nll(BATCH, model.decode(z[0]), event_ndims=3)
     assert t["reconstruction"] == pytest.approx(float(tf.reduce_mean(reconstruction)), rel=1e-6)
-    assert t["kl"] == pytest.approx(float(tf.reduce_mean(posterior.kl_to_standard_normal())), rel=1e-6)
+    assert t["kl"] == pytest.approx(
+        float(tf.reduce_mean(posterior.kl_to_standard_normal())), rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("posterior", FAMILIES)

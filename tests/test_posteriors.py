@@ -40,8 +40,12 @@ def test_diagonal_log_prob_moments_and_kl():
     z = RNG.normal(size=(5, N, D)).astype(np.float32)
     expected = stats.norm(LOC, sigma).logpdf(z).sum(-1)
     np.testing.assert_allclose(q.log_prob(z).numpy(), expected, rtol=1e-5)
-    np.testing.assert_allclose(q.marginal_log_prob(z).numpy(), stats.norm(LOC, sigma).logpdf(z), rtol=1e-5)
-    np.testing.assert_allclose(q.covariance().numpy(), np.stack([np.diag(s**2) for s in sigma]), rtol=1e-6)
+    np.testing.assert_allclose(
+        q.marginal_log_prob(z).numpy(), stats.norm(LOC, sigma).logpdf(z), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        q.covariance().numpy(), np.stack([np.diag(s**2) for s in sigma]), rtol=1e-6
+    )
     kl_hand = 0.5 * (LOC**2 + sigma**2 - 1 - LOG_VAR)
     np.testing.assert_allclose(q.kl_per_latent().numpy(), kl_hand, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(q.kl_to_standard_normal().numpy(), kl_hand.sum(-1), rtol=1e-5)
@@ -74,7 +78,9 @@ def test_full_covariance_with_diagonal_cholesky_is_the_diagonal_posterior():
     z = RNG.normal(size=(2, N, D)).astype(np.float32)
     np.testing.assert_allclose(full.log_prob(z), diagonal.log_prob(z), rtol=1e-6)
     np.testing.assert_allclose(full.marginal_log_prob(z), diagonal.marginal_log_prob(z), rtol=1e-6)
-    np.testing.assert_allclose(full.kl_to_standard_normal(), diagonal.kl_to_standard_normal(), rtol=1e-5)
+    np.testing.assert_allclose(
+        full.kl_to_standard_normal(), diagonal.kl_to_standard_normal(), rtol=1e-5
+    )
     np.testing.assert_allclose(full.covariance(), diagonal.covariance(), rtol=1e-6)
     z_full, lq_full = full.sample_and_log_prob(3, 11)
     z_diag, lq_diag = diagonal.sample_and_log_prob(3, 11)
@@ -159,10 +165,14 @@ def test_iaf_with_identity_steps_is_its_diagonal_base():
 def test_iaf_moments_and_kl_are_sample_estimates():
     q = _iaf(FEATURES)
     z, log_q = q.sample_and_log_prob(4000, 9)
-    np.testing.assert_allclose(q.mean(num_samples=4000, seed=9), z.numpy().mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        q.mean(num_samples=4000, seed=9), z.numpy().mean(0), rtol=1e-5, atol=1e-6
+    )
     cov = q.covariance(num_samples=4000, seed=9).numpy()
     centred = z.numpy() - z.numpy().mean(0)
-    np.testing.assert_allclose(cov, np.einsum("snd,sne->nde", centred, centred) / 3999, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        cov, np.einsum("snd,sne->nde", centred, centred) / 3999, rtol=1e-4, atol=1e-5
+    )
     assert np.all(np.linalg.eigvalsh(cov) > 0)
     kl = q.kl_to_standard_normal(num_samples=4000, seed=9).numpy()
     np.testing.assert_allclose(kl, (log_q - P.log_standard_normal(z)).numpy().mean(0), rtol=1e-5)

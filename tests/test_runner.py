@@ -24,6 +24,7 @@ from benchmark.config import (
 )
 from benchmark.errors import UserInputError
 from benchmark.runner import LocalExecutor, check_pipeline, plan_runs, run_task
+from benchmark.runner.environment import host_name
 from benchmark.store import ResultStore
 
 TESTS = Path(__file__).resolve().parent
@@ -150,7 +151,7 @@ def test_runs_left_running_by_dead_processes_resume_live_ones_are_left(tmp_path,
     specs = expand_task(task)
     with ResultStore(tmp_path / "r.sqlite") as store:
         store.register_task(task.name, task.to_dict(), specs)
-        host = os.uname().nodename
+        host = host_name()
         dead = f"{host}:{2**22 + 12345}"  # beyond pid_max on Linux: never alive
         alive = f"{host}:{os.getppid()}"
         assert store.claim(specs[0].run_id, dead, expected_status="pending", expected_owner=None)

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError("--ray-address needs --executor ray")
     check_pipeline(args.pipeline)
     task = load_task(args.task)
-    runs_dir = args.runs_dir if args.runs_dir is not None else args.db.parent / "runs"
+    runs_dir = (args.runs_dir if args.runs_dir is not None else args.db.parent / "runs").resolve()
     executor = make_executor(
         args.executor,
         args.pipeline,

@@ -98,10 +98,14 @@ def to_jsonable(value: object) -> object:
     return value
 
 
-def _number(value: object, digits: int) -> str:
+def _number(value: object, digits: int, exponent_if_tiny: bool = False) -> str:
+    """Integers as they are; floats with `digits` decimals (exponent form for tiny scalars)."""
     if isinstance(value, bool | int | np.integer):
         return str(int(value))
-    return f"{float(value):.{digits}f}"
+    number = float(value)
+    if exponent_if_tiny and number != 0.0 and abs(number) < 10.0 ** (2 - digits):
+        return f"{number:.{max(1, digits - 2)}e}"
+    return f"{number:.{digits}f}"
 
 
 def format_table(result: dict[str, object], header: str, sklearn_keys: set[str]) -> str:
@@ -113,7 +117,7 @@ def format_table(result: dict[str, object], header: str, sklearn_keys: set[str])
         label = f"{key}{' *' if key in sklearn_keys else ''}"
         array = np.asarray(value)
         if array.ndim == 0:
-            lines.append(f"{label:<40} {_number(value, 6)}")
+            lines.append(f"{label:<40} {_number(value, 6, exponent_if_tiny=True)}")
         elif array.ndim == 1:
             lines.append(f"{label:<40} [{' '.join(_number(v, 4) for v in array)}]")
         elif max(array.shape) > _MAX_MATRIX_SIDE:

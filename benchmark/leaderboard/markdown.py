@@ -130,7 +130,10 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
     seeds = config.get("seeds", [])
     dataset = config.get("dataset", {})
     lines = [
-        INDEX_MARKER + json.dumps(summary_of(results), sort_keys=True) + " -->",
+        # ">" escaped so that no description can end the HTML comment early.
+        INDEX_MARKER
+        + json.dumps(summary_of(results), sort_keys=True).replace(">", "\\u003e")
+        + " -->",
         f"# Leaderboard: {results.task}",
         "",
     ]

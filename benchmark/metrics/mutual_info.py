@@ -38,11 +38,12 @@ def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
       label counts (codes of column c are below sizes[c]).
     """
     labels = np.asarray(labels)
-    low = labels.min(axis=0, initial=0) if labels.size == 0 else labels.min(axis=0)
-    high = labels.max(axis=0) if labels.size else low
-    span = high.astype(np.int64) - low.astype(np.int64) + 1
+    if labels.shape[0] == 0:
+        return labels.astype(np.int64), np.ones(labels.shape[1], dtype=np.int64)
+    low = labels.min(axis=0).astype(np.int64)
+    span = labels.max(axis=0).astype(np.int64) - low + 1
     if np.all(span <= _SHORT_RANGE):
-        return labels.astype(np.int64) - low.astype(np.int64), span
+        return labels.astype(np.int64) - low, span
     codes = np.empty(labels.shape, dtype=np.int64)
     sizes = np.empty(labels.shape[1], dtype=np.int64)
     for column in range(labels.shape[1]):  # columns are few
@@ -60,10 +61,10 @@ def contingency_tables(a: np.ndarray, b: np.ndarray) -> np.ndarray:
       b: `[num_points, num_b]` labels (any integers).
 
     Returns:
-      `[num_a, num_b, size_a, size_b]` int64 counts, where `size_a` is the
-      largest number of distinct labels in a column of `a` (likewise `b`).
-      Entry `[i, j, u, v]` counts the points with the `u`-th smallest label in
-      `a[:, i]` and the `v`-th smallest in `b[:, j]`.
+      `[num_a, num_b, size_a, size_b]` int64 counts, with labels compacted by
+      `compact_labels` (`size_a` is the largest label count of a column of
+      `a`, likewise `b`): entry `[i, j, u, v]` counts the points whose
+      compact labels are `u` in `a[:, i]` and `v` in `b[:, j]`.
     """
     a_codes, a_sizes = compact_labels(a)
     b_codes, b_sizes = compact_labels(b)

@@ -86,9 +86,7 @@ def covariance_of_means(means: tf.Tensor) -> tf.Tensor:
     return tf.matmul(centred, centred, transpose_a=True) / tf.cast(tf.shape(means)[0], means.dtype)
 
 
-def dip_covariance(
-    posterior: Posterior, kind: str, seed: tf.Tensor | None = None
-) -> tf.Tensor:
+def dip_covariance(posterior: Posterior, kind: str, seed: tf.Tensor | None = None) -> tf.Tensor:
     """The covariance DIP-VAE regularises, `[D, D]`.
 
     kind "i": Cov_x[E[z|x]]. kind "ii": Cov_x[E[z|x]] + E_x[Cov[z|x]], the

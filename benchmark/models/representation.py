@@ -35,7 +35,9 @@ def representation_function(
             f"representation kind {kind!r}: expected one of {', '.join(REPRESENTATIONS)}"
         )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise UserInputError(f"representation batch_size: expected an integer >= 1, got {batch_size!r}")
+        raise UserInputError(
+            f"representation batch_size: expected an integer >= 1, got {batch_size!r}"
+        )
     model.initialize()
     shape = model.observation_shape
     base_seed = tf.constant([int(seed) % (2**31), 0], tf.int32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import multiprocessing
+import sys
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -44,7 +45,7 @@ class Executor(abc.ABC):
 
     @property
     def shows_run_progress(self) -> bool:
-        """Whether each run's own progress bar is shown (only when runs execute in this process)."""
+        """Whether each run's own progress bar is shown (runs in this process, on a terminal)."""
         return False
 
 
@@ -64,7 +65,7 @@ class LocalExecutor(Executor):
 
     @property
     def shows_run_progress(self) -> bool:
-        return self.workers == 1 and self.progress
+        return self.workers == 1 and self.progress and sys.stderr.isatty()
 
     def map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
         if self.workers == 1:

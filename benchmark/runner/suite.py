@@ -104,8 +104,10 @@ def run_task(
 
     Returns a summary; `summary.exit_code` is 1 if any run of the task is
     failed at the end. `retry_failed` runs failed runs again; `take_over`
-    also runs those marked running by processes this one cannot see. A KeyboardInterrupt puts this process's unfinished
-    runs back to pending (their checkpoints stay) and is re-raised.
+    also runs those marked running by processes this one cannot see. A
+    KeyboardInterrupt puts this process's unfinished runs back to pending
+    (their checkpoints stay) and is re-raised. `command` is recorded as the
+    invocation (shown in leaderboard headers).
     """
     start = time.perf_counter()
     specs = {spec.run_id: spec for spec in expand_task(task)}
@@ -151,7 +153,7 @@ def run_task(
         unit="run",
         position=0,
         dynamic_ncols=True,
-        disable=not progress,
+        disable=None if progress else True,  # None: no bar when stderr is not a terminal
     )
     outcomes = executor.map(jobs())
     stopped: BaseException | None = None

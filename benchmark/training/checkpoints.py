@@ -59,7 +59,9 @@ def restore(model: VAE, checkpoint_dir: str | Path) -> int:
     directory = Path(checkpoint_dir)
     latest = tf.train.latest_checkpoint(str(directory))
     if latest is None:
-        raise UserInputError(f"{directory}: no checkpoint found (expected {CHECKPOINT_PREFIX}-N files)")
+        raise UserInputError(
+            f"{directory}: no checkpoint found (expected {CHECKPOINT_PREFIX}-N files)"
+        )
     model.initialize()
     step = tf.Variable(0, dtype=tf.int64, trainable=False)
     status = make_checkpoint(model, step).restore(latest).expect_partial()

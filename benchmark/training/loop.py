@@ -176,7 +176,11 @@ def train(
         raise UserInputError(f"train: seed: expected an integer below 2**31, got {seed}")
     checkpoint_every = _check_int("checkpoint_every", checkpoint_every, 1)
     log_every = _check_int("log_every", log_every, 1)
-    if not (isinstance(learning_rate, int | float) and math.isfinite(learning_rate) and learning_rate > 0):
+    if not (
+        isinstance(learning_rate, int | float)
+        and math.isfinite(learning_rate)
+        and learning_rate > 0
+    ):
         raise UserInputError(f"train: learning_rate: expected a number > 0, got {learning_rate!r}")
     started = time.perf_counter()
     directory = Path(checkpoint_dir)
@@ -227,7 +231,11 @@ def train(
                 )
                 done, ok, sums, last = run(iterator, tf.constant(boundary - current))
                 done = int(done.numpy())
-                log.add(done, {k: v.numpy() for k, v in sums.items()}, {k: v.numpy() for k, v in last.items()})
+                log.add(
+                    done,
+                    {k: v.numpy() for k, v in sums.items()},
+                    {k: v.numpy() for k, v in last.items()},
+                )
                 current += done
                 elapsed = time.perf_counter() - started
                 if not bool(ok.numpy()):
