@@ -66,6 +66,8 @@ FALLBACK_EVALUATION_SETTINGS = (
 # Keyword settings of `benchmark.evaluation.latent_scores.latent_scores`.
 LATENT_SCORE_SETTINGS = (
     "batch_size",
+    "num_points",  # images the scores average over (benchmark.pipeline)
+    "num_heldout",  # held-out images for the importance-weighted bound
     "iw_samples",
     "posterior_samples",
     "reconstruction_samples",

@@ -6,7 +6,9 @@
 - `traversals_best.png`: the latent traversals artefact of the best run
   (best row by the main metric, then its best seed);
 - `posterior_correlation.png`: the posterior correlation matrix (score
-  `posterior_correlation_matrix`) of the best run of each series.
+  `posterior_correlation_matrix`) of the best run of each series;
+- `correlation_vs_mig.png`: mean posterior |correlation| against MIG for
+  every finished run, one marker style per posterior family, colour by beta.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from benchmark.leaderboard.tables import (
 __all__ = [
     "CORRELATION_KEY",
     "TRAVERSALS_ARTIFACT",
+    "MEAN_CORRELATION_KEY",
     "Figure",
     "best_run",
+    "correlation_vs_mig_rows",
     "correlation_runs",
     "layout",
     "metric_series",
@@ -39,6 +43,7 @@ __all__ = [
 ]
 
 CORRELATION_KEY = "posterior_correlation_matrix"
+MEAN_CORRELATION_KEY = "posterior_mean_abs_correlation"
 TRAVERSALS_ARTIFACT = "traversals"
 _TRAVERSAL_SUFFIXES = (".png", ".npy")
 
@@ -158,6 +163,30 @@ def correlation_runs(results: TaskResults) -> list[tuple[str, RunRow]]:
     return chosen
 
 
+def correlation_vs_mig_rows(results: TaskResults) -> list[dict[str, object]]:
+    """One point per finished run with a posterior family, beta, MIG and mean posterior correlation."""
+    rows = []
+    for run in results.runs:
+        if (
+            run.status != "done"
+            or "posterior" not in run.model_args
+            or "beta" not in run.model_args
+        ):
+            continue
+        mig, corr = scalar_score(run, "mig"), scalar_score(run, MEAN_CORRELATION_KEY)
+        if mig is None or corr is None:
+            continue
+        rows.append(
+            {
+                "posterior": run.model_args["posterior"],
+                "beta": run.model_args["beta"],
+                "mig": mig,
+                MEAN_CORRELATION_KEY: corr,
+            }
+        )
+    return rows
+
+
 def _describe(run: RunRow) -> str:
     parts = [run.label, *(f"{k}={format_value(v)}" for k, v in run.sweep.items())]
     return " ".join([*parts, f"seed={run.seed}"]) + f" (run {run.run_id})"
@@ -204,6 +233,16 @@ def plan_figures(results: TaskResults) -> list[Figure]:
                 + ".",
                 key=CORRELATION_KEY,
                 run_ids=tuple(run.run_id for _, run in chosen),
+            )
+        )
+    if correlation_vs_mig_rows(results):
+        figures.append(
+            Figure(
+                kind="correlation_vs_mig",
+                filename="correlation_vs_mig.png",
+                title="Posterior correlation against MIG",
+                caption="One point per run; marker: posterior family; colour: beta; "
+                "grey lines join each family's means over seeds in order of beta.",
             )
         )
     return figures

@@ -12,10 +12,12 @@ from matplotlib.figure import Figure as MplFigure
 
 from benchmark.errors import UserInputError
 from benchmark.leaderboard.columns import column_for
+from benchmark.leaderboard.correlation_vs_mig import plot_correlation_vs_mig
 from benchmark.leaderboard.figures import (
     CORRELATION_KEY,
     Figure,
     correlation_runs,
+    correlation_vs_mig_rows,
     layout,
     metric_series,
 )
@@ -117,6 +119,8 @@ def write_figure(
         return draw_metric_vs_x(results, figure.key, path)
     if figure.kind == "correlation_heatmap":
         return draw_correlations(results, path)
+    if figure.kind == "correlation_vs_mig":
+        return plot_correlation_vs_mig(correlation_vs_mig_rows(results), path)
     if figure.kind == "traversals":
         if artifact is None:
             raise UserInputError(f"traversals: run {figure.run_ids[0]} has no stored artefact")

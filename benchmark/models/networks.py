@@ -26,7 +26,7 @@ from benchmark.tf_quiet import import_tensorflow
 tf = import_tensorflow()
 import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
 
-__all__ = ["ARCHITECTURES", "feature_dim", "make_decoder", "make_encoder"]
+__all__ = ["ARCHITECTURES", "check_architecture", "feature_dim", "make_decoder", "make_encoder"]
 
 ARCHITECTURES = ("conv", "fc")
 _CONV_FEATURES = 256
@@ -76,6 +76,20 @@ def make_encoder(
     return tf_keras.Sequential(stack, name="encoder")
 
 
+class _ChannelBias(tf_keras.layers.Layer):
+    """`x + b` with one bias per channel, as a broadcast add.
+
+    The same as a layer's own bias, but its gradient is a plain sum: TF's
+    `BiasAddGrad` is slow on the decoder's single-channel 64x64 output.
+    """
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(name="bias", shape=[input_shape[-1]], initializer="zeros")
+
+    def call(self, x):
+        return x + self.bias
+
+
 class _Decoder(tf_keras.layers.Layer):
     """Latents `[..., D]` -> logits `[..., *observation_shape]` (any leading shape)."""
 
@@ -107,7 +121,10 @@ def make_decoder(
             layers.Conv2DTranspose(64, 4, strides=2, padding="same", activation="relu", name="d3"),
             layers.Conv2DTranspose(32, 4, strides=2, padding="same", activation="relu", name="d4"),
             layers.Conv2DTranspose(32, 4, strides=2, padding="same", activation="relu", name="d5"),
-            layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="d6"),
+            layers.Conv2DTranspose(
+                channels, 4, strides=2, padding="same", use_bias=False, name="d6"
+            ),
+            _ChannelBias(name="d6_bias"),
         ]
     else:
         stack = [

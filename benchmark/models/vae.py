@@ -36,6 +36,7 @@ import numpy as np
 from benchmark.models import arguments as check
 from benchmark.models.networks import check_architecture, feature_dim, make_decoder, make_encoder
 from benchmark.models.objectives import bernoulli_nll
+from benchmark.models.optimizers import Adam
 from benchmark.models.posteriors import POSTERIORS, Posterior, make_family
 from benchmark.tf_quiet import import_tensorflow
 
@@ -212,13 +213,9 @@ class VAE(tf_keras.Model):
         """The variables each optimizer updates."""
         return {"vae": self.vae_variables}
 
-    def make_optimizers(self, learning_rate: float) -> dict[str, tf_keras.optimizers.Optimizer]:
+    def make_optimizers(self, learning_rate: float) -> dict[str, Adam]:
         """Adam per optimizer name (disentanglement_lib: beta1 0.9, beta2 0.999, eps 1e-8)."""
-        return {
-            "vae": tf_keras.optimizers.Adam(
-                learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8
-            )
-        }
+        return {"vae": Adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8, name="vae")}
 
     def initialize(self, seed: int | None = None) -> None:
         """Creates every variable by running the loss once on zeros; seeded when `seed` is given."""
@@ -242,7 +239,7 @@ class VAE(tf_keras.Model):
         x: tf.Tensor,
         step: tf.Tensor,
         seed: tf.Tensor,
-        optimizers: dict[str, tf_keras.optimizers.Optimizer],
+        optimizers: dict[str, Adam],
     ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         """One training step: `(terms, ok)`; nothing is updated unless every loss and gradient is finite.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from benchmark.models import arguments as check
 from benchmark.models.objectives import factor_vae_terms, shuffle_latents
+from benchmark.models.optimizers import Adam
 from benchmark.models.registry import register_model
 from benchmark.models.vae import VAE, LossInputs
 from benchmark.tf_quiet import import_tensorflow
@@ -66,7 +67,7 @@ class FactorVAE(VAE):
     def make_optimizers(self, learning_rate):
         return {
             **super().make_optimizers(learning_rate),
-            "discriminator": tf_keras.optimizers.Adam(
-                learning_rate=learning_rate, beta_1=0.5, beta_2=0.9, epsilon=1e-8
+            "discriminator": Adam(
+                learning_rate, beta_1=0.5, beta_2=0.9, epsilon=1e-8, name="discriminator"
             ),
         }

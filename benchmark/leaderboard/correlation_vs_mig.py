@@ -1,4 +1,4 @@
-"""Plots of the latent correlation scores (matplotlib Agg, no pyplot state, no TensorFlow)."""
+"""Mean posterior correlation against MIG across beta (matplotlib Agg, no pyplot state)."""
 
 from __future__ import annotations
 
