@@ -97,9 +97,11 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, ent
 
 def test_finished_run_is_not_trained_again(tmp_path):
     model = _small()
-    _train(model, tmp_path, 5)
+    first = _train(model, tmp_path, 5)
     again = _train(_small(), tmp_path, 5)
     assert again.resumed_from_step == 5 and again.steps_done == 5
+    assert again.final_loss_terms == first.final_loss_terms and "kl" in again.final_loss_terms
+    assert again.final_kl_per_latent == first.final_kl_per_latent
 
 
 def test_resume_with_other_settings_is_refused(tmp_path):

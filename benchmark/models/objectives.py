@@ -119,9 +119,11 @@ def shuffle_latents(z: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     Draws from prod_d q(z_d) given draws from q(z) (FactorVAE). Stateless:
     the same `seed` gives the same permutations.
     """
-    keys = tf.random.stateless_uniform(tf.shape(z), seed=seed)
-    order = tf.argsort(keys, axis=0)
-    return tf.experimental.numpy.take_along_axis(z, order, axis=0)
+    # Sort keys along the last axis: argsort along axis 0 transposes int32
+    # indices, which makes oneDNN print an error-level notice.
+    keys = tf.random.stateless_uniform(tf.reverse(tf.shape(z), [0]), seed=seed)  # [D, N]
+    order = tf.argsort(keys, axis=-1)
+    return tf.transpose(tf.gather(tf.transpose(z), order, batch_dims=1))
 
 
 def factor_vae_terms(

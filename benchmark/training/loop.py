@@ -161,8 +161,9 @@ def train(
     """Trains `model` for `steps` updates in total, resuming from `checkpoint_dir` if it holds a run.
 
     dataset: a `GroundTruthData` (streamed with `make_batches(dataset,
-    batch_size, seed)`) or an infinite `tf.data.Dataset` of float32
-    `[batch, *observation_shape]` batches. Variables are created with `seed`
+    batch_size, seed)`, restarted at batch t for free on resume) or an
+    infinite `tf.data.Dataset` of float32 `[batch, *observation_shape]`
+    batches (skipped to batch t on resume, which renders the skipped ones). Variables are created with `seed`
     when the model has none yet. Checkpoints every `checkpoint_every` updates
     and at the end; logs mean loss terms every `log_every` updates to
     `checkpoint_dir/train_log.jsonl`. Raises `TrainingDiverged` when a loss
@@ -215,7 +216,6 @@ def train(
         description=f"{model.entry_name or 'vae'}/{model.posterior_name}",
         enabled=progress,
     )
-    final_terms: dict[str, float] = {}
     try:
         if start < steps:
             iterator = iter(_batches(dataset, model, batch_size, seed, start))
@@ -244,7 +244,7 @@ def train(
                     log.diverged(current + 1, reason)
                     raise TrainingDiverged(current + 1, reason)
                 if current % log_every == 0 or current == steps:
-                    final_terms = log.flush(current, elapsed)
+                    log.flush(current, elapsed)
                 if current % checkpoint_every == 0 or current == steps:
                     manager.save(checkpoint_number=current)
     finally:
@@ -255,7 +255,7 @@ def train(
         steps_done=int(step.numpy()),
         seconds=seconds,
         steps_per_second=ran / seconds if ran and seconds > 0 else 0.0,
-        final_loss_terms=final_terms,
+        final_loss_terms=dict(log.last_terms),
         resumed_from_step=start,
-        final_kl_per_latent=getattr(log, "last_kl_per_latent", None),
+        final_kl_per_latent=log.last_kl_per_latent,
     )

@@ -40,6 +40,22 @@ class ProgressLog:
         self._sums: dict[str, np.ndarray] = {}
         self._count = 0
         self._interval_start: tuple[int, float] | None = None
+        self.last_terms, self.last_kl_per_latent = self._last_record()
+
+    def _last_record(self) -> tuple[dict[str, float], list[float] | None]:
+        """Scalar terms and KL per latent of the newest interval record already in the log."""
+        if not self.path.exists():
+            return {}, None
+        for line in reversed(self.path.read_text().splitlines()):
+            record = json.loads(line) if line.strip() else {}
+            if "diverged" not in record and "loss" in record:
+                terms = {
+                    k: float(v)
+                    for k, v in record.items()
+                    if k not in ("step", "seconds", "steps_per_second", "kl_per_latent")
+                }
+                return terms, record.get("kl_per_latent")
+        return {}, None
 
     def _truncate_after(self, step: int) -> None:
         if not self.path.exists():
@@ -80,6 +96,7 @@ class ProgressLog:
         if "kl_per_latent" in means:
             record["kl_per_latent"] = [float(v) for v in means["kl_per_latent"]]
         self._write(record)
+        self.last_terms = scalars
         self.last_kl_per_latent = record.get("kl_per_latent")
         self._sums, self._count = {}, 0
         self._interval_start = (step, seconds)
