@@ -36,6 +36,9 @@ def _latent(model: Any, dataset: Any, spec: RunSpec) -> dict[str, object]:
     settings = {**LATENT_SAMPLE_DEFAULTS, **spec.evaluation.settings_for("latent_scores", ())}
     num_points = int(settings.pop("num_points"))
     num_heldout = int(settings.pop("num_heldout"))
+    # The stratified TC estimator weighs each point's own posterior by 1 / (data set size):
+    # the procedural data sets stand for their whole factor grid.
+    settings.setdefault("dataset_size", int(np.prod(dataset.factor_sizes, dtype=np.float64)))
     random_state = np.random.RandomState(spec.seed + _LATENT_DRAWS)
     _, observations = dataset.sample(num_points, random_state)
     _, heldout = dataset.sample(num_heldout, random_state)

@@ -21,19 +21,19 @@ ENCODE_BATCH = 256
 
 
 def _metric_settings(evaluation: EvaluationConfig, name: str) -> dict[str, Any]:
-    """Per-metric keyword settings for `score_sampled(settings=...)`.
+    """Keyword settings of one metric: the shared ones it accepts, then its own on top.
 
-    Array metrics share the task's draws (`num_train`, `num_test`, `batch_size`
-    at the top level), so they get only their own overrides. BetaVAE and
-    FactorVAE draw their own batches: they take the shared settings they
-    accept except `batch_size` (16 for the array draws, 64 for theirs), plus
-    their own.
+    For array metrics these include the draws (`num_train`, `num_test`,
+    `batch_size`). BetaVAE and FactorVAE draw their own batches and never take
+    the shared `batch_size` (16 for the array draws, 64 for theirs), only their own.
     """
     metric = METRICS.get(name)
-    if not metric.needs_dataset:
-        own = evaluation.settings.get(name, {})
-        return {k: v for k, v in dict(own).items() if k not in DRAW_SETTINGS}
-    accepted = tuple(p for p in inspect.signature(metric.sampled).parameters if p != "batch_size")
+    if metric.needs_dataset:
+        accepted = tuple(
+            p for p in inspect.signature(metric.sampled).parameters if p != "batch_size"
+        )
+    else:
+        accepted = (*DRAW_SETTINGS, *inspect.signature(metric.arrays).parameters)
     return evaluation.settings_for(name, accepted)
 
 
@@ -48,16 +48,29 @@ def interpretability_scores(
     """Every metric of `evaluation.metrics` on codes of `model` (posterior means or samples).
 
     Each metric starts from `RandomState(seed)`, as in disentanglement_lib's
-    study; keys are the metrics library's (see `benchmark.metrics`).
+    study. Array metrics with the same draws (`num_train`, `num_test`,
+    `batch_size`) share one set of points, so a per-metric override such as
+    `dci: {num_train: 1000}` draws separately for DCI alone. Keys are the
+    metrics library's (see `benchmark.metrics`).
     """
     represent = representation_function(model, kind, batch_size=ENCODE_BATCH, seed=seed)
-    draws = {k: evaluation.settings[k] for k in DRAW_SETTINGS if k in evaluation.settings}
-    settings = {name: _metric_settings(evaluation, name) for name in evaluation.metrics}
-    return score_sampled(
-        dataset,
-        represent,
-        seed=seed,
-        metrics=list(evaluation.metrics),
-        settings={k: v for k, v in settings.items() if v},
-        **draws,
-    )
+    groups: dict[tuple, dict[str, dict[str, Any]]] = {}
+    for name in evaluation.metrics:
+        settings = _metric_settings(evaluation, name)
+        draws = {}
+        if not METRICS.get(name).needs_dataset:  # BetaVAE/FactorVAE draw their own batches
+            draws = {k: settings.pop(k) for k in DRAW_SETTINGS if k in settings}
+        groups.setdefault(tuple(sorted(draws.items())), {})[name] = settings
+    result: dict[str, object] = {}
+    for draws, members in groups.items():
+        result.update(
+            score_sampled(
+                dataset,
+                represent,
+                seed=seed,
+                metrics=list(members),
+                settings={k: v for k, v in members.items() if v},
+                **dict(draws),
+            )
+        )
+    return result

@@ -11,6 +11,12 @@ Keras's Adam computes the same update with about ten small ops per variable;
 the fused kernel does it in one pass, which saves a few milliseconds per step
 on a 2-core CPU. Slots and the update counter are variables, so the optimizer
 checkpoints with `tf.train.Checkpoint`.
+
+A variable's `constraint` (Keras layers set one where weights must keep a
+structure, e.g. the masks of TFP's `AutoregressiveNetwork`, which is what
+keeps the IAF autoregressive) is applied after each update, as Keras
+optimizers do. Without it the masked weights drift from zero, the flow stops
+being triangular, and its log-determinant (and so log q(z|x)) is wrong.
 """
 
 from __future__ import annotations
@@ -75,4 +81,7 @@ class Adam(tf.Module):
                 epsilon=tf.constant(self.epsilon),
                 grad=gradient,
             )
+            constraint = getattr(variable, "constraint", None)
+            if constraint is not None:
+                variable.assign(constraint(variable))
         self.iterations.assign_add(1)
