@@ -1,5 +1,7 @@
 """Fake pipelines for runner tests: `execute_run(spec, workdir, progress)` without TensorFlow.
 
+`tiny_task(...)` is the small task the runner, store and Ray executor tests run.
+
 Each fake appends `start|resume|finish <run_id>` lines to the file named by
 the environment variable DISBENCH_FAKE_LOG (if set), so tests can check what
 ran, what resumed from a checkpoint, and that nothing ran twice. Importable
@@ -15,7 +17,41 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.config import (
+    DatasetConfig,
+    EvaluationConfig,
+    ModelConfig,
+    TaskConfig,
+    TrainingConfig,
+)
+
 LOG_VARIABLE = "DISBENCH_FAKE_LOG"
+
+
+def tiny_task(
+    name: str = "tiny",
+    seeds=(0, 1),
+    betas=(1, 8),
+    posteriors: tuple[str, ...] = (),
+) -> TaskConfig:
+    """fc beta-VAEs on `toy`, 10 steps, scored by MIG: one run per beta (x posterior) x seed.
+
+    Without `posteriors` the sweep sets only `beta`.
+    """
+    if posteriors:
+        sweep = tuple({"beta": b, "posterior": p} for b in betas for p in posteriors)
+    else:
+        sweep = tuple({"beta": b} for b in betas)
+    return TaskConfig(
+        name=name,
+        description="a tiny task",
+        dataset=DatasetConfig("toy"),
+        models=(ModelConfig("beta_vae", {"architecture": "fc"}),),
+        sweep=sweep,
+        seeds=tuple(seeds),
+        training=TrainingConfig(steps=10),
+        evaluation=EvaluationConfig(metrics=("mig",)),
+    )
 
 
 class TrainingDiverged(RuntimeError):

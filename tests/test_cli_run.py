@@ -1,32 +1,11 @@
-"""`disbench validate` and `disbench list` (no TensorFlow: the registries are fixed here)."""
+"""`disbench validate` and `disbench list`, against the live registries."""
 
 from __future__ import annotations
 
 import pytest
+from vae_cases import BUILT_IN_ENTRIES, FAMILIES
 
 from benchmark.cli.main import main
-from benchmark.config.catalog import (
-    FALLBACK_EVALUATION_SETTINGS,
-    FALLBACK_METRICS,
-    FALLBACK_MODEL_ENTRIES,
-    FALLBACK_POSTERIORS,
-    Catalog,
-)
-from benchmark.data import DATASETS
-
-
-@pytest.fixture(autouse=True)
-def static_registries(monkeypatch):
-    catalog = Catalog(
-        tuple(DATASETS.names()),
-        FALLBACK_MODEL_ENTRIES,
-        FALLBACK_POSTERIORS,
-        FALLBACK_METRICS,
-        FALLBACK_EVALUATION_SETTINGS,
-    )
-    monkeypatch.setattr("benchmark.config.loader.default_catalog", lambda: catalog)
-    models = (FALLBACK_MODEL_ENTRIES, FALLBACK_POSTERIORS, {})
-    monkeypatch.setattr("benchmark.cli.list.model_names", lambda: models)
 
 
 def test_validate_shipped_tasks(capsys):
@@ -34,7 +13,7 @@ def test_validate_shipped_tasks(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith(
         "tasks/quick.yaml: ok: task 'quick', 6 runs = 6 configurations (1 model entry) x 1 seed, "
-        "3000 steps each"
+        "2500 steps each"
     )
     assert "1800 runs = 36 configurations (6 model entries) x 50 seeds" in out[1]
 
@@ -65,9 +44,21 @@ def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
     ("kind", "expected"),
     [
         ("tasks", ["correlated_factors", "dlib_reproduction", "posterior_beta_sweep", "quick"]),
-        ("metrics", sorted(FALLBACK_METRICS)),
-        ("models", sorted(FALLBACK_MODEL_ENTRIES)),
-        ("posteriors", ["diagonal", "full_covariance", "iaf"]),
+        (
+            "metrics",
+            [
+                "beta_vae",
+                "dci",
+                "factor_vae",
+                "irs",
+                "mig",
+                "modularity_explicitness",
+                "sap",
+                "unsupervised",
+            ],
+        ),
+        ("models", list(BUILT_IN_ENTRIES)),
+        ("posteriors", list(FAMILIES)),
     ],
 )
 def test_list(kind, expected, capsys):

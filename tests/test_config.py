@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
@@ -16,13 +17,7 @@ from benchmark.config import (
     run_id_of,
     shipped_tasks,
 )
-from benchmark.config.catalog import (
-    FALLBACK_EVALUATION_SETTINGS,
-    FALLBACK_METRICS,
-    FALLBACK_MODEL_ENTRIES,
-    FALLBACK_POSTERIORS,
-    Catalog,
-)
+from benchmark.config.catalog import Catalog, default_catalog
 from benchmark.config.loader import TASKS_DIR
 from benchmark.data import DATASETS
 from benchmark.errors import UserInputError
@@ -43,16 +38,9 @@ class FakeEntry:
 
 
 def catalog(**targets) -> Catalog:
-    """The shipped names without TensorFlow: real data sets, fallback model and metric names."""
-    return Catalog(
-        datasets=tuple(DATASETS.names()),
-        model_entries=FALLBACK_MODEL_ENTRIES,
-        posteriors=FALLBACK_POSTERIORS,
-        metrics=FALLBACK_METRICS,
-        evaluation_settings=FALLBACK_EVALUATION_SETTINGS,
-        dataset_targets={n: DATASETS.get(n) for n in DATASETS.names()},
-        model_targets=targets,
-    )
+    """The live registries; `targets` (entry name -> class) replace the real model classes."""
+    live = default_catalog()
+    return dataclasses.replace(live, model_targets=targets) if targets else live
 
 
 GOOD = """\
@@ -383,6 +371,37 @@ def test_per_metric_settings_override_the_shared_ones(in_tmp):
         "x.yaml: evaluation.settings.latent_scores.iw_sample: unknown setting "
         "(did you mean 'iw_samples'"
     )
+
+
+def test_default_catalog_reads_the_live_registries():
+    from benchmark.metrics import METRICS
+    from benchmark.models import MODELS, POSTERIORS
+
+    live = default_catalog()
+    assert live.datasets == tuple(DATASETS.names()) and "toy" in live.datasets
+    assert live.model_entries == tuple(MODELS.names()) and "beta_vae" in live.model_entries
+    assert live.posteriors == tuple(POSTERIORS.names()) == ("diagonal", "full_covariance", "iaf")
+    assert live.metrics == tuple(METRICS.names()) and "mig" in live.metrics
+    assert live.model_targets["beta_vae"] is MODELS.get("beta_vae")
+    # Latent scores: latent_scores' keyword settings (not dataset_size) and the pipeline's draws.
+    assert live.metric_settings["latent_scores"] == (
+        "batch_size",
+        "iw_samples",
+        "num_heldout",
+        "num_points",
+        "posterior_samples",
+        "reconstruction_samples",
+        "tc_sample_size",
+    )
+    assert live.metric_settings["mig"] == ("num_train", "batch_size", "num_bins")
+    assert "num_test" in live.metric_settings["dci"]
+    # The data a metric is given is never a setting.
+    for name in ("dataset", "dataset_size", "representation_function", "random_state", "seed"):
+        assert name not in live.evaluation_settings
+    assert {"num_train", "num_test", "prune_threshold", "iw_samples"} <= set(
+        live.evaluation_settings
+    )
+    assert list(live.evaluation_settings) == sorted(live.evaluation_settings)
 
 
 def test_top_level_must_be_a_mapping(in_tmp):

@@ -196,20 +196,26 @@ def test_importance_weighted_bound_is_at_least_elbo_and_grows_with_k():
     assert max(elbo.values()) + 1.0 < iw[10] < iw[100]
 
 
-def test_importance_weighted_bound_uses_the_iaf_log_q():
+def _tiny_vae(posterior: str, iaf_steps: int):
+    """An initialised fc beta-VAE on 6 binary pixels: 3 latents, width 8."""
     from benchmark.models import build_model
 
     model = build_model(
         "beta_vae",
         (6,),
-        posterior="iaf",
+        posterior=posterior,
         architecture="fc",
         fc_width=8,
         latent_dim=3,
-        iaf_steps=2,
+        iaf_steps=iaf_steps,
         iaf_hidden_units=(8,),
     )
     model.initialize(0)
+    return model
+
+
+def test_importance_weighted_bound_uses_the_iaf_log_q():
+    model = _tiny_vae("iaf", iaf_steps=2)
     x = tf.constant((np.random.default_rng(1).uniform(size=(100, 6)) > 0.5).astype(np.float32))
     bounds = _bounds(model, x, (1, 10, 100))
     assert bounds[1][0] == pytest.approx(bounds[1][1], abs=0.02 * abs(bounds[1][1]))
@@ -233,19 +239,7 @@ def test_scores_are_deterministic_for_a_seed_and_validate_inputs():
 
 @pytest.mark.parametrize("posterior", ["diagonal", "full_covariance", "iaf"])
 def test_real_models_give_finite_consistent_scores(posterior):
-    from benchmark.models import build_model
-
-    model = build_model(
-        "beta_vae",
-        (6,),
-        posterior=posterior,
-        architecture="fc",
-        fc_width=8,
-        latent_dim=3,
-        iaf_steps=1,
-        iaf_hidden_units=(8,),
-    )
-    model.initialize(0)
+    model = _tiny_vae(posterior, iaf_steps=1)
     rng = np.random.default_rng(0)
     observations = (rng.uniform(size=(64, 6)) > 0.5).astype(np.float32)
     heldout = (rng.uniform(size=(16, 6)) > 0.5).astype(np.float32)

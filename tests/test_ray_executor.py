@@ -8,13 +8,6 @@ from pathlib import Path
 import fake_pipeline
 import pytest
 
-from benchmark.config import (
-    DatasetConfig,
-    EvaluationConfig,
-    ModelConfig,
-    TaskConfig,
-    TrainingConfig,
-)
 from benchmark.runner import run_task
 from benchmark.runner.ray_executor import RayExecutor, task_resources
 from benchmark.store import ResultStore
@@ -33,16 +26,7 @@ def test_runs_ask_for_a_gpu_only_when_the_cluster_has_one():
 def test_ray_executor_records_every_outcome_in_the_database(tmp_path, monkeypatch):
     log = tmp_path / "events.log"
     monkeypatch.setenv(fake_pipeline.LOG_VARIABLE, str(log))
-    task = TaskConfig(
-        name="tiny_ray",
-        description="",
-        dataset=DatasetConfig("toy"),
-        models=(ModelConfig("beta_vae", {"architecture": "fc"}),),
-        sweep=({"beta": 1}, {"beta": 8}),
-        seeds=(0, 1),
-        training=TrainingConfig(steps=10),
-        evaluation=EvaluationConfig(metrics=("mig",)),
-    )
+    task = fake_pipeline.tiny_task("tiny_ray")
     executor = RayExecutor(
         "fake_pipeline:diverges_at_beta_8",
         init_kwargs={

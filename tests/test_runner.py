@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sqlite3
@@ -14,14 +15,7 @@ from pathlib import Path
 import fake_pipeline
 import pytest
 
-from benchmark.config import (
-    DatasetConfig,
-    EvaluationConfig,
-    ModelConfig,
-    TaskConfig,
-    TrainingConfig,
-    expand_task,
-)
+from benchmark.config import expand_task
 from benchmark.errors import UserInputError
 from benchmark.runner import LocalExecutor, check_pipeline, plan_runs, run_task
 from benchmark.runner.environment import host_name
@@ -31,17 +25,7 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 
 
-def tiny_task(seeds=(0, 1), betas=(1, 8)) -> TaskConfig:
-    return TaskConfig(
-        name="tiny",
-        description="a tiny task",
-        dataset=DatasetConfig("toy"),
-        models=(ModelConfig("beta_vae", {"architecture": "fc"}),),
-        sweep=tuple({"beta": b, "posterior": p} for b in betas for p in ("diagonal", "iaf")),
-        seeds=tuple(seeds),
-        training=TrainingConfig(steps=10),
-        evaluation=EvaluationConfig(metrics=("mig",)),
-    )
+tiny_task = functools.partial(fake_pipeline.tiny_task, posteriors=("diagonal", "iaf"))
 
 
 @pytest.fixture
@@ -191,17 +175,14 @@ training: {steps: 10}
 evaluation: {metrics: [mig]}
 """
 
-# The CLI with the registries fixed to names that need no TensorFlow (test speed only).
+# The CLI with a catalog that needs no TensorFlow (test speed only): the live metric names,
+# and just the data set, model entry and posteriors TASK_YAML names.
 DRIVER = """\
 import sys
 import benchmark.config.loader as loader
-from benchmark.config.catalog import (
-    FALLBACK_EVALUATION_SETTINGS, FALLBACK_METRICS, FALLBACK_MODEL_ENTRIES,
-    FALLBACK_POSTERIORS, Catalog,
-)
+from benchmark.config.catalog import Catalog, metric_names
 loader.default_catalog = lambda: Catalog(
-    ("toy",), FALLBACK_MODEL_ENTRIES, FALLBACK_POSTERIORS, FALLBACK_METRICS,
-    FALLBACK_EVALUATION_SETTINGS,
+    ("toy",), ("beta_vae",), ("diagonal", "iaf"), metric_names()[0], evaluation_settings=()
 )
 from benchmark.cli.main import main
 sys.exit(main(sys.argv[1:]))
@@ -276,22 +257,7 @@ def test_killed_disbench_run_finishes_on_rerun_without_redoing_or_losing_runs(tm
 
 def test_cli_exit_code_is_nonzero_when_a_run_failed(tmp_path, monkeypatch, log):
     from benchmark.cli.main import main
-    from benchmark.config.catalog import (
-        FALLBACK_EVALUATION_SETTINGS,
-        FALLBACK_METRICS,
-        FALLBACK_MODEL_ENTRIES,
-        FALLBACK_POSTERIORS,
-        Catalog,
-    )
 
-    static = Catalog(
-        ("toy",),
-        FALLBACK_MODEL_ENTRIES,
-        FALLBACK_POSTERIORS,
-        FALLBACK_METRICS,
-        FALLBACK_EVALUATION_SETTINGS,
-    )
-    monkeypatch.setattr("benchmark.config.loader.default_catalog", lambda: static)
     (tmp_path / "killme.yaml").write_text(TASK_YAML)
     monkeypatch.chdir(tmp_path)
     base = ["run", "killme.yaml", "--db", "r.sqlite", "--no-progress", "--pipeline"]
@@ -300,3 +266,13 @@ def test_cli_exit_code_is_nonzero_when_a_run_failed(tmp_path, monkeypatch, log):
     assert main([*base, "fake_pipeline:fixed", "--retry-failed"]) == 0
     assert main([*base, "fake_pipeline:fixed", "--workers", "0"]) == 2
     assert main([*base, "nowhere:f"]) == 2
+
+
+def test_a_huge_error_message_is_cut_to_one_readable_line():
+    from benchmark.runner.worker import REASON_MAX_CHARS, _reason
+
+    reason = _reason(RuntimeError("in user code:\n" + "File x.py, line 3\n" * 5000))
+    assert len(reason) <= REASON_MAX_CHARS
+    assert "\n" not in reason
+    assert reason.startswith("RuntimeError: in user code: File x.py")
+    assert reason.endswith("(full traceback in the database)")

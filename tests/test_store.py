@@ -7,34 +7,15 @@ import sqlite3
 import threading
 
 import pytest
+from fake_pipeline import tiny_task
 
-from benchmark.config import (
-    DatasetConfig,
-    EvaluationConfig,
-    ModelConfig,
-    TaskConfig,
-    TrainingConfig,
-    expand_task,
-)
+from benchmark.config import expand_task
 from benchmark.store import (
     SCHEMA_VERSION,
     DatabaseError,
     ResultStore,
     RunOutcome,
 )
-
-
-def tiny_task(name: str = "tiny", seeds=(0, 1)) -> TaskConfig:
-    return TaskConfig(
-        name=name,
-        description="",
-        dataset=DatasetConfig("toy"),
-        models=(ModelConfig("beta_vae", {"architecture": "fc"}),),
-        sweep=({"beta": 1}, {"beta": 8}),
-        seeds=tuple(seeds),
-        training=TrainingConfig(steps=10),
-        evaluation=EvaluationConfig(metrics=("mig",)),
-    )
 
 
 def registered(path, task=None) -> tuple[ResultStore, list]:

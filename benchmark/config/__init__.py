@@ -3,8 +3,8 @@
 `load_task("quick")` reads `tasks/quick.yaml` (or any YAML path), merges its
 `include:` files and validates it into a `TaskConfig`; `expand_task` turns a
 task into `RunSpec`s with stable ids. Nothing here imports TensorFlow except
-`default_catalog()`, which consults the model-entry registry when a task is
-validated.
+`default_catalog()`, which consults the model-entry registry and the latent
+scores when a task is validated.
 """
 
 from benchmark.config.catalog import Catalog, default_catalog

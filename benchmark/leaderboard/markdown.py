@@ -19,20 +19,13 @@ from benchmark.leaderboard.tables import (
     build_tables,
     format_number,
 )
+from benchmark.runner.environment import PACKAGES
 
 __all__ = ["INDEX_MARKER", "render_index", "render_markdown", "summary_of"]
 
 INDEX_MARKER = "<!-- disbench leaderboard "
-_PACKAGES_SHOWN = (
-    "disbench",
-    "python",
-    "tensorflow",
-    "tensorflow-probability",
-    "tf-keras",
-    "numpy",
-    "scipy",
-    "scikit-learn",
-)
+# The recorded versions (`benchmark.runner.environment`) in display order: ours, then Python.
+_PACKAGES_SHOWN = ("disbench", "python", *(p for p in PACKAGES if p != "disbench"))
 
 
 def _cell(summary: Summary | None, row_n: int, bold: bool) -> str:

@@ -165,7 +165,33 @@ class Posterior(abc.ABC):
         return tf.reduce_mean(log_q - log_standard_normal(z), axis=0)
 
 
-class DiagonalGaussian(Posterior):
+class _GaussianPosterior(Posterior):
+    """A Gaussian q(z|x): mean `loc [N, D]`, density and draws from `distribution`.
+
+    Subclasses set `self.loc` and `self.distribution` (a TFP multivariate
+    normal) and give the covariance, marginals and closed-form KL.
+    """
+
+    loc: tf.Tensor
+    distribution: tfd.Distribution
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.loc.shape[-1])
+
+    def sample_and_log_prob(self, num_samples, seed):
+        return self.distribution.experimental_sample_and_log_prob(
+            num_samples, seed=stateless_seed(seed)
+        )
+
+    def mean(self, num_samples=None, seed=None):
+        return self.loc
+
+    def log_prob(self, z):
+        return self.distribution.log_prob(z)
+
+
+class DiagonalGaussian(_GaussianPosterior):
     """q(z|x) = N(mu, diag(sigma^2)), `sigma = exp(log_variance / 2)`.
 
     KL(q || N(0, I)) = 1/2 sum_d (mu_d^2 + sigma_d^2 - 1 - log sigma_d^2).
@@ -177,27 +203,12 @@ class DiagonalGaussian(Posterior):
         self.scale = tf.exp(0.5 * log_variance)
         self.distribution = tfd.MultivariateNormalDiag(loc=loc, scale_diag=self.scale)
 
-    @property
-    def latent_dim(self) -> int:
-        return int(self.loc.shape[-1])
-
-    def sample_and_log_prob(self, num_samples, seed):
-        return self.distribution.experimental_sample_and_log_prob(
-            num_samples, seed=stateless_seed(seed)
-        )
-
-    def mean(self, num_samples=None, seed=None):
-        return self.loc
-
     def variance(self) -> tf.Tensor:
         """`[N, D]` per-latent variances."""
         return tf.exp(self.log_variance)
 
     def covariance(self, num_samples=None, seed=None):
         return tf.linalg.diag(self.variance())
-
-    def log_prob(self, z):
-        return self.distribution.log_prob(z)
 
     def marginal_log_prob(self, z, num_samples=None, seed=None):
         return tfd.Normal(self.loc, self.scale).log_prob(z)
@@ -209,7 +220,7 @@ class DiagonalGaussian(Posterior):
         return tf.reduce_sum(self.kl_per_latent(), axis=-1)
 
 
-class FullCovarianceGaussian(Posterior):
+class FullCovarianceGaussian(_GaussianPosterior):
     """q(z|x) = N(mu, L L^T) with lower-triangular `L` (positive diagonal).
 
     KL(q || N(0, I)) = 1/2 (||L||_F^2 + ||mu||^2 - D - 2 sum_d log L_dd).
@@ -220,27 +231,12 @@ class FullCovarianceGaussian(Posterior):
         self.scale_tril = scale_tril
         self.distribution = tfd.MultivariateNormalTriL(loc=loc, scale_tril=scale_tril)
 
-    @property
-    def latent_dim(self) -> int:
-        return int(self.loc.shape[-1])
-
-    def sample_and_log_prob(self, num_samples, seed):
-        return self.distribution.experimental_sample_and_log_prob(
-            num_samples, seed=stateless_seed(seed)
-        )
-
-    def mean(self, num_samples=None, seed=None):
-        return self.loc
-
     def variance(self) -> tf.Tensor:
         """`[N, D]`: the diagonal of `L L^T`, sum_k L_dk^2."""
         return tf.reduce_sum(tf.square(self.scale_tril), axis=-1)
 
     def covariance(self, num_samples=None, seed=None):
         return tf.matmul(self.scale_tril, self.scale_tril, transpose_b=True)
-
-    def log_prob(self, z):
-        return self.distribution.log_prob(z)
 
     def marginal_log_prob(self, z, num_samples=None, seed=None):
         return tfd.Normal(self.loc, tf.sqrt(self.variance())).log_prob(z)

@@ -114,30 +114,19 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     }
     num_train, num_eval = _SIZES[quick]
     dataset = get_dataset("toy")
-    result["beta_vae"] = {
-        "seconds": _seconds(
-            lambda: compute_beta_vae(
-                dataset,
-                _representation,
-                np.random.RandomState(0),
-                num_train=num_train,
-                num_eval=num_eval,
-            ),
-            1,
-        )
-    }
-    result["factor_vae"] = {
-        "seconds": _seconds(
-            lambda: compute_factor_vae(
-                dataset,
-                _representation,
-                np.random.RandomState(0),
-                num_train=num_train,
-                num_eval=num_eval,
-            ),
-            1,
-        )
-    }
+    for name, compute in (("beta_vae", compute_beta_vae), ("factor_vae", compute_factor_vae)):
+        result[name] = {
+            "seconds": _seconds(
+                lambda compute=compute: compute(
+                    dataset,
+                    _representation,
+                    np.random.RandomState(0),
+                    num_train=num_train,
+                    num_eval=num_eval,
+                ),
+                1,
+            )
+        }
     return result
 
 

@@ -114,11 +114,18 @@ def _collect(result: object, workdir: Path) -> tuple[dict, dict, dict]:
     return scores, artifacts, durations
 
 
+# The one-line reason is shown in the console and the leaderboard; the full
+# traceback is kept beside it in the database (`error_detail`).
+REASON_MAX_CHARS = 500
+
+
 def _reason(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}"
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    if len(text) > REASON_MAX_CHARS:
+        text = text[: REASON_MAX_CHARS - 40].rstrip() + " ... (full traceback in the database)"
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         text += " (the disk is full: free space and run again; finished runs are kept)"
-    return " ".join(text.split())
+    return text
 
 
 def failed_outcome(
@@ -152,6 +159,20 @@ def execute_one(
     spec = RunSpec.from_dict(spec_data)
     started_at = utc_now()
     start = time.perf_counter()
+
+    def outcome(status: str, **fields: Any) -> RunOutcome:
+        """The run's outcome, stamped now with its times, versions and host."""
+        return RunOutcome(
+            run_id=spec.run_id,
+            status=status,
+            started_at=started_at,
+            finished_at=utc_now(),
+            duration_s=time.perf_counter() - start,
+            versions=package_versions(),
+            host=host_name(),
+            **fields,
+        )
+
     try:
         directory = Path(workdir)
         directory.mkdir(parents=True, exist_ok=True)
@@ -159,26 +180,9 @@ def execute_one(
         result = function(spec, directory, progress=progress)
         scores, artifacts, durations = _collect(result, directory)
     except Exception as error:  # every failure is recorded; the suite goes on
-        return RunOutcome(
-            run_id=spec.run_id,
-            status="failed",
-            started_at=started_at,
-            finished_at=utc_now(),
-            duration_s=time.perf_counter() - start,
+        return outcome(
+            "failed",
             error=_reason(error),
             error_detail="".join(traceback.format_exception(error)),
-            versions=package_versions(),
-            host=host_name(),
         )
-    return RunOutcome(
-        run_id=spec.run_id,
-        status="done",
-        started_at=started_at,
-        finished_at=utc_now(),
-        duration_s=time.perf_counter() - start,
-        scores=scores,
-        artifacts=artifacts,
-        durations=durations,
-        versions=package_versions(),
-        host=host_name(),
-    )
+    return outcome("done", scores=scores, artifacts=artifacts, durations=durations)
