@@ -43,7 +43,16 @@ def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
-        ("tasks", ["correlated_factors", "dlib_reproduction", "posterior_beta_sweep", "quick"]),
+        (
+            "tasks",
+            [
+                "correlated_factors",
+                "dlib_reproduction",
+                "posterior_beta_sweep",
+                "quick",
+                "small_sweep",
+            ],
+        ),
         (
             "metrics",
             [

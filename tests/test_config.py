@@ -92,6 +92,7 @@ def test_shipped_tasks_validate_and_have_the_study_sizes():
         sizes[task.name] = len(expand_task(task))
     assert sizes == {
         "quick": 6,
+        "small_sweep": 18,
         "posterior_beta_sweep": 180,
         "correlated_factors": 180,
         "dlib_reproduction": 1800,
