@@ -110,3 +110,8 @@ def test_the_worked_example_trains(tmp_path):
     assert result.steps_done == 6 and np.isfinite(terms["loss"])
     floor = 0.5 * model.latent_dim
     assert terms["loss"] >= terms["reconstruction"] + floor - 1e-3
+
+
+def test_the_worked_example_rejects_a_negative_floor():
+    with pytest.raises(UserInputError, match="free_bits"):
+        build_model("beta_vae_free_bits", (16, 16, 1), free_bits=-1.0, **small_args("beta_vae"))

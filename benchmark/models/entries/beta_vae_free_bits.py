@@ -1,5 +1,6 @@
 """`beta_vae_free_bits`: a beta-VAE whose KL costs nothing below a floor (the README's example)."""
 
+from benchmark.models import arguments as check
 from benchmark.models.entries.beta_vae import BetaVAE
 from benchmark.models.registry import register_model
 from benchmark.tf_quiet import import_tensorflow
@@ -17,7 +18,7 @@ class BetaVAEFreeBits(BetaVAE):
 
     def __init__(self, observation_shape, *, free_bits: float = 0.5, **kwargs) -> None:
         super().__init__(observation_shape, **kwargs)
-        self.free_bits = float(free_bits)
+        self.free_bits = check.non_negative_number("free_bits", free_bits)
 
     def kl_term(self, kl):
         return tf.maximum(tf.reduce_mean(kl), self.free_bits * self.latent_dim)
