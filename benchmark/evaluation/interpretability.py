@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from benchmark.config.schema import EvaluationConfig
@@ -29,11 +28,9 @@ def _metric_settings(evaluation: EvaluationConfig, name: str) -> dict[str, Any]:
     """
     metric = METRICS.get(name)
     if metric.needs_dataset:
-        accepted = tuple(
-            p for p in inspect.signature(metric.sampled).parameters if p != "batch_size"
-        )
+        accepted = tuple(p for p in metric.sampled_settings() if p != "batch_size")
     else:
-        accepted = (*DRAW_SETTINGS, *inspect.signature(metric.arrays).parameters)
+        accepted = (*DRAW_SETTINGS, *metric.array_settings())
     return evaluation.settings_for(name, accepted)
 
 
