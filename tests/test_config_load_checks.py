@@ -103,7 +103,7 @@ CASES = [
     (
         MODEL_ARGS,
         "{architecture: rnn}",
-        "models[0].args.architecture: expected one of 'conv', 'fc', got 'rnn'",
+        "models[0].args.architecture: unknown 'rnn'; allowed: conv, fc",
     ),
     (
         MODEL_ARGS,

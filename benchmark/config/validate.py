@@ -24,6 +24,7 @@ from benchmark.config.fields import (
     is_number,
     unique,
 )
+from benchmark.config.runs import canonical_json
 from benchmark.config.schema import (
     DatasetConfig,
     EvaluationConfig,
@@ -346,8 +347,6 @@ def _check_model_args(
 
 def _warn_merged_entries(models: list[tuple[ModelConfig, list[_Point]]], sources: Sources) -> None:
     """One warning per configuration that two model entries both ask for (they are one run)."""
-    from benchmark.config.runs import canonical_json
-
     first: dict[str, tuple[int, ModelConfig]] = {}
     for index, (model, points) in enumerate(models):
         for point in points:

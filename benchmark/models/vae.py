@@ -71,7 +71,7 @@ def _posterior(name: str, value: object) -> str:
 
 def _architecture(name: str, value: object) -> str:
     if value not in ARCHITECTURES:
-        detail = f"expected one of {', '.join(repr(a) for a in ARCHITECTURES)}, got {value!r}"
+        detail = f"unknown {value!r}; allowed: {', '.join(ARCHITECTURES)}"
         raise ArgumentError(f"model argument {name!r}: {detail}", argument=name, detail=detail)
     return value  # type: ignore[return-value]
 
