@@ -19,14 +19,20 @@ from benchmark.data import get_dataset
 from benchmark.evaluation.interpretability import interpretability_scores
 from benchmark.evaluation.latent_scores import latent_scores
 from benchmark.evaluation.traversals import latent_traversals
+from benchmark.metrics import settings
 from benchmark.models import build_model
 from benchmark.training import train
 
-__all__ = ["LATENT_SAMPLE_DEFAULTS", "execute_run"]
+__all__ = ["LATENT_SAMPLE_CHECKS", "LATENT_SAMPLE_DEFAULTS", "execute_run"]
 
 # How many images the latent scores average over, and how many held-out images
 # the importance-weighted bound uses (task setting `latent_scores: {num_points, num_heldout}`).
 LATENT_SAMPLE_DEFAULTS = {"num_points": 1000, "num_heldout": 500}
+# What those settings may be (checked when a task is loaded); the latent scores need two points.
+LATENT_SAMPLE_CHECKS = {
+    "num_points": settings.integer(2, settings.MAX_POINTS),
+    "num_heldout": settings.integer(1, settings.MAX_POINTS),
+}
 
 # Seed offsets so evaluation draws never coincide with training draws.
 _LATENT_DRAWS, _TRAVERSAL_DRAW = 1_000_003, 2_000_003

@@ -71,7 +71,7 @@ class Registry(Generic[T]):
         fails with the allowed names listed, not deep inside a constructor.
         """
         target = self.get(name)
-        check_kwargs(target, kwargs, f"{self.kind} {name!r}")
+        check_kwargs(target, kwargs, f"{self.kind} {name!r}", required=True)
         return target(**kwargs)  # type: ignore[operator]
 
     def names(self) -> list[str]:
@@ -88,12 +88,22 @@ class Registry(Generic[T]):
         return len(self._entries)
 
 
-def check_kwargs(target: Callable[..., object], kwargs: dict[str, object], what: str) -> None:
-    """Raises `UserInputError` if `kwargs` has names `target` does not accept."""
+def check_kwargs(
+    target: Callable[..., object], kwargs: dict[str, object], what: str, *, required: bool = False
+) -> None:
+    """Raises `UserInputError` if `kwargs` has names `target` does not accept.
+
+    With `required`, also when a keyword without a default is missing.
+    """
     try:
         params = inspect.signature(target).parameters
     except (TypeError, ValueError):  # builtins without a signature: let the call decide
         return
+    if required:
+        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        for name, param in params.items():
+            if param.kind in kinds and param.default is param.empty and name not in kwargs:
+                raise UserInputError(f"{what}: argument {name!r} is required, but missing")
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
     allowed = [

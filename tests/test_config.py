@@ -175,7 +175,7 @@ def test_include_merges_mappings_and_replaces_lists(in_tmp):
         """\
         name: child
         include: base.yaml
-        models: [{entry: beta_vae}]
+        models: [{entry: beta_vae, args: {architecture: fc}}]
         seeds: [5]
         training: {steps: 99}
         evaluation: {metrics: [mig], settings: {num_test: 7}}
@@ -428,7 +428,7 @@ def test_per_model_sweep_replaces_the_task_sweep_and_point_lists_zip(in_tmp):
     text = GOOD.replace(
         "  - {entry: beta_vae, args: {architecture: fc}}\n",
         "  - {entry: beta_vae, args: {architecture: fc}}\n"
-        "  - entry: dip_vae_i\n"
+        "  - entry: dip_vae_i\n    args: {architecture: fc}\n"
         "    sweep: [{lambda_od: 1, lambda_d: 10}, {lambda_od: 2, lambda_d: 20}]\n",
     )
     task = load(write(in_tmp, text))

@@ -94,14 +94,17 @@ def test_permuting_latents_permutes_per_code_results(data):
         assert permuted[key] == pytest.approx(base[key], abs=1e-12), key
     for key in ("gaussian_total_correlation", "gaussian_wasserstein_correlation"):
         assert permuted[key] == pytest.approx(base[key], rel=1e-9, abs=1e-13), key
-    np.testing.assert_array_equal(permuted["mig_per_factor"], base["mig_per_factor"])
+    # A few ulps: logs and sums may run in SIMD kernels that depend on the processor.
+    np.testing.assert_allclose(permuted["mig_per_factor"], base["mig_per_factor"], atol=1e-14)
     np.testing.assert_allclose(
         permuted["mutual_info_matrix_codes_x_factors"],
         base["mutual_info_matrix_codes_x_factors"][permutation],
         atol=1e-14,
     )
-    np.testing.assert_array_equal(
-        permuted["sap_discrete_score_matrix"], base["sap_discrete_score_matrix"][permutation]
+    np.testing.assert_allclose(
+        permuted["sap_discrete_score_matrix"],
+        base["sap_discrete_score_matrix"][permutation],
+        atol=1e-12,
     )
     # lbfgs sums features in another order: equal up to its tolerance
     assert permuted["explicitness_test"] == pytest.approx(base["explicitness_test"], abs=1e-4)
@@ -189,8 +192,13 @@ def test_duplicated_latent_removes_its_factors_gap(data):
 def test_dci_does_not_depend_on_n_jobs(data):
     serial = dci(**data, n_jobs=1)
     parallel = dci(**data, n_jobs=2)
+    # Worker processes run with other thread-pool limits; OpenMP-parallel kernels need not
+    # add in the same order, so equal up to a few ulps rather than bit for bit.
     for key, value in serial.items():
-        np.testing.assert_array_equal(parallel[key], value, err_msg=key)
+        if isinstance(value, float | np.ndarray):
+            np.testing.assert_allclose(parallel[key], value, rtol=1e-12, atol=1e-14, err_msg=key)
+        else:
+            assert parallel[key] == value, key
     assert serial["dci_disentanglement"] > 0.9
 
 

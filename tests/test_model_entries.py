@@ -53,7 +53,7 @@ def test_subclass_arguments_include_the_parents():
     "kwargs, message",
     [
         ({"posterior": "diag"}, "did you mean 'diagonal'"),
-        ({"latent_dim": 0}, "'latent_dim': expected an integer >= 1"),
+        ({"latent_dim": 0}, "'latent_dim': expected an integer from 1 to 1,024"),
         ({"beta": -1.0}, "'beta': expected a finite number >= 0"),
         ({"iaf_hidden_units": []}, "'iaf_hidden_units'"),
         ({"architecture": "mlp"}, "allowed: conv, fc"),

@@ -61,10 +61,13 @@ def test_a_per_metric_override_draws_its_own_points(run):
     model, _ = load_model(workdir / "checkpoints")
     represent = representation_function(model, "mean", batch_size=256, seed=spec.seed)
     dataset = get_dataset(spec.dataset, **spec.dataset_args)
+    # The reloaded model is a second graph; its kernels may round codes differently from the
+    # trained one's, so the scores agree closely rather than bit for bit. Other draws differ
+    # far more (the override is a separate, smaller sample).
     alone = score_sampled(dataset, represent, seed=0, metrics=["dci"], num_train=80, num_test=40)
-    assert result["dci_disentanglement"] == alone["dci_disentanglement"]
+    assert result["dci_disentanglement"] == pytest.approx(alone["dci_disentanglement"], abs=1e-6)
     shared = score_sampled(dataset, represent, seed=0, metrics=["mig"], num_train=120, num_test=60)
-    assert result["mig"] == shared["mig"]  # MIG keeps the task's shared 120-point draws
+    assert result["mig"] == pytest.approx(shared["mig"], abs=1e-6)  # the shared 120-point draws
 
 
 def test_running_again_resumes_and_gives_the_same_scores(run):

@@ -185,7 +185,8 @@ def test_samples_are_stateless_in_and_out_of_tf_function():
     q = P.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
     eager, _ = q.sample_and_log_prob(2, tf.constant([3, 4]))
     graph = tf.function(lambda s: q.sample_and_log_prob(2, s)[0])(tf.constant([3, 4]))
-    np.testing.assert_array_equal(eager, graph)
+    # Same draws; graph rewrites (fused CPU kernels) may round the arithmetic on them differently.
+    np.testing.assert_allclose(eager, graph, rtol=1e-6, atol=1e-7)
     other, _ = q.sample_and_log_prob(2, tf.constant([3, 5]))
     assert not np.allclose(eager, other)
 

@@ -141,8 +141,12 @@ def test_restore_and_load_model_reproduce_the_trained_encoder(tmp_path):
     loaded, step = load_model(tmp_path)
     assert step == 6 and loaded.entry_config == model.entry_config
     images = SQUARES.sample(10, np.random.RandomState(1))[1]
-    np.testing.assert_array_equal(
-        representation_function(model)(images), representation_function(loaded)(images)
+    # two graphs of one architecture: equal up to kernel rounding
+    np.testing.assert_allclose(
+        representation_function(model)(images),
+        representation_function(loaded)(images),
+        rtol=1e-6,
+        atol=1e-7,
     )
     with pytest.raises(UserInputError, match="no checkpoint"):
         restore(_small(), tmp_path / "empty")

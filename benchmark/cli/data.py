@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "fixed, then a row of random samples.",
     )
     preview.add_argument("name", help="registered data set, e.g. dsprites")
-    preview.add_argument("--out", help="PNG file to write (default: NAME.png)")
+    preview.add_argument(
+        "--out", help="PNG file to write, or a folder to write NAME.png in (default: NAME.png)"
+    )
     preview.add_argument(
         "--arg",
         action="append",
@@ -64,16 +66,22 @@ def parse_kwargs(items: Sequence[str]) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     from benchmark.data import get_dataset
-    from benchmark.data.preview import save_preview
+    from benchmark.data.preview import preview_path, save_preview
 
     kwargs = parse_kwargs(args.arg)
+    for flag, value, low, high in (
+        ("--columns", args.columns, 1, 1000),
+        ("--zoom", args.zoom, 1, 64),
+        ("--seed", args.seed, 0, 2**32 - 1),
+    ):
+        if not low <= value <= high:
+            raise UserInputError(f"{flag}: expected an integer from {low} to {high:,}, got {value}")
+    out_path = preview_path(args.out, args.name)
     dataset = get_dataset(args.name, **kwargs)
-    if args.zoom < 1:
-        raise UserInputError(f"--zoom must be >= 1, got {args.zoom}")
     title = args.name + "".join(f"  {k}={v}" for k, v in kwargs.items())
     out = save_preview(
         dataset,
-        args.out or f"{args.name}.png",
+        out_path,
         title=title,
         columns=args.columns,
         seed=args.seed,

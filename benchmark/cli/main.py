@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 from types import ModuleType
 
 import benchmark
 import benchmark.cli
-from benchmark.errors import UserInputError
+from benchmark.errors import ConfigWarning, UserInputError
 
 __all__ = ["build_parser", "main"]
 
@@ -42,18 +44,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_broken_pipe() -> int:
+    """Status after stdout's reader went away (`disbench validate --runs | head -1`).
+
+    Nothing is left to tell the reader; later writes (and the interpreter's
+    final flush) go to /dev/null instead of raising again. 141 = 128 + SIGPIPE,
+    what a shell reports for a command killed by SIGPIPE.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        pass
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs one subcommand; user mistakes print one line and return 2."""
+    """Runs one subcommand; user mistakes print one line and return 2.
+
+    Task-file warnings (`ConfigWarning`) print one line each, ``disbench
+    <command>: warning: ...``, and do not change the exit status.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args._run(args) or 0)
-    except UserInputError as error:
-        print(f"disbench {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"disbench {args.command}: interrupted", file=sys.stderr)
-        return 130
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, ConfigWarning):
+            print(f"disbench {args.command}: warning: {message}", file=sys.stderr)
+        else:
+            default_show(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        default_show = warnings.showwarning
+        warnings.showwarning = show
+        warnings.simplefilter("always", ConfigWarning)
+        try:
+            status = int(args._run(args) or 0)
+            sys.stdout.flush()  # a reader gone before the last flush is a broken pipe here
+            return status
+        except UserInputError as error:
+            print(f"disbench {args.command}: error: {error}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
+        except KeyboardInterrupt:
+            print(f"disbench {args.command}: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -44,12 +44,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _check_sizes(path: str, file: Path, names: set[str]) -> None:
+    """Each array's header against the bytes stored for it, before any array is allocated.
+
+    A header may claim any shape (10**12 values); numpy would allocate that
+    much before reading a byte. Here a claim larger than the data behind it
+    is an error naming the array, and nothing is allocated.
+    """
+    with zipfile.ZipFile(file) as archive:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if name not in names or not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as member:
+                try:
+                    version = np.lib.format.read_magic(member)
+                    if version == (1, 0):
+                        header = np.lib.format.read_array_header_1_0(member)
+                    else:
+                        header = np.lib.format.read_array_header_2_0(member)
+                except ValueError as error:
+                    raise UserInputError(
+                        f"{path}: {name}: not a readable .npy array ({error})"
+                    ) from None
+                shape, _, dtype = header
+                claimed = math.prod(shape) * dtype.itemsize
+                stored = info.file_size - member.tell()
+                if claimed > stored:
+                    raise UserInputError(
+                        f"{path}: {name}: its header claims shape {tuple(shape)} of {dtype} "
+                        f"({claimed:,} bytes) but the file holds {max(stored, 0):,} bytes for it"
+                    )
+
+
 def load_arrays(path: str) -> dict[str, np.ndarray]:
     """The four arrays of an .npz file (test arrays may be absent); errors name file and array."""
     file = Path(path)
     if not file.is_file():
         raise UserInputError(
             f"{path}: no such file; expected an .npz archive with {' and '.join(_REQUIRED)}"
+        )
+    try:
+        with file.open("rb") as handle:
+            start = handle.read(6)
+    except OSError as error:
+        raise UserInputError(f"{path}: cannot read it: {error.strerror or error}") from None
+    if start.startswith(b"\x93NUMPY"):
+        raise UserInputError(
+            f"{path}: expected an .npz archive (np.savez) with {' and '.join(_REQUIRED)}, "
+            f"got a single .npy array"
+        )
+    if not start.startswith(b"PK"):
+        raise UserInputError(
+            f"{path}: not an .npz archive (np.savez writes a zip file; this one is not); "
+            f"expected arrays {' and '.join(_REQUIRED)}"
         )
     try:
         archive = np.load(file, allow_pickle=False)
@@ -70,6 +118,7 @@ def load_arrays(path: str) -> dict[str, np.ndarray]:
                     f"{path}: {name}: missing; expected arrays {', '.join(_REQUIRED)} "
                     f"(optional {', '.join(_OPTIONAL)}), found: {', '.join(sorted(names)) or 'none'}"
                 )
+        _check_sizes(path, file, {*_REQUIRED, *_OPTIONAL} & names)
         arrays = {}
         for name in (*_REQUIRED, *_OPTIONAL):
             if name not in names:
@@ -80,6 +129,10 @@ def load_arrays(path: str) -> dict[str, np.ndarray]:
                 raise UserInputError(
                     f"{path}: {name}: expected a numeric array, got an object (pickled) array"
                 ) from None
+            except MemoryError:
+                raise UserInputError(f"{path}: {name}: too large to load into memory") from None
+            except (OSError, EOFError, zipfile.BadZipFile) as error:
+                raise UserInputError(f"{path}: {name}: cannot be read: {error}") from None
     return arrays
 
 
@@ -136,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
     from benchmark.metrics import ARRAY_METRIC_NAMES, METRICS, score_arrays
     from benchmark.metrics.inputs import check_arrays
     from benchmark.metrics.score import select_metrics
+    from benchmark.metrics.settings import MAX_JOBS
 
     try:
         selected = select_metrics(args.metrics, ARRAY_METRIC_NAMES)
@@ -148,6 +202,11 @@ def run(args: argparse.Namespace) -> int:
                 f"not arrays (it draws its own batches with one factor held fixed); score it with "
                 f"benchmark.metrics.score_sampled, or choose among {', '.join(ARRAY_METRIC_NAMES)}"
             )
+    if args.n_jobs != -1 and not 1 <= args.n_jobs <= MAX_JOBS:
+        raise UserInputError(
+            f"--n-jobs: expected -1 (all cores) or an integer from 1 to {MAX_JOBS:,}, "
+            f"got {args.n_jobs}"
+        )
     arrays = load_arrays(args.file)
     codes_train, factors_train, codes_test, factors_test = check_arrays(
         arrays["codes_train"],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from benchmark.errors import UserInputError
 
@@ -16,6 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="run directory; an existing run resumes")
     parser.add_argument("--steps", type=int, required=True, help="updates in total")
     parser.add_argument("--dataset", default="dsprites", help="a registered data set")
+    parser.add_argument(
+        "--dataset-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a data-set argument, VALUE read as YAML (repeatable), e.g. "
+        "--dataset-arg path=dsprites.npz for dsprites_file",
+    )
     parser.add_argument("--posterior", help="diagonal, full_covariance or iaf")
     parser.add_argument(
         "--arg",
@@ -32,31 +42,77 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _model_args(args: argparse.Namespace) -> dict[str, object]:
+def _yaml_args(items: list[str], flag: str) -> dict[str, object]:
+    """`["key=value", ...]` with YAML values; a mistake is one line naming the flag and item."""
     import yaml
 
     kwargs: dict[str, object] = {}
-    for item in args.arg:
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UserInputError(f"--arg {item!r}: expected KEY=VALUE")
+            raise UserInputError(f"{flag} {item!r}: expected KEY=VALUE")
         try:
             kwargs[key] = yaml.safe_load(value)
         except yaml.YAMLError as error:
-            raise UserInputError(f"--arg {key}: cannot read {value!r} as YAML: {error}") from None
+            problem = getattr(error, "problem", None) or "invalid YAML"
+            mark = getattr(error, "problem_mark", None)
+            where = f" at character {mark.column + 1}" if mark is not None else ""
+            raise UserInputError(
+                f"{flag} {key}: cannot read {value!r} as YAML: {problem}{where} "
+                "(quote text, e.g. 'a b', and write lists as [1, 2])"
+            ) from None
+    return kwargs
+
+
+def _model_args(args: argparse.Namespace) -> dict[str, object]:
+    kwargs = _yaml_args(args.arg, "--arg")
     if args.posterior is not None:
         kwargs["posterior"] = args.posterior
     return kwargs
 
 
+def _check_out(out: str) -> None:
+    """`--out` must be a run folder (new or existing) this process can write in."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UserInputError(f"--out {out}: is an existing file; expected a run folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserInputError(f"--out {out}: {existing} is a file; expected a run folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserInputError(f"--out {out}: cannot write in {existing} (permission denied)")
+
+
 def run(args: argparse.Namespace) -> int:
     kwargs = _model_args(args)
+    dataset_kwargs = _yaml_args(args.dataset_arg, "--dataset-arg")
+    _check_out(args.out)
+    for flag, value, low in (
+        ("--steps", args.steps, 0),
+        ("--batch-size", args.batch_size, 1),
+        ("--seed", args.seed, 0),
+        ("--checkpoint-every", args.checkpoint_every, 1),
+        ("--log-every", args.log_every, 1),
+    ):
+        high = 2**31 - 1
+        if not low <= value <= high:
+            raise UserInputError(f"{flag}: expected an integer from {low} to {high:,}, got {value}")
     from benchmark.data import get_dataset
-    from benchmark.models import build_model
+    from benchmark.models import MODELS, build_model
     from benchmark.training import TrainingDiverged, train
 
-    dataset = get_dataset(args.dataset)
+    # the entry's declared checks first: a bad value fails before a data file is read
+    MODELS.get(args.entry).validate_args(None, **kwargs)
+    dataset = get_dataset(args.dataset, **dataset_kwargs)
     model = build_model(args.entry, dataset.observation_shape, **kwargs)
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserInputError(
+            f"--out {args.out}: cannot create the run folder: {error.strerror or error}"
+        ) from None
     try:
         result = train(
             model,

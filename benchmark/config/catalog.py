@@ -24,6 +24,7 @@ __all__ = [
     "latent_score_settings",
     "metric_names",
     "model_names",
+    "setting_checks",
 ]
 
 REPRESENTATIONS = ("mean", "sampled")
@@ -40,7 +41,9 @@ class Catalog:
     a target has its arguments accepted unchecked. `evaluation_settings` are
     the settings any metric or the latent scores take; `metric_settings` maps
     a metric name (or "latent_scores") to its own, where known (otherwise
-    `evaluation_settings` apply).
+    `evaluation_settings` apply). `setting_checks` maps a metric name (or
+    "latent_scores") to the declared value check of each of its settings
+    (`check(name, value) -> value`, raising `ArgumentError`).
     """
 
     datasets: tuple[str, ...]
@@ -51,6 +54,9 @@ class Catalog:
     dataset_targets: Mapping[str, Callable[..., object]] = field(default_factory=dict)
     model_targets: Mapping[str, Callable[..., object]] = field(default_factory=dict)
     metric_settings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    setting_checks: Mapping[str, Mapping[str, Callable[[str, object], object]]] = field(
+        default_factory=dict
+    )
 
 
 @lru_cache(maxsize=1)
@@ -78,6 +84,27 @@ def model_names() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Callable[
 
     entries = tuple(MODELS.names())
     return entries, tuple(POSTERIORS.names()), {name: MODELS.get(name) for name in entries}
+
+
+@lru_cache(maxsize=1)
+def setting_checks() -> dict[str, dict[str, Callable[[str, object], object]]]:
+    """`{metric or "latent_scores": {setting: check}}`; imports TensorFlow.
+
+    Metric settings are checked by `benchmark.metrics.settings.SETTING_CHECKS`,
+    the latent scores' by `benchmark.evaluation.latent_scores.SETTING_CHECKS`
+    and the pipeline's `LATENT_SAMPLE_CHECKS`.
+    """
+    from benchmark.evaluation.latent_scores import SETTING_CHECKS as LATENT_CHECKS
+    from benchmark.metrics.settings import SETTING_CHECKS
+    from benchmark.pipeline import LATENT_SAMPLE_CHECKS
+
+    metrics, per_metric = metric_names()
+    checks: dict[str, dict[str, Callable[[str, object], object]]] = {
+        name: {s: SETTING_CHECKS[s] for s in per_metric[name] if s in SETTING_CHECKS}
+        for name in metrics
+    }
+    checks["latent_scores"] = {**LATENT_CHECKS, **LATENT_SAMPLE_CHECKS}
+    return checks
 
 
 @lru_cache(maxsize=1)
@@ -112,4 +139,5 @@ def default_catalog() -> Catalog:
         dataset_targets=dataset_targets,
         model_targets=model_targets,
         metric_settings=metric_settings,
+        setting_checks=setting_checks(),
     )

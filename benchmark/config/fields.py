@@ -125,13 +125,24 @@ class Sources:
             raise self.error(path, f"expected a number > 0, got {describe(value)}")
         return float(value)  # type: ignore[arg-type]
 
-    def integer(self, value: object, path: FieldPath, *, minimum: int | None = None) -> int:
+    def integer(
+        self,
+        value: object,
+        path: FieldPath,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise self.error(path, f"expected an integer, got {describe(value)}")
         if minimum is not None and value < minimum:
             raise self.error(path, f"expected an integer >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.error(
+                path, f"expected an integer from {minimum or 0} to {maximum:,}, got {value:,}"
+            )
         return value
 
     def boolean(self, value: object, path: FieldPath) -> bool:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
 import types
 import typing
+import warnings
 from collections.abc import Callable, Mapping
 
 from benchmark.config.catalog import REPRESENTATIONS, Catalog
@@ -22,6 +24,7 @@ from benchmark.config.fields import (
     is_number,
     unique,
 )
+from benchmark.config.runs import canonical_json
 from benchmark.config.schema import (
     DatasetConfig,
     EvaluationConfig,
@@ -31,10 +34,33 @@ from benchmark.config.schema import (
     TaskConfig,
     TrainingConfig,
 )
+from benchmark.errors import ArgumentError, ConfigWarning, UserInputError
 from benchmark.leaderboard.columns import COLUMNS, SAMPLED_PREFIX
 from benchmark.registry import suggest
 
-__all__ = ["TOP_LEVEL_KEYS", "parse_task"]
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_RUNS",
+    "MAX_SEED",
+    "MAX_STEPS",
+    "TOP_LEVEL_KEYS",
+    "WARN_RUNS",
+    "parse_task",
+]
+
+# Seeds go into the training loop's int32 stateless seeds and into
+# `RandomState(seed + offset)` (below 2**32), so they are 0 .. 2**31 - 1.
+MAX_SEED = 2**31 - 1
+# Task names become file names (leaderboards/<name>.md, plots); file systems allow 255 bytes.
+MAX_NAME_LENGTH = 100
+# Training: a billion steps is far beyond any study (300,000), and one batch of
+# 64 x 64 images must fit in memory.
+MAX_STEPS = 1_000_000_000
+MAX_BATCH_SIZE = 65_536
+# A task above WARN_RUNS runs gets a warning (counted before the sweep is expanded);
+# above MAX_RUNS it is refused: its run list alone would not fit in memory.
+WARN_RUNS = 100_000
+MAX_RUNS = 10_000_000
 
 TOP_LEVEL_KEYS = (
     "name",
@@ -64,16 +90,23 @@ def parse_task(raw: object, sources: Sources, catalog: Catalog) -> TaskConfig:
         required=("name", "dataset", "models", "seeds", "training", "evaluation"),
     )
     name = sources.string(data["name"], ("name",), identifier=True)
+    if len(name) > MAX_NAME_LENGTH:
+        raise sources.error(
+            ("name",),
+            f"expected at most {MAX_NAME_LENGTH} characters (it names files), got {len(name)}",
+        )
     description = data.get("description", "")
     if not isinstance(description, str):
         raise sources.error(("description",), f"expected text, got {describe(description)}")
 
-    dataset = _dataset(data["dataset"], sources, catalog)
-    task_sweep = _sweep(data["sweep"], ("sweep",), sources) if "sweep" in data else [{}]
-    models = _models(data["models"], task_sweep, sources, catalog)
     seeds = _seeds(data["seeds"], sources)
+    _check_run_count(data, len(seeds), sources)
     training = _training(data["training"], sources)
     evaluation = _evaluation(data["evaluation"], sources, catalog)
+    dataset, observation_shape = _dataset(data["dataset"], sources, catalog)
+    task_sweep = _sweep(data["sweep"], ("sweep",), sources) if "sweep" in data else [{}]
+    models = _models(data["models"], task_sweep, sources, catalog, observation_shape)
+    _warn_merged_entries(models, sources)
     arg_names = _argument_names(models, task_sweep, dataset)
     leaderboard = _leaderboard(data.get("leaderboard", {}), arg_names, evaluation, sources)
     return TaskConfig(
@@ -97,16 +130,42 @@ def _values(point: _Point) -> dict[str, Scalar]:
 # ---- dataset ---------------------------------------------------------------------------------
 
 
-def _dataset(raw: object, sources: Sources, catalog: Catalog) -> DatasetConfig:
+def _dataset(
+    raw: object, sources: Sources, catalog: Catalog
+) -> tuple[DatasetConfig, tuple[int, ...] | None]:
+    """The data set and, when its class can say so cheaply, its observation shape."""
     path: FieldPath = ("dataset",)
     data = sources.mapping(raw, path)
     check_keys(sources, data, path, allowed=("name", "args"), required=("name",))
     name = sources.choice(data["name"], (*path, "name"), catalog.datasets, "data set")
     args = _args(data.get("args", {}), (*path, "args"), sources)
     target = catalog.dataset_targets.get(name)
+    shape = None
     if target is not None:
-        _check_call(target, {k: (v, (*path, "args", k)) for k, v in args.items()}, path, sources)
-    return DatasetConfig(name=name, args=args)
+        located = {k: (v, (*path, "args", k)) for k, v in args.items()}
+        _check_call(target, located, path, sources)
+        validate = getattr(target, "validate_args", None)
+        if validate is not None:
+            shape = _declared_check(lambda: validate(**args), located, path, sources)
+    return DatasetConfig(name=name, args=args), shape
+
+
+def _declared_check(
+    check: Callable[[], object],
+    args: dict[str, tuple[Scalar, FieldPath]],
+    path: FieldPath,
+    sources: Sources,
+) -> typing.Any:
+    """Runs a data set's or entry's own argument check; its error points at the field to blame."""
+    try:
+        return check()
+    except ArgumentError as error:
+        where = (
+            args[error.argument][1] if error.argument in args else (*path, "args", error.argument)
+        )
+        raise sources.error(where, error.detail) from None
+    except UserInputError as error:
+        raise sources.error((*path, "args"), str(error)) from None
 
 
 def _args(raw: object, path: FieldPath, sources: Sources) -> dict[str, Scalar]:
@@ -158,6 +217,40 @@ def _sweep(raw: object, path: FieldPath, sources: Sources) -> list[_Point]:
     )
 
 
+def _sweep_size(raw: object) -> int:
+    """How many points a raw sweep expands into, counted without expanding it (0 if malformed)."""
+    if isinstance(raw, Mapping):
+        sizes = [len(v) if isinstance(v, list | tuple) else 0 for v in raw.values()]
+        return math.prod(sizes) if sizes else 1
+    if isinstance(raw, list | tuple):
+        return len(raw)
+    return 0
+
+
+def _check_run_count(data: Mapping[str, object], num_seeds: int, sources: Sources) -> None:
+    """Warns above `WARN_RUNS` runs and refuses above `MAX_RUNS`, before any sweep is expanded."""
+    task_points = _sweep_size(data["sweep"]) if "sweep" in data else 1
+    models = data["models"] if isinstance(data["models"], list | tuple) else []
+    points = 0
+    for model in models:
+        own = model.get("sweep") if isinstance(model, Mapping) else None
+        points += _sweep_size(own) if own is not None else task_points
+    runs = points * num_seeds
+    if runs > MAX_RUNS:
+        raise sources.error(
+            ("sweep",) if "sweep" in data else ("models",),
+            f"expected at most {MAX_RUNS:,} runs, got {runs:,} "
+            f"({points:,} configurations x {num_seeds:,} seeds)",
+        )
+    if runs > WARN_RUNS:
+        warnings.warn(
+            f"{sources.display(('sweep',))}: the task expands into {runs:,} runs "
+            f"({points:,} configurations x {num_seeds:,} seeds), more than {WARN_RUNS:,}",
+            ConfigWarning,
+            stacklevel=3,
+        )
+
+
 def _kind(value: Scalar) -> str:
     if isinstance(value, bool):
         return "true or false"
@@ -185,7 +278,11 @@ def _canonical(value: object) -> str:
 
 
 def _models(
-    raw: object, task_sweep: list[_Point], sources: Sources, catalog: Catalog
+    raw: object,
+    task_sweep: list[_Point],
+    sources: Sources,
+    catalog: Catalog,
+    observation_shape: tuple[int, ...] | None = None,
 ) -> list[tuple[ModelConfig, list[_Point]]]:
     items = sources.sequence(raw, ("models",))
     models = []
@@ -211,7 +308,7 @@ def _models(
                         f"{key!r} is both swept here and fixed in {format_path((*path, 'args', key))}; "
                         "set it in one place",
                     )
-            _check_model_args(entry, {**fixed, **point}, path, sources, catalog)
+            _check_model_args(entry, {**fixed, **point}, path, sources, catalog, observation_shape)
         models.append(
             (
                 ModelConfig(
@@ -234,6 +331,7 @@ def _check_model_args(
     path: FieldPath,
     sources: Sources,
     catalog: Catalog,
+    observation_shape: tuple[int, ...] | None = None,
 ) -> None:
     if "posterior" in args:
         value, where = args["posterior"]
@@ -241,6 +339,33 @@ def _check_model_args(
     target = catalog.model_targets.get(entry)
     if target is not None:
         _check_call(target, args, path, sources, supplied=("observation_shape",))
+        validate = getattr(target, "validate_args", None)
+        if validate is not None:
+            values = {k: v for k, (v, _) in args.items()}
+            _declared_check(lambda: validate(observation_shape, **values), args, path, sources)
+
+
+def _warn_merged_entries(models: list[tuple[ModelConfig, list[_Point]]], sources: Sources) -> None:
+    """One warning per configuration that two model entries both ask for (they are one run)."""
+    first: dict[str, tuple[int, ModelConfig]] = {}
+    for index, (model, points) in enumerate(models):
+        for point in points:
+            key = canonical_json([model.entry, {**model.args, **_values(point)}])
+            if key not in first:
+                first[key] = (index, model)
+                continue
+            earlier_index, earlier = first[key]
+            if earlier_index == index:
+                continue
+            shown = " ".join(f"{k}={v}" for k, v in {**model.args, **_values(point)}.items())
+            warnings.warn(
+                f"{sources.display(('models', index))}: models[{index}] (label "
+                f"{model.display_name!r}) asks for the same configuration as "
+                f"models[{earlier_index}] (label {earlier.display_name!r}): {model.entry} "
+                f"{shown}; they are one run, listed under {earlier.display_name!r}",
+                ConfigWarning,
+                stacklevel=2,
+            )
 
 
 def _check_call(
@@ -294,7 +419,7 @@ def _keyword_parameters(
     found: dict[str, tuple[bool, object | None]] = {}
     for function in functions:
         if function is object.__init__:
-            return found if found else None
+            return found  # object takes no keywords: what was found is all there is
         try:
             params = inspect.signature(function).parameters
         except (TypeError, ValueError):
@@ -354,9 +479,13 @@ def _expected(annotation: object) -> str:
 def _seeds(raw: object, sources: Sources) -> tuple[int, ...]:
     """A list of seeds, or a count `n` meaning seeds 0 .. n-1."""
     if isinstance(raw, int) and not isinstance(raw, bool):
-        return tuple(range(sources.integer(raw, ("seeds",), minimum=1)))
+        return tuple(range(sources.integer(raw, ("seeds",), minimum=1, maximum=MAX_RUNS)))
     items = sources.sequence(raw, ("seeds",))
-    seeds = [sources.integer(s, ("seeds", i), minimum=0) for i, s in enumerate(items)]
+    if len(items) > MAX_RUNS:
+        raise sources.error(("seeds",), f"expected at most {MAX_RUNS:,} seeds, got {len(items):,}")
+    seeds = [
+        sources.integer(s, ("seeds", i), minimum=0, maximum=MAX_SEED) for i, s in enumerate(items)
+    ]
     unique(sources, seeds, ("seeds",))
     return tuple(seeds)
 
@@ -372,7 +501,8 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
             if key == "learning_rate":
                 values[key] = sources.number(data[key], (*path, key), positive=True)
             else:
-                values[key] = sources.integer(data[key], (*path, key), minimum=1)
+                maximum = {"batch_size": MAX_BATCH_SIZE}.get(key, MAX_STEPS)
+                values[key] = sources.integer(data[key], (*path, key), minimum=1, maximum=maximum)
     return TrainingConfig(**values)  # type: ignore[arg-type]
 
 
@@ -433,11 +563,35 @@ def _settings(
             inner = sources.mapping(value, where)
             for name in inner:
                 _known_setting(name, (*where, name), known, sources)
-            settings[key] = {n: sources.scalar(v, (*where, n)) for n, v in inner.items()}
+            settings[key] = {
+                n: _setting_value(n, v, (*where, n), [key], sources, catalog)
+                for n, v in inner.items()
+            }
         else:
             _known_setting(key, where, catalog.evaluation_settings, sources)
-            settings[key] = sources.scalar(value, where)
+            owners = [*metrics, "latent_scores"]
+            settings[key] = _setting_value(key, value, where, owners, sources, catalog)
     return settings
+
+
+def _setting_value(
+    name: str,
+    value: object,
+    where: FieldPath,
+    owners: list[str],
+    sources: Sources,
+    catalog: Catalog,
+) -> Scalar:
+    """A setting's value, checked by the declared check of every owner that takes it."""
+    checked = sources.scalar(value, where)
+    for owner in owners:
+        check = catalog.setting_checks.get(owner, {}).get(name)
+        if check is not None:
+            try:
+                check(name, checked)
+            except ArgumentError as error:
+                raise sources.error(where, error.detail) from None
+    return checked
 
 
 def _known_setting(name: str, where: FieldPath, known: tuple[str, ...], sources: Sources) -> None:

@@ -21,6 +21,17 @@ class GroundTruthData(abc.ABC):
     disentanglement_lib's draws exactly for the same seed.
     """
 
+    @classmethod
+    def validate_args(cls, **kwargs: object) -> tuple[int, ...]:
+        """Checks keyword arguments cheaply, before any training; returns the observation shape.
+
+        The default builds the data set (cheap for the procedural ones). Data
+        sets that load files override it to check the file without reading
+        its data. Raises `UserInputError` (an `ArgumentError` when one
+        argument is to blame).
+        """
+        return tuple(cls(**kwargs).observation_shape)
+
     @property
     @abc.abstractmethod
     def factor_names(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from benchmark.data.base import GroundTruthData
 from benchmark.data.dsprites import FACTOR_NAMES, SHAPE_NAMES, DSprites
 from benchmark.data.grid import factor_bases, factors_to_flat
 from benchmark.data.registry import register_dataset
-from benchmark.errors import UserInputError
+from benchmark.errors import ArgumentError, UserInputError
 
 __all__ = ["DSpritesFile"]
 
@@ -44,30 +45,57 @@ def _read_small_array(path: Path, archive: zipfile.ZipFile, name: str) -> np.nda
         raise UserInputError(f"{path}: array {name!r} could not be read: {error}") from None
 
 
+def _read_imgs_header(path: Path, member: IO[bytes]) -> tuple[int, int, int, np.dtype]:
+    """`(N, H, W, dtype)` from the `.npy` header of `imgs`; leaves `member` at the data."""
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+    if dtype.hasobject:
+        raise UserInputError(f"{path}: imgs: expected numbers, got dtype object")
+    if fortran:
+        raise UserInputError(
+            f"{path}: imgs: Fortran-ordered arrays are not supported; "
+            "save it with np.ascontiguousarray(imgs)"
+        )
+    if len(shape) == 4 and shape[3] == 1:
+        shape = shape[:3]
+    if len(shape) != 3:
+        raise UserInputError(f"{path}: imgs: expected shape [N, H, W], got {shape}")
+    num, height, width = (int(s) for s in shape)
+    if height * width == 0:
+        raise UserInputError(f"{path}: imgs: expected images of at least 1 x 1 pixels")
+    return num, height, width, dtype
+
+
+def _open_checked(path: Path) -> zipfile.ZipFile:
+    """The archive at `path`, once it is known to be a zip holding the three arrays."""
+    if not path.is_file():
+        raise UserInputError(f"{path}: no such file; {_EXPECTED}")
+    if not zipfile.is_zipfile(path):
+        raise UserInputError(f"{path}: not an npz file (not a zip archive); {_EXPECTED}")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise UserInputError(f"{path}: cannot read the npz file: {error}") from None
+    members = {n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")}
+    missing = [name for name in _ARRAYS if name not in members]
+    if missing:
+        archive.close()
+        raise UserInputError(
+            f"{path}: missing array {missing[0]!r} "
+            f"(found: {', '.join(sorted(members)) or 'none'}); {_EXPECTED}"
+        )
+    return archive
+
+
 def _read_packed_images(path: Path, archive: zipfile.ZipFile) -> tuple[np.ndarray, tuple[int, int]]:
     """`([N, ceil(H * W / 8)] uint8 packed bits, (H, W))` of `imgs`, read in chunks."""
     try:
         with archive.open("imgs.npy") as member:
-            version = np.lib.format.read_magic(member)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
-            if dtype.hasobject:
-                raise UserInputError(f"{path}: imgs: expected numbers, got dtype object")
-            if fortran:
-                raise UserInputError(
-                    f"{path}: imgs: Fortran-ordered arrays are not supported; "
-                    "save it with np.ascontiguousarray(imgs)"
-                )
-            if len(shape) == 4 and shape[3] == 1:
-                shape = shape[:3]
-            if len(shape) != 3:
-                raise UserInputError(f"{path}: imgs: expected shape [N, H, W], got {shape}")
-            num, height, width = (int(s) for s in shape)
+            num, height, width, dtype = _read_imgs_header(path, member)
             pixels = height * width
-            if pixels == 0:
-                raise UserInputError(f"{path}: imgs: expected images of at least 1 x 1 pixels")
             packed = np.empty((num, (pixels + 7) // 8), dtype=np.uint8)
             rows = max(1, _CHUNK_PIXELS // max(pixels, 1))
             for start in range(0, num, rows):
@@ -93,6 +121,13 @@ def _read_packed_images(path: Path, archive: zipfile.ZipFile) -> tuple[np.ndarra
     return packed, (height, width)
 
 
+def _path_argument(path: object) -> Path:
+    if not isinstance(path, str | Path) or not str(path):
+        detail = f"expected the path of the dSprites .npz file, got {path!r}"
+        raise ArgumentError(f"dsprites_file: path: {detail}", argument="path", detail=detail)
+    return Path(path).expanduser()
+
+
 @register_dataset("dsprites_file")
 class DSpritesFile(GroundTruthData):
     """The images of a dSprites npz at `path`, with the `dsprites` interface.
@@ -104,20 +139,27 @@ class DSpritesFile(GroundTruthData):
     what is wrong.
     """
 
+    @classmethod
+    def validate_args(cls, **kwargs: object) -> tuple[int, ...]:
+        """Checks the file without reading its data: it exists, is an npz with the
+        three arrays, and `imgs` has a readable `[N, H, W]` header. Returns `(H, W, 1)`."""
+        if "path" not in kwargs:
+            detail = "required, but missing (the path of the dSprites .npz file)"
+            raise ArgumentError(f"dsprites_file: path: {detail}", argument="path", detail=detail)
+        path = _path_argument(kwargs["path"])
+        try:
+            with _open_checked(path) as archive, archive.open("imgs.npy") as member:
+                _, height, width, _ = _read_imgs_header(path, member)
+        except UserInputError as error:
+            raise ArgumentError(str(error), argument="path", detail=str(error)) from None
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+            detail = f"{path}: array 'imgs' could not be read: {error}"
+            raise ArgumentError(detail, argument="path", detail=detail) from None
+        return (height, width, 1)
+
     def __init__(self, path: str) -> None:
-        self.path = Path(path).expanduser()
-        if not self.path.is_file():
-            raise UserInputError(f"{self.path}: no such file; {_EXPECTED}")
-        if not zipfile.is_zipfile(self.path):
-            raise UserInputError(f"{self.path}: not an npz file (not a zip archive); {_EXPECTED}")
-        with zipfile.ZipFile(self.path) as archive:
-            members = {n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")}
-            missing = [name for name in _ARRAYS if name not in members]
-            if missing:
-                raise UserInputError(
-                    f"{self.path}: missing array {missing[0]!r} "
-                    f"(found: {', '.join(sorted(members)) or 'none'}); {_EXPECTED}"
-                )
+        self.path = _path_argument(path)
+        with _open_checked(self.path) as archive:
             classes = _read_small_array(self.path, archive, "latents_classes")
             values = _read_small_array(self.path, archive, "latents_values")
             self._packed, self._image_hw = _read_packed_images(self.path, archive)

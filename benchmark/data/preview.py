@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,59 @@ import numpy as np
 from benchmark.data.base import GroundTruthData
 from benchmark.errors import UserInputError
 
-__all__ = ["PreviewGrid", "preview_grid", "save_preview"]
+__all__ = [
+    "MAX_PICTURE_SIDE",
+    "PreviewGrid",
+    "picture_size",
+    "preview_grid",
+    "preview_path",
+    "save_preview",
+]
+
+# Pictures larger than this on a side are refused before anything is drawn: Agg
+# cannot draw 2**16 px, and a 16384 x 16384 RGB canvas already takes 1 GB.
+MAX_PICTURE_SIDE = 16_384
+_GAP_X, _GAP_Y = 4, 14  # room for the value under each image
+_MARGIN_LEFT, _MARGIN_RIGHT = 90, 6
+
+
+def preview_path(out: str | Path | None, name: str) -> Path:
+    """Where a preview goes: `out` (a `.png` file), or `out/<name>.png` for a folder.
+
+    `out` names a folder when it ends with a slash or is an existing folder;
+    None means `<name>.png` here. Raises `UserInputError` for another suffix,
+    a missing folder, or a folder this process cannot write in, so nothing
+    is drawn for a picture that cannot be saved.
+    """
+    if out is None:
+        path = Path(f"{name}.png")
+    else:
+        text = str(out)
+        folder = text.endswith(("/", os.sep)) or Path(text).is_dir()
+        if folder and not Path(text).is_dir():
+            raise UserInputError(f"{text}: no such folder")
+        path = Path(text) / f"{name}.png" if folder else Path(text)
+    if path.suffix.lower() != ".png":
+        raise UserInputError(
+            f"{path}: expected a .png file name (or a folder), got {path.suffix or 'no'} suffix"
+        )
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserInputError(f"{path}: folder {parent} does not exist")
+    if path.is_dir():
+        raise UserInputError(f"{path}: is a folder; expected a .png file name")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserInputError(f"{path}: cannot write there (permission denied)")
+    return path
+
+
+def picture_size(dataset: GroundTruthData, columns: int, zoom: int, title: bool) -> tuple[int, int]:
+    """`(width, height)` in pixels of the preview picture of `dataset`."""
+    height, width = (int(s) for s in tuple(dataset.observation_shape)[:2])
+    rows = dataset.num_factors + 1
+    mosaic_w = columns * (width * zoom + _GAP_X) - _GAP_X
+    mosaic_h = rows * (height * zoom + _GAP_Y)
+    return mosaic_w + _MARGIN_LEFT + _MARGIN_RIGHT, mosaic_h + (24 if title else 6)
 
 
 @dataclass(frozen=True)
@@ -68,6 +121,8 @@ def preview_grid(
         )
     if columns < 1:
         raise UserInputError(f"preview: columns must be >= 1, got {columns}")
+    if not 0 <= seed < 2**32:
+        raise UserInputError(f"preview: seed: expected an integer from 0 to 2**32 - 1, got {seed}")
     sizes = dataset.factor_sizes
     if reference is None:
         reference = getattr(dataset, "preview_reference", None)
@@ -116,20 +171,34 @@ def save_preview(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise UserInputError(f"{path}: expected a .png file name, got {path.suffix or 'no'} suffix")
+    if path.parent and not path.parent.is_dir():
+        raise UserInputError(f"{path}: folder {path.parent} does not exist")
+    if columns < 1 or zoom < 1:
+        raise UserInputError(f"preview: columns and zoom must be >= 1, got {columns} and {zoom}")
+    if len(tuple(dataset.observation_shape)) == 3:
+        size = picture_size(dataset, columns, zoom, bool(title))
+        if max(size) > MAX_PICTURE_SIDE:
+            raise UserInputError(
+                f"preview: the picture would be {size[0]:,} x {size[1]:,} pixels; expected at most "
+                f"{MAX_PICTURE_SIDE:,} on a side (fewer columns or a smaller zoom)"
+            )
     grid = preview_grid(dataset, columns=columns, seed=seed)
     rows, cols, height, width, channels = grid.images.shape
     cells = grid.images if channels == 3 else np.repeat(grid.images, 3, axis=-1)
     cells = np.repeat(np.repeat(cells, zoom, axis=2), zoom, axis=3)
     cell_h, cell_w = height * zoom, width * zoom
-    gap_x, gap_y = 4, 14  # room for the value under each image
+    gap_x, gap_y = _GAP_X, _GAP_Y
     mosaic = np.ones((rows * (cell_h + gap_y), cols * (cell_w + gap_x) - gap_x, 3), np.float32)
     for r in range(rows):
         for c in range(cols):
             if grid.filled[r, c]:
                 top, left = r * (cell_h + gap_y), c * (cell_w + gap_x)
                 mosaic[top : top + cell_h, left : left + cell_w] = cells[r, c]
-    margin_left, margin_top = 90, 24 if title else 6
-    fig_w, fig_h = mosaic.shape[1] + margin_left + 6, mosaic.shape[0] + margin_top
+    margin_left, margin_top = _MARGIN_LEFT, 24 if title else 6
+    fig_w, fig_h = mosaic.shape[1] + margin_left + _MARGIN_RIGHT, mosaic.shape[0] + margin_top
     dpi = 100
     fig = Figure(figsize=(fig_w / dpi, fig_h / dpi), dpi=dpi)
     FigureCanvasAgg(fig)
@@ -155,8 +224,10 @@ def save_preview(
                 )
     if title:
         fig.text(0.5, 1 - 4 / fig_h, title, ha="center", va="top", fontsize=10)
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise UserInputError(f"{path}: folder {path.parent} does not exist")
-    fig.savefig(path, dpi=dpi)
+    try:
+        fig.savefig(path, dpi=dpi)
+    except OSError as error:
+        raise UserInputError(
+            f"{path}: cannot write the picture: {error.strerror or error}"
+        ) from None
     return path

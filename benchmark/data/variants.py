@@ -10,7 +10,7 @@ import numpy as np
 
 from benchmark.data.dsprites import FACTOR_NAMES, FACTOR_SIZES, IMAGE_SIZE, DSprites, render
 from benchmark.data.registry import register_dataset
-from benchmark.errors import UserInputError
+from benchmark.errors import ArgumentError
 
 __all__ = [
     "ColorDSprites",
@@ -97,6 +97,10 @@ def pair_correlation(joint: np.ndarray) -> float:
     return float(cov / math.sqrt(var1 * var2))
 
 
+def _bad(argument: str, detail: str) -> ArgumentError:
+    return ArgumentError(f"correlated_dsprites: {detail}", argument=argument, detail=detail)
+
+
 @register_dataset("correlated_dsprites")
 class CorrelatedDSprites(DSprites):
     """dSprites whose factor `pair` is drawn jointly, correlated with strength `sigma`.
@@ -118,29 +122,26 @@ class CorrelatedDSprites(DSprites):
 
     def __init__(self, pair: Sequence[str] = ("posX", "posY"), sigma: float = 0.2) -> None:
         if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
-            raise UserInputError(
-                f"correlated_dsprites: pair must be two factor names from "
-                f"{', '.join(FACTOR_NAMES)}; got {pair!r}"
+            raise _bad(
+                "pair",
+                f"pair must be two factor names from {', '.join(FACTOR_NAMES)}; got {pair!r}",
             )
         for name in pair:
             if name not in FACTOR_NAMES:
-                raise UserInputError(
-                    f"correlated_dsprites: unknown factor {name!r} in pair; "
-                    f"factors: {', '.join(FACTOR_NAMES)}"
+                raise _bad(
+                    "pair",
+                    f"unknown factor {name!r} in pair; factors: {', '.join(FACTOR_NAMES)}",
                 )
         if pair[0] == pair[1]:
-            raise UserInputError(
-                f"correlated_dsprites: pair needs two different factors, got {tuple(pair)!r}"
-            )
+            raise _bad("pair", f"pair needs two different factors, got {tuple(pair)!r}")
         if (
             isinstance(sigma, bool)
             or not isinstance(sigma, numbers.Real)
             or math.isnan(sigma)
             or sigma <= 0
         ):
-            raise UserInputError(
-                f"correlated_dsprites: sigma must be a number > 0 "
-                f"(inf for no correlation), got {sigma!r}"
+            raise _bad(
+                "sigma", f"sigma must be a number > 0 (inf for no correlation), got {sigma!r}"
             )
         self.pair: tuple[str, str] = (str(pair[0]), str(pair[1]))
         self.sigma = float(sigma)

@@ -38,13 +38,23 @@ import numpy as np
 
 from benchmark.errors import UserInputError
 from benchmark.evaluation import posterior_stats as ps
+from benchmark.metrics import settings
 from benchmark.metrics.unsupervised import unsupervised
 from benchmark.models.objectives import bernoulli_nll
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()
 
-__all__ = ["importance_weighted_bound", "latent_scores", "posterior_terms"]
+__all__ = ["SETTING_CHECKS", "importance_weighted_bound", "latent_scores", "posterior_terms"]
+
+# What each keyword setting of `latent_scores` may be (checked when a task is loaded).
+SETTING_CHECKS = {
+    "posterior_samples": settings.integer(2, 1_000_000),
+    "iw_samples": settings.integer(1, 100_000),
+    "batch_size": settings.integer(1, 65_536),
+    "reconstruction_samples": settings.integer(1, 10_000),
+    "tc_sample_size": settings.integer(2, settings.MAX_POINTS),
+}
 
 # Seed streams: one independent stream of stateless seeds per purpose.
 _STATS, _TC_SUBSET, _TC_DRAWS, _TC_MARGINALS, _HELDOUT = range(5)

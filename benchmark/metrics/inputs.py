@@ -9,6 +9,8 @@ from benchmark.errors import UserInputError
 __all__ = ["check_arrays"]
 
 _TEST_HINT = "codes_test and factors_test must be given together"
+# The largest factor value int64 holds (floats must be below 2**63: 2**63 - 1 rounds up).
+_MAX_FACTOR = np.uint64(2**63 - 1)
 
 
 def _first_bad(mask: np.ndarray) -> str:
@@ -66,14 +68,27 @@ def _factors(value: object, name: str, source: str) -> np.ndarray:
             row, column = np.argwhere(fractional)[0]
             raise UserInputError(
                 f"{source}: {name}: expected integer factor values >= 0, got "
-                f"{factors[row, column]!r} at row {row}, column {column}"
+                f"{factors[row, column].item()!r} at row {row}, column {column}"
             )
     negative = factors < 0
     if negative.any():
         row, column = np.argwhere(negative)[0]
         raise UserInputError(
             f"{source}: {name}: expected integer factor values >= 0, got "
-            f"{factors[row, column]!r} at row {row}, column {column}"
+            f"{factors[row, column].item()!r} at row {row}, column {column}"
+        )
+    # uint64 and float values past int64 would wrap around when converted
+    if factors.dtype.kind == "u":
+        too_large = factors > _MAX_FACTOR
+    elif factors.dtype.kind == "f":
+        too_large = factors >= 2.0**63
+    else:
+        too_large = np.zeros(factors.shape, bool)
+    if too_large.any():
+        row, column = np.argwhere(too_large)[0]
+        raise UserInputError(
+            f"{source}: {name}: expected integer factor values from 0 to 2**63 - 1, got "
+            f"{factors[row, column].item()!r} at row {row}, column {column}"
         )
     return factors.astype(np.int64)
 

@@ -1,26 +1,58 @@
-"""Checks for model-entry arguments: a bad value is a `UserInputError` naming the argument."""
+"""Checks for model-entry arguments: a bad value is an `ArgumentError` naming the argument.
+
+Every check has the form `check(name, value) -> value` so entries can declare
+them (`VAE.argument_checks`) and the task loader can run them before training.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from benchmark.errors import UserInputError
+from benchmark.errors import ArgumentError
 
-__all__ = ["non_negative_number", "positive_int", "positive_int_list", "positive_number"]
+__all__ = [
+    "MAX_INT",
+    "ArgumentCheck",
+    "bounded_int",
+    "non_negative_number",
+    "positive_int",
+    "positive_int_list",
+    "positive_number",
+]
+
+# Counts and sizes go into TensorFlow as int32; nothing larger can run.
+MAX_INT = 2**31 - 1
+
+ArgumentCheck = Callable[[str, object], object]
 
 
-def _fail(name: str, expected: str, value: object) -> UserInputError:
-    return UserInputError(f"model argument {name!r}: expected {expected}, got {value!r}")
+def _fail(name: str, expected: str, value: object) -> ArgumentError:
+    detail = f"expected {expected}, got {value!r}"
+    return ArgumentError(
+        f"model argument {name!r}: {detail}", argument=name.split("[")[0], detail=detail
+    )
 
 
-def positive_int(name: str, value: object, minimum: int = 1) -> int:
-    """`value` as an int >= `minimum` (bools and fractional numbers are refused)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise _fail(name, f"an integer >= {minimum}", value)
-    if int(value) < minimum:
-        raise _fail(name, f"an integer >= {minimum}", value)
+def positive_int(name: str, value: object, minimum: int = 1, maximum: int = MAX_INT) -> int:
+    """`value` as an int in `minimum .. maximum` (bools and fractional numbers are refused)."""
+    expected = f"an integer from {minimum} to {maximum:,}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(name, expected, value)
+    if not math.isfinite(value) or int(value) != value:
+        raise _fail(name, expected, value)
+    if not minimum <= int(value) <= maximum:
+        raise _fail(name, expected, value)
     return int(value)
+
+
+def bounded_int(minimum: int, maximum: int) -> ArgumentCheck:
+    """A declared check: an integer in `minimum .. maximum`."""
+
+    def check(name: str, value: object) -> int:
+        return positive_int(name, value, minimum, maximum)
+
+    return check
 
 
 def _number(name: str, value: object, expected: str) -> float:
@@ -45,8 +77,8 @@ def positive_number(name: str, value: object) -> float:
     return number
 
 
-def positive_int_list(name: str, value: object) -> tuple[int, ...]:
-    """A non-empty list of integers >= 1, e.g. hidden-layer widths."""
+def positive_int_list(name: str, value: object, maximum: int = MAX_INT) -> tuple[int, ...]:
+    """A non-empty list of integers in `1 .. maximum`, e.g. hidden-layer widths."""
     if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
         raise _fail(name, "a non-empty list of integers >= 1", value)
-    return tuple(positive_int(f"{name}[{i}]", v) for i, v in enumerate(value))
+    return tuple(positive_int(f"{name}[{i}]", v, 1, maximum) for i, v in enumerate(value))

@@ -25,6 +25,7 @@ The public surface other parts use:
 from __future__ import annotations
 
 import contextlib
+import inspect
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,8 +34,15 @@ from typing import ClassVar
 
 import numpy as np
 
+from benchmark.errors import ArgumentError, UserInputError
 from benchmark.models import arguments as check
-from benchmark.models.networks import check_architecture, feature_dim, make_decoder, make_encoder
+from benchmark.models.networks import (
+    ARCHITECTURES,
+    check_architecture,
+    feature_dim,
+    make_decoder,
+    make_encoder,
+)
 from benchmark.models.objectives import bernoulli_nll
 from benchmark.models.optimizers import Adam
 from benchmark.models.posteriors import POSTERIORS, Posterior, make_family
@@ -43,7 +51,29 @@ from benchmark.tf_quiet import import_tensorflow
 tf = import_tensorflow()
 import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
 
-__all__ = ["VAE", "LossInputs", "seeded_initialization"]
+__all__ = ["MAX_LATENT_DIM", "MAX_WIDTH", "VAE", "LossInputs", "seeded_initialization"]
+
+# Upper bounds of the size arguments. At D = 1024 latents the full-covariance head
+# alone has 256 x (D + D (D + 1) / 2) = 135M weights (0.5 GB, 1.6 GB with Adam's
+# moments); a layer of 16384 units after a 64 x 64 image has 67M. Larger models
+# do not fit in memory, so they are refused when a task is loaded, not at step 0.
+MAX_LATENT_DIM = 1024
+MAX_WIDTH = 16384
+
+
+def _posterior(name: str, value: object) -> str:
+    try:
+        POSTERIORS.get(value)  # type: ignore[arg-type]  # unknown names list the known ones
+    except UserInputError as error:
+        raise ArgumentError(str(error), argument=name, detail=str(error)) from None
+    return value  # type: ignore[return-value]
+
+
+def _architecture(name: str, value: object) -> str:
+    if value not in ARCHITECTURES:
+        detail = f"unknown {value!r}; allowed: {', '.join(ARCHITECTURES)}"
+        raise ArgumentError(f"model argument {name!r}: {detail}", argument=name, detail=detail)
+    return value  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -95,6 +125,50 @@ class VAE(tf_keras.Model):
     entry_name: ClassVar[str] = ""
     #: How `build_model` built it (a `benchmark.models.registry.EntryConfig`), else None.
     entry_config = None
+    #: The value check of each argument this class adds (`check(name, value) -> value`).
+    #: Subclasses declare their own; `check_arg` and `validate_args` read these, so
+    #: `__init__` and the task loader run the same checks.
+    argument_checks: ClassVar[Mapping[str, check.ArgumentCheck]] = {
+        "posterior": _posterior,
+        "latent_dim": check.bounded_int(1, MAX_LATENT_DIM),
+        "architecture": _architecture,
+        "fc_width": check.bounded_int(1, MAX_WIDTH),
+        "iaf_steps": check.bounded_int(1, 64),
+        "iaf_hidden_units": lambda name, value: check.positive_int_list(name, value, MAX_WIDTH),
+        "kl_samples": check.bounded_int(1, 4096),
+        "moment_samples": check.bounded_int(2, 1_000_000),
+    }
+
+    @classmethod
+    def check_arg(cls, name: str, value: object) -> object:
+        """`value` checked by the nearest class's declared check of `name` (as is if none)."""
+        for klass in cls.__mro__:
+            checks = vars(klass).get("argument_checks", {})
+            if name in checks:
+                return checks[name](name, value)
+        return value
+
+    @classmethod
+    def validate_args(
+        cls, observation_shape: Sequence[int] | None = None, **kwargs: object
+    ) -> None:
+        """Runs every declared check on `kwargs` without building a layer (cheap).
+
+        With `observation_shape`, also checks that the architecture can take
+        it (e.g. "conv" needs 64 x 64-like images). Raises `UserInputError`
+        (an `ArgumentError` naming the argument where one is to blame).
+        """
+        for name, value in kwargs.items():
+            cls.check_arg(name, value)
+        if observation_shape is not None:
+            default = inspect.signature(VAE.__init__).parameters["architecture"].default
+            architecture = kwargs.get("architecture", default)
+            try:
+                check_architecture(str(architecture), tuple(observation_shape))
+            except UserInputError as error:
+                raise ArgumentError(
+                    str(error), argument="architecture", detail=str(error)
+                ) from None
 
     def __init__(
         self,
@@ -113,22 +187,22 @@ class VAE(tf_keras.Model):
         self.observation_shape = tuple(
             check.positive_int("observation_shape", s) for s in observation_shape
         )
-        POSTERIORS.get(posterior)  # unknown names list the known ones
-        self.posterior_name = posterior
-        self.latent_dim = check.positive_int("latent_dim", latent_dim)
+        self.posterior_name = self.check_arg("posterior", posterior)
+        self.latent_dim = self.check_arg("latent_dim", latent_dim)
+        self.check_arg("architecture", architecture)
         check_architecture(architecture, self.observation_shape)
         self.architecture = architecture
-        fc_width = check.positive_int("fc_width", fc_width)
-        self.kl_samples = check.positive_int("kl_samples", kl_samples)
+        fc_width = self.check_arg("fc_width", fc_width)
+        self.kl_samples = self.check_arg("kl_samples", kl_samples)
         self.encoder = make_encoder(architecture, self.observation_shape, fc_width)
         self.family = make_family(
             posterior,
             self.latent_dim,
             context_dim=feature_dim(architecture, fc_width),
-            iaf_steps=check.positive_int("iaf_steps", iaf_steps),
-            iaf_hidden_units=check.positive_int_list("iaf_hidden_units", iaf_hidden_units),
+            iaf_steps=self.check_arg("iaf_steps", iaf_steps),
+            iaf_hidden_units=self.check_arg("iaf_hidden_units", iaf_hidden_units),
             kl_samples=self.kl_samples,
-            moment_samples=check.positive_int("moment_samples", moment_samples, minimum=2),
+            moment_samples=self.check_arg("moment_samples", moment_samples),
         )
         self.decoder = make_decoder(architecture, self.observation_shape, fc_width)
         self._initialized = False

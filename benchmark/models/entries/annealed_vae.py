@@ -22,6 +22,12 @@ class AnnealedVAE(VAE):
     of its sweep 5, 10, 25, 50, 75, 100). Logs the capacity as "capacity".
     """
 
+    argument_checks = {
+        "gamma": check.non_negative_number,
+        "c_max": check.non_negative_number,
+        "iteration_threshold": check.bounded_int(1, check.MAX_INT),
+    }
+
     def __init__(
         self,
         observation_shape,
@@ -32,9 +38,9 @@ class AnnealedVAE(VAE):
         **kwargs,
     ) -> None:
         super().__init__(observation_shape, **kwargs)
-        self.gamma = check.non_negative_number("gamma", gamma)
-        self.c_max = check.non_negative_number("c_max", c_max)
-        self.iteration_threshold = check.positive_int("iteration_threshold", iteration_threshold)
+        self.gamma = self.check_arg("gamma", gamma)
+        self.c_max = self.check_arg("c_max", c_max)
+        self.iteration_threshold = self.check_arg("iteration_threshold", iteration_threshold)
 
     def regularizer(self, inputs: LossInputs):
         capacity = annealed_capacity(inputs.step, self.c_max, self.iteration_threshold)

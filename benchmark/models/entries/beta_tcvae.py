@@ -24,9 +24,11 @@ class BetaTCVAE(VAE):
     disentanglement_lib's study sweeps beta over 1, 2, 4, 6, 8, 10. Logs "tc".
     """
 
+    argument_checks = {"beta": check.non_negative_number}
+
     def __init__(self, observation_shape, *, beta: float = 1.0, **kwargs) -> None:
         super().__init__(observation_shape, **kwargs)
-        self.beta = check.non_negative_number("beta", beta)
+        self.beta = self.check_arg("beta", beta)
 
     def regularizer(self, inputs: LossInputs):
         tc = total_correlation(inputs.z, inputs.posterior, seed=inputs.seed)

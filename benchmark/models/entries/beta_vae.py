@@ -21,9 +21,11 @@ class BetaVAE(VAE):
     disentanglement_lib's study sweeps beta over 1, 2, 4, 6, 8, 16.
     """
 
+    argument_checks = {"beta": check.non_negative_number}
+
     def __init__(self, observation_shape, *, beta: float = 1.0, **kwargs) -> None:
         super().__init__(observation_shape, **kwargs)
-        self.beta = check.non_negative_number("beta", beta)
+        self.beta = self.check_arg("beta", beta)
 
     def kl_term(self, kl: tf.Tensor) -> tf.Tensor:
         """The KL penalty before the weight beta: the batch mean of `kl [N]`."""

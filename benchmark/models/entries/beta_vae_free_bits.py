@@ -16,9 +16,11 @@ class BetaVAEFreeBits(BetaVAE):
     so it means the same for every posterior family.
     """
 
+    argument_checks = {"free_bits": check.non_negative_number}
+
     def __init__(self, observation_shape, *, free_bits: float = 0.5, **kwargs) -> None:
         super().__init__(observation_shape, **kwargs)
-        self.free_bits = check.non_negative_number("free_bits", free_bits)
+        self.free_bits = self.check_arg("free_bits", free_bits)
 
     def kl_term(self, kl):
         return tf.maximum(tf.reduce_mean(kl), self.free_bits * self.latent_dim)

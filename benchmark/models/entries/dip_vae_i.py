@@ -24,12 +24,17 @@ class DIPVAEI(VAE):
 
     dip_kind = "i"
 
+    argument_checks = {
+        "lambda_od": check.non_negative_number,
+        "lambda_d": check.non_negative_number,
+    }
+
     def __init__(
         self, observation_shape, *, lambda_od: float = 10.0, lambda_d: float = 100.0, **kwargs
     ) -> None:
         super().__init__(observation_shape, **kwargs)
-        self.lambda_od = check.non_negative_number("lambda_od", lambda_od)
-        self.lambda_d = check.non_negative_number("lambda_d", lambda_d)
+        self.lambda_od = self.check_arg("lambda_od", lambda_od)
+        self.lambda_d = self.check_arg("lambda_d", lambda_d)
 
     def regularizer(self, inputs: LossInputs):
         covariance = dip_covariance(inputs.posterior, self.dip_kind, seed=inputs.seed)

@@ -6,7 +6,7 @@ from benchmark.models import arguments as check
 from benchmark.models.objectives import factor_vae_terms, shuffle_latents
 from benchmark.models.optimizers import Adam
 from benchmark.models.registry import register_model
-from benchmark.models.vae import VAE, LossInputs
+from benchmark.models.vae import MAX_WIDTH, VAE, LossInputs
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()
@@ -28,6 +28,12 @@ class FactorVAE(VAE):
     disentanglement_lib's study sweeps gamma over 10, 20, 30, 40, 50, 100.
     """
 
+    argument_checks = {
+        "gamma": check.non_negative_number,
+        "discriminator_units": check.bounded_int(1, MAX_WIDTH),
+        "discriminator_layers": check.bounded_int(1, 64),
+    }
+
     def __init__(
         self,
         observation_shape,
@@ -38,9 +44,9 @@ class FactorVAE(VAE):
         **kwargs,
     ) -> None:
         super().__init__(observation_shape, **kwargs)
-        self.gamma = check.non_negative_number("gamma", gamma)
-        units = check.positive_int("discriminator_units", discriminator_units)
-        depth = check.positive_int("discriminator_layers", discriminator_layers)
+        self.gamma = self.check_arg("gamma", gamma)
+        units = self.check_arg("discriminator_units", discriminator_units)
+        depth = self.check_arg("discriminator_layers", discriminator_layers)
         self.discriminator = tf_keras.Sequential(
             [
                 tf_keras.layers.Dense(units, activation=tf.nn.leaky_relu, name=f"h{k}")
