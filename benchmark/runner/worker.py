@@ -52,6 +52,8 @@ Pipeline = Callable[..., Mapping[str, Any]]
 DEFAULT_MAX_ARTIFACT_MB = 100.0
 # The status of an outcome whose run folder another process holds: nothing ran.
 BUSY = "busy"
+# How long a run waits for its folder's lock (seconds): a killed previous holder needs a moment.
+LOCK_WAIT_S = 5.0
 
 
 def check_pipeline(pipeline: str | Pipeline) -> None:
@@ -216,7 +218,7 @@ def execute_one(
 
     directory = Path(workdir)
     try:
-        with hold_run_folder(directory):
+        with hold_run_folder(directory, wait_s=LOCK_WAIT_S):
             function = resolve_pipeline(pipeline)
             result = function(spec, directory, progress=progress)
             scores, artifacts, durations = _collect(result, directory, max_artifact_bytes)
