@@ -660,11 +660,12 @@ class ResultStore:
         except _NotOwned:
             return False
         except (sqlite3.DataError, OverflowError) as error:
-            if outcome.status != "done":
+            smaller = _unstorable(outcome, error, self._blob_limit())
+            if smaller == outcome:  # nothing left to drop
                 raise DatabaseError(
-                    f"{self.path}: run {outcome.run_id}: cannot record its failure: {error}"
+                    f"{self.path}: run {outcome.run_id}: cannot record it: {error}"
                 ) from None
-            return self.record_outcome(_unstorable(outcome, error, self._blob_limit()), owner)
+            return self.record_outcome(smaller, owner)
         except sqlite3.OperationalError as error:
             raise DatabaseError(
                 f"{self.path}: cannot write the results database: {error}; "
@@ -779,7 +780,15 @@ class ResultStore:
 
 
 def _unstorable(outcome: RunOutcome, error: BaseException, blob_limit: int) -> RunOutcome:
-    """The failed outcome recorded in place of a done one the database cannot hold."""
+    """What is recorded in place of an outcome the database cannot hold: a failed run, small.
+
+    A done run becomes failed with the reason (and without its scores and
+    artefacts); a failed run keeps its one-line reason and drops its traceback.
+    """
+    if outcome.status != "done":
+        return dataclasses.replace(
+            outcome, error=(outcome.error or "")[:500] or None, error_detail=None
+        )
     sizes = sorted(
         ((len(data), name) for name, (_, data) in outcome.artifacts.items()), reverse=True
     )

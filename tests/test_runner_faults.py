@@ -20,7 +20,7 @@ import fake_pipeline
 import pytest
 from test_runner import DRIVER, TASK_YAML
 
-from benchmark.config import expand_task
+from benchmark.config import TaskConfig, expand_task
 from benchmark.errors import UserInputError
 from benchmark.runner import LocalExecutor, run_task
 from benchmark.runner.environment import host_name
@@ -236,6 +236,19 @@ def test_sigterm_or_sigint_stops_runs_at_once_and_keeps_them_resumable(tmp_path,
         (invocation,) = store.invocations("killme")
         assert invocation["exit_code"] == 130
         assert all(r.attempts == 0 for r in store.runs("killme"))
+        started = [run_id for _, run_id in fake_pipeline.read_log(log)]
+        # The next run resumes the two interrupted runs from their checkpoints.
+        task = TaskConfig.from_dict(store.task_config("killme"))
+        summary = run_task(
+            task,
+            store,
+            LocalExecutor(fake_pipeline.slow, progress=False),
+            runs_dir=tmp_path / "runs",
+            progress=False,
+        )
+    assert summary.done == 6
+    resumed = [run_id for event, run_id in fake_pipeline.read_log(log) if event == "resume"]
+    assert sorted(resumed) == sorted(started)
 
 
 # ---- one writer per run folder -----------------------------------------------------------------

@@ -193,3 +193,27 @@ def test_read_only_store_never_writes(tmp_path):
     with pytest.raises(DatabaseError, match="no results database here"):
         ResultStore(tmp_path / "missing.sqlite", readonly=True)
     assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_a_failure_too_large_to_store_keeps_its_reason_and_drops_the_traceback(tmp_path):
+    store, specs = registered(tmp_path / "r.sqlite")
+    store._conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 10_000)
+    run_id = specs[0].run_id
+    store.claim(run_id, "me:1", expected_status="pending", expected_owner=None)
+    failed = RunOutcome(
+        run_id=run_id,
+        status="failed",
+        started_at="2025-01-01T00:00:00Z",
+        finished_at="2025-01-01T00:01:00Z",
+        duration_s=60.0,
+        error="RuntimeError: boom",
+        error_detail="Traceback\n" * 5_000,
+    )
+    assert store.record_outcome(failed, owner="me:1")
+    record = store.runs("tiny")[0]
+    assert (record.status, record.error, record.error_detail) == (
+        "failed",
+        "RuntimeError: boom",
+        None,
+    )
+    store.close()

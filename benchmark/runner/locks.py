@@ -4,7 +4,8 @@ The process that executes a run holds the lock for as long as it writes
 the folder; the driver checks it at claim time and leaves a locked folder
 alone. The kernel drops the lock when its holder exits (even on `kill -9`),
 so a stale lock file never blocks a run. The holder's pid is written into
-the file, for messages only.
+the file, for messages only. On a file system without locks (some network
+mounts answer ENOLCK) runs go on unlocked rather than fail.
 """
 
 from __future__ import annotations
@@ -32,12 +33,18 @@ class RunFolderBusy(RuntimeError):
         self.holder = holder
 
 
+_NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
+
+
 def _try_lock(fd: int) -> bool:
+    """Takes the lock if free; True also where the file system has no locks at all."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
         if error.errno in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
             return False
+        if error.errno in _NO_LOCKS:
+            return True
         raise
     return True
 
