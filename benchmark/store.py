@@ -2,7 +2,8 @@
 
 Tables (schema version 1):
 
-- `schema_version(version)`: one row; a newer version than this code knows is refused.
+- `schema_version(version)`: one integer row; a newer version than this code knows, a
+  text version, or missing tables or columns are refused before anything is written.
 - `tasks(name, config, source, updated_at)`: each task's resolved configuration (JSON).
 - `runs(run_id, task, entry, label, dataset, seed, args, spec, status, attempts, owner,
   created_at, started_at, finished_at, duration_s, total_duration_s, durations, error,
@@ -21,7 +22,8 @@ Every write is one transaction (`BEGIN IMMEDIATE ... COMMIT`), so a process
 killed at any point leaves each run either as it was or fully recorded. The
 journal is in WAL mode, so readers never block the writer and several
 processes may write (each write waits up to `timeout` seconds for the lock).
-Only `sqlite3` is used.
+`ResultStore(path, readonly=True)` never writes (leaderboards), also in a
+folder it cannot write. Only `sqlite3` is used.
 """
 
 from __future__ import annotations
