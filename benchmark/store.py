@@ -2,7 +2,8 @@
 
 Tables (schema version 1):
 
-- `schema_version(version)`: one row; a newer version than this code knows is refused.
+- `schema_version(version)`: one integer row; a newer version than this code knows, a
+  text version, or missing tables or columns are refused before anything is written.
 - `tasks(name, config, source, updated_at)`: each task's resolved configuration (JSON).
 - `runs(run_id, task, entry, label, dataset, seed, args, spec, status, attempts, owner,
   created_at, started_at, finished_at, duration_s, total_duration_s, durations, error,
@@ -21,15 +22,19 @@ Every write is one transaction (`BEGIN IMMEDIATE ... COMMIT`), so a process
 killed at any point leaves each run either as it was or fully recorded. The
 journal is in WAL mode, so readers never block the writer and several
 processes may write (each write waits up to `timeout` seconds for the lock).
-Only `sqlite3` is used.
+`ResultStore(path, readonly=True)` never writes (leaderboards), also in a
+folder it cannot write. Only `sqlite3` is used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
 import math
 import sqlite3
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +55,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 STATUSES = ("pending", "running", "done", "failed")
 DEFAULT_DB = Path("results") / "disbench.sqlite"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -122,6 +128,54 @@ CREATE TABLE IF NOT EXISTS invocations (
     host TEXT NOT NULL DEFAULT ''
 );
 """
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _expected_columns() -> dict[str, tuple[str, ...]]:
+    """`{table: columns}` of `_SCHEMA`, read from an in-memory database built from it."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(_SCHEMA)
+        return {
+            table: tuple(row[1] for row in conn.execute(f'PRAGMA table_info("{table}")'))
+            for table in sorted(_tables(conn))
+        }
+    finally:
+        conn.close()
+
+
+def _connect_readonly(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection that cannot write `path`, also when its folder is not writable.
+
+    `mode=ro` reads a WAL database through its `-shm` file, which SQLite must
+    find or create. In a folder this process cannot write, and with no
+    `-wal` file left (the last writer closed cleanly, so every result is in
+    the main file), the file is opened `immutable` instead.
+    """
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=timeout, isolation_level=None)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise
+    conn = sqlite3.connect(
+        uri + "?mode=ro&immutable=1", uri=True, timeout=timeout, isolation_level=None
+    )
+    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    return conn
 
 
 class DatabaseError(UserInputError):
@@ -207,19 +261,33 @@ class ResultStore:
     context manager or call `close()`.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        timeout: float = 60.0,
+        readonly: bool = False,
+    ) -> None:
         self.path = Path(path)
-        self._check_file(create)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
+        self._check_file(create and not readonly)
         try:
-            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            if readonly:
+                self._conn = _connect_readonly(self.path, timeout)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+                self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._prepare()
         except sqlite3.DatabaseError as error:
             with contextlib.suppress(Exception):
                 self._conn.close()
             raise DatabaseError(f"{self.path}: cannot open the results database: {error}") from None
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            raise
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -242,30 +310,73 @@ class ResultStore:
             )
 
     def _prepare(self) -> None:
-        tables = {
-            row[0]
-            for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
-        if tables and "schema_version" not in tables:
+        """Checks the schema without writing; then (unless read-only) creates what a new file lacks.
+
+        A database that is refused is left exactly as it was: nothing is
+        written before every check has passed.
+        """
+        tables = _tables(self._conn)
+        if tables:
+            self._check_schema(tables)
+        elif self.readonly:
             raise DatabaseError(
-                f"{self.path}: an SQLite database, but not a disbench results database "
-                f"(no schema_version table; it has {', '.join(sorted(tables))})"
+                f"{self.path}: an empty database, not a disbench results database; "
+                f"`disbench run TASK --db {self.path}` fills it"
             )
-        if "schema_version" in tables:
-            row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            version = row[0] if row else None
-            if version is not None and version > SCHEMA_VERSION:
-                raise DatabaseError(
-                    f"{self.path}: written by a newer disbench (schema version {version}; "
-                    f"this one reads up to {SCHEMA_VERSION}); upgrade disbench or use another --db"
-                )
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        if self.readonly:
+            return
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+        if tables:
+            return
         with self.transaction() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            if conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 0:
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+
+    def _check_schema(self, tables: set[str]) -> None:
+        """Refuses (DatabaseError, one line) anything but a complete schema this code knows."""
+        if "schema_version" not in tables:
+            raise DatabaseError(
+                f"{self.path}: an SQLite database, but not a disbench results database "
+                f"(no schema_version table; it has {', '.join(sorted(tables))})"
+            )
+        rows = self._conn.execute(
+            "SELECT version, typeof(version) FROM schema_version LIMIT 2"
+        ).fetchall()
+        if len(rows) != 1 or rows[0][1] != "integer":
+            found = (
+                "no row" if not rows else ("several rows" if len(rows) > 1 else repr(rows[0][0]))
+            )
+            raise DatabaseError(
+                f"{self.path}: schema_version.version: expected one integer row, got {found}; "
+                "not a results database this disbench wrote (use another --db)"
+            )
+        version = rows[0][0]
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{self.path}: written by a newer disbench (schema version {version}; "
+                f"this one reads up to {SCHEMA_VERSION}); upgrade disbench or use another --db"
+            )
+        if version < 1:
+            raise DatabaseError(
+                f"{self.path}: schema_version.version: expected 1 to {SCHEMA_VERSION}, got {version}"
+            )
+        missing = []
+        for table, columns in _expected_columns().items():
+            if table not in tables:
+                missing.append(f"table {table}")
+                continue
+            have = {row[1] for row in self._conn.execute(f'PRAGMA table_info("{table}")')}
+            missing += [f"{table}.{c}" for c in columns if c not in have]
+        if missing:
+            raise DatabaseError(
+                f"{self.path}: schema version {version} but incomplete (missing "
+                f"{', '.join(missing[:6])}{', ...' if len(missing) > 6 else ''}); "
+                "the file was left unchanged: use another --db"
+            )
 
     def close(self) -> None:
         self._conn.close()
@@ -308,6 +419,11 @@ class ResultStore:
             with self.transaction() as conn:
                 for sql, params in statements:
                     conn.execute(sql, params)
+        except (OverflowError, sqlite3.DataError) as error:
+            raise DatabaseError(
+                f"{self.path}: a value does not fit the results database ({error}); "
+                "nothing of this write was kept"
+            ) from None
         except sqlite3.OperationalError as error:
             raise DatabaseError(
                 f"{self.path}: cannot write the results database: {error}; "
@@ -326,6 +442,13 @@ class ResultStore:
         membership is replaced, so runs dropped from a task file leave its
         leaderboard but keep their results.
         """
+        for spec in specs:
+            if not isinstance(spec.seed, int) or not _INT64_MIN <= spec.seed <= _INT64_MAX:
+                raise UserInputError(
+                    f"task {name!r}, run {spec.run_id}: seed {spec.seed!r} does not fit the "
+                    "results database (SQLite integers are 64-bit): expected a seed from 0 "
+                    f"to {_INT64_MAX}"
+                )
         now = utc_now()
         statements: list[tuple[str, Sequence[object]]] = [
             (
@@ -425,12 +548,17 @@ class ResultStore:
     def claim(
         self, run_id: str, owner: str, *, expected_status: str, expected_owner: str | None
     ) -> bool:
-        """Marks a run running for `owner` if it is still as expected; False if someone else took it."""
+        """Marks a run running for `owner` if it is still as expected; False if someone else took it.
+
+        `attempts` counts the attempts since the run last failed: a retried
+        failed run starts again at 1 (see `release` and `give_up`).
+        """
         try:
             with self.transaction() as conn:
                 cursor = conn.execute(
                     "UPDATE runs SET status = 'running', owner = ?, started_at = ?, "
-                    "attempts = attempts + 1, error = NULL, error_detail = NULL "
+                    "attempts = CASE WHEN status = 'failed' THEN 1 ELSE attempts + 1 END, "
+                    "error = NULL, error_detail = NULL "
                     "WHERE run_id = ? AND status = ? AND owner IS ?",
                     (owner, utc_now(), run_id, expected_status, expected_owner),
                 )
@@ -441,15 +569,35 @@ class ResultStore:
             ) from None
 
     def release(self, run_ids: Iterable[str], owner: str, reason: str) -> None:
-        """Puts this owner's running runs back to pending (an interrupted suite)."""
+        """Puts this owner's running runs back to pending (an interrupted suite).
+
+        The interrupted attempt is not counted: only attempts that ended
+        without a word (a crash) count towards `--max-attempts`.
+        """
         self._write(
             (
-                "UPDATE runs SET status = 'pending', owner = NULL, error = ? "
+                "UPDATE runs SET status = 'pending', owner = NULL, error = ?, "
+                "attempts = MAX(attempts - 1, 0) "
                 "WHERE run_id = ? AND status = 'running' AND owner = ?",
                 (reason, run_id, owner),
             )
             for run_id in run_ids
         )
+
+    def give_up(self, run_id: str, expected_owner: str | None, reason: str) -> bool:
+        """Marks a run left `running` by `expected_owner` failed with `reason` (compare-and-set)."""
+        try:
+            with self.transaction() as conn:
+                cursor = conn.execute(
+                    "UPDATE runs SET status = 'failed', owner = NULL, finished_at = ?, error = ? "
+                    "WHERE run_id = ? AND status = 'running' AND owner IS ?",
+                    (utc_now(), reason, run_id, expected_owner),
+                )
+                return cursor.rowcount == 1
+        except sqlite3.OperationalError as error:
+            raise DatabaseError(
+                f"{self.path}: cannot write the results database: {error}"
+            ) from None
 
     def record_outcome(self, outcome: RunOutcome, owner: str | None = None) -> bool:
         """Records a finished attempt in one transaction: status, times, scores, artefacts.
@@ -457,6 +605,9 @@ class ResultStore:
         A done run's scores and artefacts replace any earlier ones; a failed
         run keeps none. With `owner`, only a run still held by that owner is
         written, and False is returned otherwise (another process took it over).
+        A done outcome that SQLite cannot hold (an artefact over its blob size
+        limit, an integer over 64 bits) is recorded as a failed run with that
+        reason instead, so the run does not come back on every retry.
         """
         if outcome.status not in ("done", "failed"):
             raise ValueError(f"outcome status must be done or failed, got {outcome.status!r}")
@@ -510,12 +661,23 @@ class ResultStore:
                     conn.execute(sql, params)
         except _NotOwned:
             return False
+        except (sqlite3.DataError, OverflowError) as error:
+            smaller = _unstorable(outcome, error, self._blob_limit())
+            if smaller == outcome:  # nothing left to drop
+                raise DatabaseError(
+                    f"{self.path}: run {outcome.run_id}: cannot record it: {error}"
+                ) from None
+            return self.record_outcome(smaller, owner)
         except sqlite3.OperationalError as error:
             raise DatabaseError(
                 f"{self.path}: cannot write the results database: {error}; "
                 "results recorded before this one are kept"
             ) from None
         return True
+
+    def _blob_limit(self) -> int:
+        """The most bytes SQLite stores in one value on this connection (default 10^9)."""
+        return int(self._conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH))
 
     # ---- scores and artefacts --------------------------------------------------------------
 
@@ -617,6 +779,31 @@ class ResultStore:
             }
             for r in rows
         ]
+
+
+def _unstorable(outcome: RunOutcome, error: BaseException, blob_limit: int) -> RunOutcome:
+    """What is recorded in place of an outcome the database cannot hold: a failed run, small.
+
+    A done run becomes failed with the reason (and without its scores and
+    artefacts); a failed run keeps its one-line reason and drops its traceback.
+    """
+    if outcome.status != "done":
+        return dataclasses.replace(
+            outcome, error=(outcome.error or "")[:500] or None, error_detail=None
+        )
+    sizes = sorted(
+        ((len(data), name) for name, (_, data) in outcome.artifacts.items()), reverse=True
+    )
+    reason = f"the results could not be stored: {type(error).__name__}: {error}"
+    if sizes and sizes[0][0] > blob_limit:
+        size, name = sizes[0]
+        reason += (
+            f" (artefact {name!r} is {size:,} bytes; SQLite stores at most {blob_limit:,} "
+            "bytes in one value: write a smaller file or lower --max-artifact-mb)"
+        )
+    return dataclasses.replace(
+        outcome, status="failed", scores={}, artifacts={}, error=reason, error_detail=None
+    )
 
 
 class _NotOwned(Exception):

@@ -150,3 +150,53 @@ def slow(spec, workdir: Path, progress: bool = True) -> dict:
 def bad_scores(spec, workdir: Path, progress: bool = True) -> dict:
     """A score that is not a number."""
     return {"mig": "high"}
+
+
+# ---- faults: pipelines that exit, crash, hang or name bad artefacts -----------------------------
+
+
+def exits_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
+    """`sys.exit(3)` for beta = 8; scores otherwise."""
+    log("start", spec.run_id)
+    if float(spec.model_args.get("beta", 1)) == 8:
+        raise SystemExit(3)
+    log("finish", spec.run_id)
+    return scores_for(spec)
+
+
+def crashes_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
+    """Kills its own process (`os._exit(3)`, as a segfault would) for beta = 8."""
+    log("start", spec.run_id)
+    if float(spec.model_args.get("beta", 1)) == 8:
+        os._exit(3)
+    log("finish", spec.run_id)
+    return scores_for(spec)
+
+
+def hangs_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
+    """Sleeps 60 s for beta = 8 (a run that never ends); scores otherwise."""
+    log("start", spec.run_id)
+    if float(spec.model_args.get("beta", 1)) == 8:
+        time.sleep(60)
+    log("finish", spec.run_id)
+    return scores_for(spec)
+
+
+def sleeps(spec, workdir: Path, progress: bool = True) -> dict:
+    """Starts (logged, with a checkpoint), then sleeps 60 s: a run to kill part-way."""
+    log("start", spec.run_id)
+    (workdir / "checkpoint").write_text("half")
+    time.sleep(60)
+    log("finish", spec.run_id)
+    return scores_for(spec)
+
+
+def names_artifact(spec, workdir: Path, progress: bool = True) -> dict:
+    """Names the artefact path in the environment variable DISBENCH_FAKE_ARTIFACT (1 kB written)."""
+    name = os.environ["DISBENCH_FAKE_ARTIFACT"]
+    target = Path(name) if Path(name).is_absolute() else workdir / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"x" * 1000)
+    result = scores_for(spec)
+    result["artifacts"] = {"file": name}
+    return result

@@ -56,3 +56,23 @@ def test_ray_executor_records_every_outcome_in_the_database(tmp_path, monkeypatc
     # Each run executed exactly once, in a Ray worker process.
     started = [run_id for event, run_id in fake_pipeline.read_log(log) if event == "start"]
     assert sorted(started) == sorted(r.run_id for r in records)
+
+
+class _Started(Exception):
+    """Raised by the stand-in for `ray.init`: the test needs only its arguments."""
+
+
+@pytest.mark.parametrize(("address", "expected"), [(None, "local"), ("10.0.0.1:6379", None)])
+def test_no_address_starts_a_fresh_local_ray_never_a_stale_cluster(monkeypatch, address, expected):
+    seen = {}
+
+    def init(**options):
+        seen.update(options)
+        raise _Started
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # a stale cluster Ray would otherwise join
+    with pytest.raises(_Started):
+        next(RayExecutor("fake_pipeline:fixed", address=address).map(iter([])))
+    assert seen["address"] == (expected or address)

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         parts += ["--db", str(args.db)]
     if args.out != DEFAULT_OUT:
         parts += ["--out", str(args.out)]
-    with ResultStore(args.db, create=False) as store:
+    with ResultStore(args.db, create=False, readonly=True) as store:
         written = write_leaderboard(store, name, args.out, command=shlex.join(parts))
     for path in written:
         print(path)

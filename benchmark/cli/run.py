@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import shlex
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmark.config import load_task
@@ -53,6 +57,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run runs marked running by other processes (e.g. a driver on another "
         "machine that died)",
     )
+    parser.add_argument(
+        "--isolate",
+        action="store_true",
+        help="local executor: run each run in a fresh child process, so a crash costs that "
+        "run only",
+    )
+    parser.add_argument(
+        "--run-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop a run that takes longer and record it failed (default: the task's "
+        "execution.run_timeout, else none)",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="record a run failed once its process died N times (default: the task's "
+        "execution.max_attempts, else 3)",
+    )
+    parser.add_argument(
+        "--max-artifact-mb",
+        type=float,
+        default=None,
+        metavar="MB",
+        help="largest artefact file a run may store (default: the task's "
+        "execution.max_artifact_mb, else 100)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--pipeline",
@@ -79,14 +113,54 @@ def command_line(args: argparse.Namespace) -> str:
         parts.append("--retry-failed")
     if args.take_over:
         parts.append("--take-over")
+    if args.isolate:
+        parts.append("--isolate")
+    if args.run_timeout is not None:
+        parts += ["--run-timeout", f"{args.run_timeout:g}"]
+    if args.max_attempts is not None:
+        parts += ["--max-attempts", str(args.max_attempts)]
+    if args.max_artifact_mb is not None:
+        parts += ["--max-artifact-mb", f"{args.max_artifact_mb:g}"]
     if args.pipeline != DEFAULT_PIPELINE:
         parts += ["--pipeline", args.pipeline]
     return shlex.join(parts)
 
 
+def _check_limits(args: argparse.Namespace) -> None:
+    for option, value in (
+        ("--run-timeout", args.run_timeout),
+        ("--max-artifact-mb", args.max_artifact_mb),
+    ):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UserInputError(f"{option}: expected a number > 0, got {value:g}")
+    if args.max_attempts is not None and args.max_attempts < 1:
+        raise UserInputError(f"--max-attempts: expected an integer >= 1, got {args.max_attempts}")
+    if args.isolate and args.executor != "local":
+        raise UserInputError("--isolate applies to the local executor (Ray isolates its tasks)")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the runner like Ctrl-C: workers stop, unfinished runs go back to pending."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UserInputError(f"--workers: expected an integer >= 1, got {args.workers}")
+    _check_limits(args)
     if args.executor != "local" and args.workers != 1:
         raise UserInputError("--workers applies to the local executor; Ray schedules by itself")
     if args.ray_address and args.executor != "ray":
@@ -94,14 +168,22 @@ def run(args: argparse.Namespace) -> int:
     check_pipeline(args.pipeline)
     task = load_task(args.task)
     runs_dir = (args.runs_dir if args.runs_dir is not None else args.db.parent / "runs").resolve()
+    limits = task.execution
+    run_timeout = args.run_timeout if args.run_timeout is not None else limits.run_timeout
+    artifact_mb = (
+        args.max_artifact_mb if args.max_artifact_mb is not None else limits.max_artifact_mb
+    )
     executor = make_executor(
         args.executor,
         args.pipeline,
         workers=args.workers,
         progress=not args.no_progress,
         ray_address=args.ray_address,
+        run_timeout=run_timeout,
+        isolate=args.isolate,
+        max_artifact_bytes=int(artifact_mb * 1e6),
     )
-    with ResultStore(args.db) as store:
+    with ResultStore(args.db) as store, _sigterm_as_interrupt():
         summary = run_task(
             task,
             store,
@@ -111,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
             take_over=args.take_over,
             progress=not args.no_progress,
             command=command_line(args),
+            max_attempts=args.max_attempts or limits.max_attempts,
         )
     minutes = summary.elapsed_s / 60
     print(

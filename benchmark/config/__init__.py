@@ -13,6 +13,7 @@ from benchmark.config.runs import RunSpec, canonical_json, expand_task, run_id_o
 from benchmark.config.schema import (
     DatasetConfig,
     EvaluationConfig,
+    ExecutionConfig,
     LeaderboardConfig,
     ModelConfig,
     TaskConfig,
@@ -24,6 +25,7 @@ __all__ = [
     "Catalog",
     "DatasetConfig",
     "EvaluationConfig",
+    "ExecutionConfig",
     "LeaderboardConfig",
     "ModelConfig",
     "RunSpec",

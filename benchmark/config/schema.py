@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "DatasetConfig",
     "EvaluationConfig",
+    "ExecutionConfig",
     "LeaderboardConfig",
     "ModelConfig",
     "Scalar",
@@ -129,6 +130,22 @@ class LeaderboardConfig:
 
 
 @dataclass(frozen=True)
+class ExecutionConfig:
+    """How runs are executed; none of it changes results, so none of it is in run ids.
+
+    `run_timeout`: seconds one run may take before it is stopped and recorded
+    failed (None: no limit); `max_attempts`: how many times a run whose
+    process died is taken over before it is recorded failed;
+    `max_artifact_mb`: the largest artefact file stored (MB = 10^6 bytes).
+    The `disbench run` options of the same names override them.
+    """
+
+    run_timeout: float | None = None
+    max_attempts: int = 3
+    max_artifact_mb: float = 100.0
+
+
+@dataclass(frozen=True)
 class TaskConfig:
     """A validated task: data set, model entries, sweep, seeds, training, evaluation, layout.
 
@@ -146,6 +163,7 @@ class TaskConfig:
     evaluation: EvaluationConfig
     leaderboard: LeaderboardConfig = field(default_factory=LeaderboardConfig)
     source: str = ""
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (tuples become lists)."""
@@ -176,6 +194,7 @@ class TaskConfig:
                 plot_against=data.get("leaderboard", {}).get("plot_against", "beta"),
             ),
             source=data.get("source", ""),
+            execution=ExecutionConfig(**data.get("execution", {})),
         )
 
     @property

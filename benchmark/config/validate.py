@@ -28,6 +28,7 @@ from benchmark.config.runs import canonical_json
 from benchmark.config.schema import (
     DatasetConfig,
     EvaluationConfig,
+    ExecutionConfig,
     LeaderboardConfig,
     ModelConfig,
     Scalar,
@@ -73,6 +74,7 @@ TOP_LEVEL_KEYS = (
     "training",
     "evaluation",
     "leaderboard",
+    "execution",
 )
 
 # A sweep point's values, each with the field path it was written at.
@@ -120,6 +122,7 @@ def parse_task(raw: object, sources: Sources, catalog: Catalog) -> TaskConfig:
         evaluation=evaluation,
         leaderboard=leaderboard,
         source=str(sources.default),
+        execution=_execution(data.get("execution", {}), sources),
     )
 
 
@@ -504,6 +507,27 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
                 maximum = {"batch_size": MAX_BATCH_SIZE}.get(key, MAX_STEPS)
                 values[key] = sources.integer(data[key], (*path, key), minimum=1, maximum=maximum)
     return TrainingConfig(**values)  # type: ignore[arg-type]
+
+
+def _execution(raw: object, sources: Sources) -> ExecutionConfig:
+    """`execution: {run_timeout: 3600, max_attempts: 3, max_artifact_mb: 100}` (all optional)."""
+    path: FieldPath = ("execution",)
+    data = sources.mapping({} if raw is None else raw, path)
+    check_keys(sources, data, path, allowed=("run_timeout", "max_attempts", "max_artifact_mb"))
+    values: dict[str, object] = {}
+    if data.get("run_timeout") is not None:
+        values["run_timeout"] = sources.number(
+            data["run_timeout"], (*path, "run_timeout"), positive=True
+        )
+    if "max_attempts" in data:
+        values["max_attempts"] = sources.integer(
+            data["max_attempts"], (*path, "max_attempts"), minimum=1
+        )
+    if "max_artifact_mb" in data:
+        values["max_artifact_mb"] = sources.number(
+            data["max_artifact_mb"], (*path, "max_artifact_mb"), positive=True
+        )
+    return ExecutionConfig(**values)  # type: ignore[arg-type]
 
 
 def _evaluation(raw: object, sources: Sources, catalog: Catalog) -> EvaluationConfig:

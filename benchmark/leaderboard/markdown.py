@@ -1,8 +1,16 @@
-"""The leaderboard as Markdown: a pure function of a task's rows (and the command shown in it)."""
+"""The leaderboard as Markdown: a pure function of a task's rows (and the command shown in it).
+
+Every text that comes from a task file or the database (descriptions,
+labels, argument values, score keys, failure reasons, commands) is escaped
+(`text`, `cell`, `code`): it is shown as written and can never open an HTML
+comment, inject HTML or a remote image, or break a table.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
 from collections import Counter
 from typing import Any
 
@@ -21,7 +29,7 @@ from benchmark.leaderboard.tables import (
 )
 from benchmark.runner.environment import PACKAGES
 
-__all__ = ["INDEX_MARKER", "render_index", "render_markdown", "summary_of"]
+__all__ = ["INDEX_MARKER", "cell", "code", "render_index", "render_markdown", "summary_of", "text"]
 
 INDEX_MARKER = "<!-- disbench leaderboard "
 # The recorded versions (`benchmark.runner.environment`) in display order: ours, then Python.
@@ -32,22 +40,68 @@ def _cell(summary: Summary | None, row_n: int, bold: bool) -> str:
     if summary is None:
         return MISSING
     mean = format_number(summary.mean)
-    text = f"**{mean}**" if bold else mean
+    shown = f"**{mean}**" if bold else mean
     if summary.n > 1:
-        text += f" [{format_number(summary.low)}, {format_number(summary.high)}]"
+        shown += f" [{format_number(summary.low)}, {format_number(summary.high)}]"
     if summary.n != row_n:
-        text += f" (n={summary.n})"
-    return text
+        shown += f" (n={summary.n})"
+    return shown
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
+def _escape(generated: str) -> str:
+    """A table cell of text this module made (numbers, intervals): only pipes escaped."""
+    return generated.replace("|", "\\|")
+
+
+_TEXT_ESCAPES = str.maketrans(
+    {
+        "\\": "\\\\",
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "[": "\\[",
+        "]": "\\]",
+    }
+)
+_BLOCK_START = re.compile(r"^([#>+=*-]|\d+[.)])")
+
+
+def text(value: object) -> str:
+    """Untrusted text shown as written on one line: no HTML, links or images.
+
+    `<`, `>` and `&` become entities (so `<!--` cannot hide the rest of the
+    page and `<img>` is shown, not loaded); `[`, `]` and backslashes are
+    backslash-escaped (no `![...](http://...)` images or links); a leading
+    `#`, `>`, `-`, ... cannot start a heading or a list. Backticks are kept:
+    a code span shows its text literally, so `quick` in a description stays
+    code.
+    """
+    line = " ".join(str(value).split()).translate(_TEXT_ESCAPES)
+    return _BLOCK_START.sub(r"\\\1", line)
+
+
+def cell(value: object) -> str:
+    """Untrusted text for a table cell: `text`, with pipes escaped."""
+    return text(value).replace("|", "\\|")
+
+
+def code(value: object) -> str:
+    """Untrusted text as an inline code span on one line (a fence longer than any backtick run)."""
+    line = " ".join(str(value).split()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall("`+", line)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest or line.startswith(" ") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
 
 
 def _table(table: Table, rows: list[Row], fields: tuple[str, ...]) -> list[str]:
-    header = [*fields, "n", *(f"{c.label} {c.arrow}".strip() for c in table.columns)]
+    header = [
+        *map(cell, fields),
+        "n",
+        *(f"{cell(c.label)} {c.arrow}".strip() for c in table.columns),
+    ]
     align = [*("---" for _ in fields), "---:", *("---:" for _ in table.columns)]
-    lines = [f"## {table.title}", "", "| " + " | ".join(_escape(h) for h in header) + " |"]
+    lines = [f"## {text(table.title)}", "", "| " + " | ".join(header) + " |"]
     lines.append("|" + "|".join(align) + "|")
     summaries = [[row.summary(c.key) for row in rows] for c in table.columns]
     best = [
@@ -57,7 +111,8 @@ def _table(table: Table, rows: list[Row], fields: tuple[str, ...]) -> list[str]:
     for i, row in enumerate(rows):
         n = len(row.done)
         cells = [_cell(summaries[j][i], n, i in best[j]) for j in range(len(table.columns))]
-        lines.append("| " + " | ".join(_escape(v) for v in [*row.key, str(n), *cells]) + " |")
+        values = [*map(cell, row.key), str(n), *map(_escape, cells)]
+        lines.append("| " + " | ".join(values) + " |")
     return [*lines, ""]
 
 
@@ -92,12 +147,12 @@ def _versions_line(results: TaskResults) -> str:
             for name, version in run.versions.items():
                 seen.setdefault(name, set()).add(version)
     names = [n for n in _PACKAGES_SHOWN if n in seen] + sorted(set(seen) - set(_PACKAGES_SHOWN))
-    return ", ".join(f"{n} {'/'.join(sorted(seen[n]))}" for n in names) or MISSING
+    return ", ".join(cell(f"{n} {'/'.join(sorted(seen[n]))}") for n in names) or MISSING
 
 
 def _commits_line(results: TaskResults) -> str:
     commits = sorted({r.git_commit for r in results.runs if r.status == "done" and r.git_commit})
-    return ", ".join(f"`{c}`" for c in commits) or MISSING
+    return ", ".join(code(c) for c in commits) or MISSING
 
 
 def _run_commands(results: TaskResults) -> str:
@@ -105,7 +160,7 @@ def _run_commands(results: TaskResults) -> str:
     for invocation in results.invocations:
         if invocation["command"] and invocation["command"] not in commands:
             commands.append(invocation["command"])
-    return "; ".join(f"`{c}`" for c in commands) or f"`disbench run {results.task}`"
+    return "; ".join(code(c) for c in commands) or code(f"disbench run {results.task}")
 
 
 def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> str:
@@ -123,36 +178,42 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
     seeds = config.get("seeds", [])
     dataset = config.get("dataset", {})
     lines = [
-        # ">" escaped so that no description can end the HTML comment early.
+        # "<" and ">" escaped so that no description can end the HTML comment early.
         INDEX_MARKER
-        + json.dumps(summary_of(results), sort_keys=True).replace(">", "\\u003e")
+        + json.dumps(summary_of(results), sort_keys=True)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
         + " -->",
-        f"# Leaderboard: {results.task}",
+        f"# Leaderboard: {text(results.task)}",
         "",
     ]
     description = " ".join(str(config.get("description", "")).split())
     if description:
-        lines += [description, ""]
+        lines += [text(description), ""]
     status_text = ", ".join(f"{counts[s]} {s}" for s in ("done", "failed", "running", "pending"))
     lines += [
         "| | |",
         "|---|---|",
-        f"| written by | `{command}` (generated from the results database; do not edit) |",
+        f"| written by | {code(command)} (generated from the results database; do not edit) |",
         f"| results from | {_run_commands(results)} |",
-        f"| last run finished | {_last_finished(results) or MISSING} |",
+        f"| last run finished | {cell(_last_finished(results) or MISSING)} |",
         f"| git commit | {_commits_line(results)} |",
         f"| packages | {_versions_line(results)} |",
         f"| runs | {len(results.runs)}: {status_text} |",
-        f"| data set | {dataset.get('name', MISSING)} |",
-        f"| training | {training.get('steps', MISSING)} steps, batch "
-        f"{training.get('batch_size', MISSING)}, learning rate "
-        f"{training.get('learning_rate', MISSING)}; seeds "
-        f"{', '.join(str(s) for s in seeds) or MISSING} |",
+        f"| data set | {cell(dataset.get('name', MISSING))} |",
+        "| training | "
+        + cell(
+            f"{training.get('steps', MISSING)} steps, batch "
+            f"{training.get('batch_size', MISSING)}, learning rate "
+            f"{training.get('learning_rate', MISSING)}; seeds "
+            f"{', '.join(str(s) for s in seeds) or MISSING}"
+        )
+        + " |",
         "",
         "Each cell is the mean over seeds with its 95% bootstrap confidence interval "
         "[low, high] (10,000 resamples, fixed seed); n is the number of finished seeds "
         "(given in a cell when it differs). ↑: higher is better, ↓: lower is better; "
-        f"the best mean of each column is in bold. Main metric: {column_for(main).label}.",
+        f"the best mean of each column is in bold. Main metric: {text(column_for(main).label)}.",
         "",
     ]
     rows = build_rows(results, fields)
@@ -169,19 +230,22 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
     if figures:
         lines += ["## Figures", ""]
         for figure in figures:
-            lines += [f"### {figure.title}", ""]
-            lines += [f"![{figure.title}]({figure_dir}/{figure.filename})", ""]
+            target = urllib.parse.quote(f"{figure_dir}/{figure.filename}")
+            lines += [f"### {text(figure.title)}", ""]
+            lines += [f"![{text(figure.title)}]({target})", ""]
             if figure.caption:
-                lines += [figure.caption, ""]
+                lines += [text(figure.caption), ""]
     failed = [r for r in results.runs if r.status == "failed"]
     if failed:
-        lines += ["## Failed runs", "", "| run | " + " | ".join(fields) + " | seed | error |"]
+        header = " | ".join(map(cell, fields))
+        lines += ["## Failed runs", "", f"| run | {header} | seed | error |"]
         lines.append("|" + "|".join("---" for _ in range(len(fields) + 3)) + "|")
         for run in failed:
             row = next(r for r in rows if run in r.runs)
-            error = _escape(" ".join((run.error or "").split()))
-            key = " | ".join(_escape(k) for k in row.key)
-            lines.append(f"| `{run.run_id}` | {key} | {run.seed} | {error} |")
+            key = " | ".join(map(cell, row.key))
+            lines.append(
+                f"| {code(run.run_id)} | {key} | {cell(run.seed)} | {cell(run.error or '')} |"
+            )
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -194,15 +258,15 @@ def _ranking(
     ranked = [(row, s) for row, s in ranked if s is not None]
     ranked.sort(key=lambda item: -(direction or 1) * item[1].mean)  # type: ignore[union-attr]
     lines = [
-        f"## Ranking by {label}",
+        f"## Ranking by {text(label)}",
         "",
-        "| rank | " + " | ".join(fields) + f" | n | {_escape(label)} |",
+        "| rank | " + " | ".join(map(cell, fields)) + f" | n | {cell(label)} |",
         "|---:|" + "|".join("---" for _ in fields) + "|---:|---:|",
     ]
     for rank, (row, summary) in enumerate(ranked, start=1):
-        cell = _cell(summary, len(row.done), rank == 1 and len(ranked) > 1)
-        key_cells = " | ".join(_escape(k) for k in row.key)
-        lines.append(f"| {rank} | {key_cells} | {len(row.done)} | {cell} |")
+        value = _cell(summary, len(row.done), rank == 1 and len(ranked) > 1)
+        key_cells = " | ".join(map(cell, row.key))
+        lines.append(f"| {rank} | {key_cells} | {len(row.done)} | {value} |")
     return [*lines, ""]
 
 
@@ -218,9 +282,10 @@ def render_index(summaries: list[dict[str, Any]]) -> str:
         "|---|---:|---:|---|---|---|",
     ]
     for s in sorted(summaries, key=lambda s: s["task"]):
+        page = urllib.parse.quote(f"{s['task']}.md")
         lines.append(
-            f"| [{s['task']}]({s['task']}.md) | {s['done']} of {s['runs']} | {s['failed']} | "
-            f"{s['last_finished'] or MISSING} | {column_for(s['main_metric']).label} | "
-            f"{_escape(s['description'])} |"
+            f"| [{cell(s['task'])}]({page}) | {cell(s['done'])} of {cell(s['runs'])} | "
+            f"{cell(s['failed'])} | {cell(s['last_finished'] or MISSING)} | "
+            f"{cell(column_for(str(s['main_metric'])).label)} | {cell(s['description'])} |"
         )
     return "\n".join(lines) + "\n"

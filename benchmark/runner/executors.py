@@ -9,21 +9,20 @@ driver, which alone writes the database.
 from __future__ import annotations
 
 import abc
-import multiprocessing
 import sys
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.config.runs import RunSpec
-from benchmark.runner.worker import Pipeline, execute_one, failed_outcome
-from benchmark.store import RunOutcome, utc_now
+from benchmark.runner.pool import WorkerPool
+from benchmark.runner.worker import DEFAULT_MAX_ARTIFACT_MB, Pipeline, execute_one
+from benchmark.store import RunOutcome
 
 __all__ = ["EXECUTORS", "Executor", "Job", "LocalExecutor", "make_executor"]
 
 EXECUTORS = ("local", "ray")
+DEFAULT_MAX_ARTIFACT_BYTES = int(DEFAULT_MAX_ARTIFACT_MB * 1e6)
 
 
 @dataclass(frozen=True)
@@ -50,70 +49,66 @@ class Executor(abc.ABC):
 
 
 class LocalExecutor(Executor):
-    """Runs in this process (`workers=1`) or in `workers` spawned worker processes."""
+    """Runs in this process, or in `workers` worker processes (`benchmark.runner.pool`).
+
+    One worker without `isolate` or `run_timeout` runs in this process (with
+    its progress bar); otherwise runs go to worker processes that die with
+    this one. `run_timeout` (seconds) fails a run that takes longer;
+    `isolate` gives each run a fresh process, so a crash costs that run only;
+    `max_artifact_bytes` caps each artefact file.
+    """
 
     name = "local"
 
     def __init__(
-        self, pipeline: str | Pipeline, *, workers: int = 1, progress: bool = True
+        self,
+        pipeline: str | Pipeline,
+        *,
+        workers: int = 1,
+        progress: bool = True,
+        run_timeout: float | None = None,
+        isolate: bool = False,
+        max_artifact_bytes: int | None = DEFAULT_MAX_ARTIFACT_BYTES,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
+        if run_timeout is not None and not run_timeout > 0:
+            raise ValueError(f"run_timeout must be > 0 seconds, got {run_timeout}")
         self.pipeline = pipeline
         self.workers = workers
         self.progress = progress
+        self.run_timeout = run_timeout
+        self.isolate = isolate
+        self.max_artifact_bytes = max_artifact_bytes
+
+    @property
+    def in_process(self) -> bool:
+        """Whether runs execute in this process (one worker, no isolation, no time limit)."""
+        return self.workers == 1 and not self.isolate and self.run_timeout is None
 
     @property
     def shows_run_progress(self) -> bool:
-        return self.workers == 1 and self.progress and sys.stderr.isatty()
+        return self.in_process and self.progress and sys.stderr.isatty()
 
     def map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
-        if self.workers == 1:
+        if self.in_process:
             for job in jobs:
                 yield execute_one(
-                    job.spec.to_dict(), job.workdir, self.pipeline, self.shows_run_progress
+                    job.spec.to_dict(),
+                    job.workdir,
+                    self.pipeline,
+                    self.shows_run_progress,
+                    self.max_artifact_bytes,
                 )
             return
-        yield from self._pool_map(jobs)
-
-    def _pool_map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
-        # "spawn": TensorFlow does not survive fork; children get this process's sys.path.
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        in_flight: dict[Future, tuple[Job, str]] = {}
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(in_flight) < self.workers:
-                    job = next(jobs, None)
-                    if job is None:
-                        exhausted = True
-                        break
-                    future = pool.submit(
-                        execute_one, job.spec.to_dict(), job.workdir, self.pipeline, False
-                    )
-                    in_flight[future] = (job, utc_now())
-                if not in_flight:
-                    return
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                broken = False
-                for future in finished:
-                    job, started_at = in_flight.pop(future)
-                    try:
-                        yield future.result()
-                    except BrokenProcessPool as error:
-                        broken = True
-                        yield failed_outcome(
-                            job.spec.run_id,
-                            "a worker process died (killed, out of memory or crashed) while "
-                            f"this run was in flight: {error}",
-                            started_at=started_at,
-                        )
-                if broken:  # a dead worker breaks the whole pool: start a fresh one
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+        pool = WorkerPool(
+            self.pipeline,
+            self.workers,
+            run_timeout=self.run_timeout,
+            isolate=self.isolate,
+            max_artifact_bytes=self.max_artifact_bytes,
+        )
+        yield from pool.map(jobs)
 
 
 def make_executor(
@@ -123,12 +118,27 @@ def make_executor(
     workers: int = 1,
     progress: bool = True,
     ray_address: str | None = None,
+    run_timeout: float | None = None,
+    isolate: bool = False,
+    max_artifact_bytes: int | None = DEFAULT_MAX_ARTIFACT_BYTES,
 ) -> Executor:
     """The executor called `name` ("local" or "ray")."""
     if name == "local":
-        return LocalExecutor(pipeline, workers=workers, progress=progress)
+        return LocalExecutor(
+            pipeline,
+            workers=workers,
+            progress=progress,
+            run_timeout=run_timeout,
+            isolate=isolate,
+            max_artifact_bytes=max_artifact_bytes,
+        )
     if name == "ray":
         from benchmark.runner.ray_executor import RayExecutor
 
-        return RayExecutor(pipeline, address=ray_address)
+        return RayExecutor(
+            pipeline,
+            address=ray_address,
+            run_timeout=run_timeout,
+            max_artifact_bytes=max_artifact_bytes,
+        )
     raise ValueError(f"unknown executor {name!r}; known: {', '.join(EXECUTORS)}")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from benchmark.runner.executors import Executor, Job
+from benchmark.runner.pool import execute_in_child
 from benchmark.runner.worker import Pipeline, execute_one, failed_outcome
 from benchmark.store import RunOutcome, utc_now
 
@@ -24,10 +25,14 @@ def task_resources(cluster_resources: dict[str, float]) -> dict[str, float]:
 
 
 class RayExecutor(Executor):
-    """Runs each job as a Ray task on the cluster at `address` (None: a local Ray instance).
+    """Runs each job as a Ray task on the cluster at `address` (None: a fresh local Ray instance).
 
-    `init_kwargs` go to `ray.init` when this executor starts Ray itself (it
-    then shuts Ray down when done); an already initialised Ray is used as is.
+    Without an address Ray is started anew on this machine (`address="local"`),
+    never joined to a cluster that `RAY_ADDRESS` or `/tmp/ray` names (a stale
+    one hangs). `init_kwargs` go to `ray.init` when this executor starts Ray
+    itself (it then shuts Ray down when done); an already initialised Ray is
+    used as is. With `run_timeout` (seconds) each task runs its run in a
+    child process and fails it when it takes longer.
     """
 
     name = "ray"
@@ -38,10 +43,14 @@ class RayExecutor(Executor):
         *,
         address: str | None = None,
         init_kwargs: dict[str, Any] | None = None,
+        run_timeout: float | None = None,
+        max_artifact_bytes: int | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.address = address
         self.init_kwargs = dict(init_kwargs or {})
+        self.run_timeout = run_timeout
+        self.max_artifact_bytes = max_artifact_bytes
 
     def map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
         try:
@@ -54,17 +63,35 @@ class RayExecutor(Executor):
             ) from None
         started_here = not ray.is_initialized()
         if started_here:
-            options: dict[str, Any] = {"address": self.address, "log_to_driver": True}
+            options: dict[str, Any] = {"address": self.address or "local", "log_to_driver": True}
             if self.address is None:
                 options["include_dashboard"] = False
             ray.init(**{**options, **self.init_kwargs})
         try:
             resources = task_resources(ray.cluster_resources())
-            remote = ray.remote(execute_one).options(**resources)
             pending: dict[Any, tuple[Job, str]] = {}
-            for job in jobs:
-                ref = remote.remote(job.spec.to_dict(), str(job.workdir), self.pipeline, False)
-                pending[ref] = (job, utc_now())
+            if self.run_timeout is None:
+                remote = ray.remote(execute_one).options(**resources)
+                for job in jobs:
+                    ref = remote.remote(
+                        job.spec.to_dict(),
+                        str(job.workdir),
+                        self.pipeline,
+                        False,
+                        self.max_artifact_bytes,
+                    )
+                    pending[ref] = (job, utc_now())
+            else:
+                remote = ray.remote(execute_in_child).options(**resources)
+                for job in jobs:
+                    ref = remote.remote(
+                        job.spec.to_dict(),
+                        str(job.workdir),
+                        self.pipeline,
+                        self.run_timeout,
+                        self.max_artifact_bytes,
+                    )
+                    pending[ref] = (job, utc_now())
             try:
                 while pending:
                     ready, _ = ray.wait(list(pending), num_returns=1)

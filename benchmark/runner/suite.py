@@ -4,7 +4,10 @@ A run's status moves pending -> running -> done | failed. A run left
 `running` by a process that no longer exists (killed, crashed, the machine
 rebooted) is taken over and resumes from the checkpoints in its folder; a
 run held by a live process (another `disbench run` on the same database) is
-left to it. Failed runs are kept as failed unless `retry_failed` is set.
+left to it, and so is a run whose folder another process has locked
+(`benchmark.runner.locks`). A run whose process died `max_attempts` times
+(a pipeline that crashes its process) is recorded failed instead of being
+taken over again. Failed runs are kept as failed unless `retry_failed` is set.
 """
 
 from __future__ import annotations
@@ -27,9 +30,22 @@ from benchmark.runner.environment import (
     package_versions,
 )
 from benchmark.runner.executors import Executor, Job
+from benchmark.runner.locks import folder_holder
+from benchmark.runner.worker import BUSY
 from benchmark.store import DatabaseError, ResultStore, RunOutcome, RunRecord
 
-__all__ = ["RunSummary", "plan_runs", "run_task"]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "RunSummary", "crash_reason", "plan_runs", "run_task"]
+
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+def crash_reason(attempts: int) -> str:
+    """Why a run that kept killing its process is recorded failed."""
+    return (
+        f"gave up after {attempts} attempts: each time the process running it ended without "
+        "recording a result (a crash, os._exit, kill -9 or out of memory); "
+        "--isolate runs each run in its own process, --retry-failed tries again"
+    )
 
 
 @dataclass
@@ -99,6 +115,7 @@ def run_task(
     take_over: bool = False,
     progress: bool = True,
     command: str = "",
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> RunSummary:
     """Runs every unfinished run of `task` with `executor`, recording outcomes in `store`.
 
@@ -107,7 +124,8 @@ def run_task(
     also runs those marked running by processes this one cannot see. A
     KeyboardInterrupt puts this process's unfinished runs back to pending
     (their checkpoints stay) and is re-raised. `command` is recorded as the
-    invocation (shown in leaderboard headers).
+    invocation (shown in leaderboard headers). A run left `running` by dead
+    processes `max_attempts` times is recorded failed instead of run again.
     """
     start = time.perf_counter()
     specs = {spec.run_id: spec for spec in expand_task(task)}
@@ -124,6 +142,10 @@ def run_task(
     )
     records = store.runs(task.name)
     todo, held = plan_runs(records, retry_failed=retry_failed, me=me, take_over=take_over)
+    for record in [r for r in todo if r.status == "running" and r.attempts >= max_attempts]:
+        todo.remove(record)
+        if store.give_up(record.run_id, record.owner, crash_reason(record.attempts)):
+            records = [r if r is not record else replace(r, status="failed") for r in records]
     already_done = sum(r.status == "done" for r in records)
     kept_failed = 0 if retry_failed else sum(r.status == "failed" for r in records)
     summary = RunSummary(task=task.name, total=len(records), held_elsewhere=held)
@@ -136,6 +158,9 @@ def run_task(
 
     def jobs() -> Iterator[Job]:
         for record in todo:
+            if folder_holder(runs_dir / record.run_id) is not None:
+                summary.held_elsewhere += 1  # another process writes its folder
+                continue
             claimed = store.claim(
                 record.run_id,
                 me,
@@ -159,6 +184,12 @@ def run_task(
     stopped: BaseException | None = None
     try:
         for outcome in outcomes:
+            if outcome.status == BUSY:  # its folder was taken between the check and the start
+                store.release([outcome.run_id], me, outcome.error or "run folder busy")
+                in_flight.discard(outcome.run_id)
+                summary.held_elsewhere += 1
+                bar.write(f"busy    {outcome.run_id}  {outcome.error}")
+                continue
             outcome = replace(outcome, git_commit=commit)
             if store.record_outcome(outcome, owner=me):
                 summary.ran += 1

@@ -4,13 +4,18 @@ The pipeline is `execute_run(spec, workdir, progress) -> dict` (default
 `benchmark.pipeline:execute_run`). Its result maps score keys to numbers or
 (nested) lists of numbers, plus two reserved keys:
 
-- `"artifacts"`: `{name: path}` of files the run wrote (relative to `workdir`
-  or absolute), e.g. `{"traversals": "traversals.png"}`; their bytes are read
+- `"artifacts"`: `{name: path}` of files the run wrote, relative to `workdir`
+  and inside it, e.g. `{"traversals": "traversals.png"}`; their bytes are read
   here and stored in the database, so they reach the driver from any machine.
+  An absolute path, a path out of the folder, or a file larger than
+  `max_artifact_bytes` fails the run.
 - `"durations"`: `{name: seconds}`, e.g. `{"train_s": 812.0, "eval_s": 95.1}`.
 
-Any exception (a `TrainingDiverged` on NaN, a full disk, a bug) makes a
-failed outcome with a one-line reason and the traceback.
+Any exception (a `TrainingDiverged` on NaN, a full disk, a bug), and a
+`SystemExit`, makes a failed outcome with a one-line reason and the
+traceback. The run folder is locked (`benchmark.runner.locks`) while the
+pipeline writes it; a folder locked by another process gives a `BUSY`
+outcome, which the driver puts back to pending.
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ from typing import Any
 from benchmark.config.runs import RunSpec
 from benchmark.errors import UserInputError
 from benchmark.runner.environment import host_name, package_versions
+from benchmark.runner.locks import RunFolderBusy, hold_run_folder
 from benchmark.store import RunOutcome, utc_now
 
 __all__ = [
+    "BUSY",
+    "DEFAULT_MAX_ARTIFACT_MB",
     "DEFAULT_PIPELINE",
     "Pipeline",
     "check_pipeline",
@@ -40,6 +48,12 @@ __all__ = [
 
 DEFAULT_PIPELINE = "benchmark.pipeline:execute_run"
 Pipeline = Callable[..., Mapping[str, Any]]
+# The cap on one artefact file (MB = 10^6 bytes): SQLite stores at most ~1 GB in one value.
+DEFAULT_MAX_ARTIFACT_MB = 100.0
+# The status of an outcome whose run folder another process holds: nothing ran.
+BUSY = "busy"
+# How long a run waits for its folder's lock (seconds): a killed previous holder needs a moment.
+LOCK_WAIT_S = 5.0
 
 
 def check_pipeline(pipeline: str | Pipeline) -> None:
@@ -87,8 +101,37 @@ def _number_tree(value: object, key: str) -> float | list:
     )
 
 
-def _collect(result: object, workdir: Path) -> tuple[dict, dict, dict]:
-    """`(scores, artifacts, durations)` from a pipeline result; TypeError/FileNotFoundError if malformed."""
+def _artifact_file(name: str, relative: object, workdir: Path, max_bytes: int | None) -> Path:
+    """The file of artefact `name`: relative to `workdir`, inside it, at most `max_bytes`."""
+    if not isinstance(relative, str | Path) or not str(relative):
+        raise TypeError(f"artefact {name!r}: expected a file name, got {relative!r}")
+    path = Path(relative)
+    if path.is_absolute():
+        raise ValueError(
+            f"artefact {name!r}: {str(path)!r} is an absolute path; "
+            "expected a path relative to the run folder"
+        )
+    folder = workdir.resolve()
+    full = (folder / path).resolve()
+    if not full.is_relative_to(folder):
+        raise ValueError(
+            f"artefact {name!r}: {str(path)!r} is outside the run folder; expected a path inside it"
+        )
+    if not full.is_file():
+        raise FileNotFoundError(f"artefact {name!r}: the pipeline named {full}, which is missing")
+    size = full.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise ValueError(
+            f"artefact {name!r}: {path} is {size:,} bytes, more than the limit of "
+            f"{max_bytes:,} bytes (--max-artifact-mb / execution.max_artifact_mb)"
+        )
+    return full
+
+
+def _collect(
+    result: object, workdir: Path, max_artifact_bytes: int | None
+) -> tuple[dict, dict, dict]:
+    """`(scores, artifacts, durations)` from a pipeline result; TypeError/ValueError/OSError if malformed."""
     if not isinstance(result, Mapping):
         raise TypeError(f"the pipeline returned {type(result).__name__}, expected a dict of scores")
     result = dict(result)
@@ -103,12 +146,7 @@ def _collect(result: object, workdir: Path) -> tuple[dict, dict, dict]:
         raise TypeError("'artifacts' and 'durations' must be dicts")
     artifacts = {}
     for name, relative in artifact_paths.items():
-        path = Path(relative)
-        path = path if path.is_absolute() else workdir / path
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"artefact {name!r}: the pipeline named {path}, which is missing"
-            )
+        path = _artifact_file(str(name), relative, workdir, max_artifact_bytes)
         artifacts[str(name)] = (path.name, path.read_bytes())
     durations = {str(k): float(v) for k, v in durations_raw.items()}
     return scores, artifacts, durations
@@ -149,12 +187,17 @@ def failed_outcome(
 
 
 def execute_one(
-    spec_data: Mapping[str, Any], workdir: str | Path, pipeline: str | Pipeline, progress: bool
+    spec_data: Mapping[str, Any],
+    workdir: str | Path,
+    pipeline: str | Pipeline,
+    progress: bool,
+    max_artifact_bytes: int | None = int(DEFAULT_MAX_ARTIFACT_MB * 1e6),
 ) -> RunOutcome:
     """Runs one run in this process and returns its outcome; only KeyboardInterrupt escapes.
 
     `spec_data` is `RunSpec.to_dict()` (plain data travels to any worker);
-    `workdir` is the run's own folder, where checkpoints let it resume.
+    `workdir` is the run's own folder, where checkpoints let it resume; it is
+    locked for this process while the pipeline runs.
     """
     spec = RunSpec.from_dict(spec_data)
     started_at = utc_now()
@@ -173,16 +216,21 @@ def execute_one(
             **fields,
         )
 
+    directory = Path(workdir)
     try:
-        directory = Path(workdir)
-        directory.mkdir(parents=True, exist_ok=True)
-        function = resolve_pipeline(pipeline)
-        result = function(spec, directory, progress=progress)
-        scores, artifacts, durations = _collect(result, directory)
-    except Exception as error:  # every failure is recorded; the suite goes on
+        with hold_run_folder(directory, wait_s=LOCK_WAIT_S):
+            function = resolve_pipeline(pipeline)
+            result = function(spec, directory, progress=progress)
+            scores, artifacts, durations = _collect(result, directory, max_artifact_bytes)
+    except RunFolderBusy as error:
+        return outcome(BUSY, error=str(error))
+    except (Exception, SystemExit) as error:  # every failure is recorded; the suite goes on
+        reason = _reason(error)
+        if isinstance(error, SystemExit):
+            reason = f"SystemExit: the pipeline called sys.exit({error.code!r})"
         return outcome(
             "failed",
-            error=_reason(error),
+            error=reason,
             error_detail="".join(traceback.format_exception(error)),
         )
     return outcome("done", scores=scores, artifacts=artifacts, durations=durations)

@@ -1,0 +1,219 @@
+"""Local worker processes that the driver controls: one run at a time each, killable at will.
+
+Each worker is a spawned process (TensorFlow does not survive `fork`) that
+dies with the driver (`process_guard`), ignores Ctrl-C (the driver decides)
+and talks to the driver over its own pipe. The driver can therefore:
+
+- record a run failed when its worker dies (`os._exit`, a segfault, the
+  out-of-memory killer) and start a fresh worker for the next run;
+- stop a run that exceeds `run_timeout` seconds (the worker is killed);
+- with `isolate`, give every run a fresh process, so no state leaks
+  between runs;
+- stop every run at once on Ctrl-C or SIGTERM: workers are killed, their
+  runs go back to pending and resume from their checkpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from benchmark.runner.process_guard import die_with_parent
+from benchmark.runner.worker import Pipeline, execute_one, failed_outcome
+from benchmark.store import RunOutcome, utc_now
+
+if TYPE_CHECKING:
+    from benchmark.runner.executors import Job
+
+__all__ = ["WorkerPool", "death_reason", "execute_in_child"]
+
+_KILL_WAIT_S = 5.0
+
+
+def _worker_main(conn: Connection, parent_pid: int, pipeline: str | Pipeline) -> None:
+    """A worker's loop: receive `(spec_data, workdir, max_artifact_bytes)`, send its outcome."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        spec_data, workdir, max_artifact_bytes = message
+        outcome = execute_one(spec_data, workdir, pipeline, False, max_artifact_bytes)
+        conn.send(outcome)
+
+
+def death_reason(exitcode: int | None) -> str:
+    """`killed by signal SIGSEGV` / `exit code 3` for a process's `exitcode`."""
+    if exitcode is None:
+        return "no exit status"
+    if exitcode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+@dataclass
+class _Busy:
+    job: Job
+    started: float  # time.monotonic()
+    started_at: str  # ISO time
+
+
+class _Worker:
+    def __init__(self, context: Any, pipeline: str | Pipeline) -> None:
+        self.conn, child = context.Pipe(duplex=True)
+        self.process = context.Process(
+            target=_worker_main, args=(child, os.getpid(), pipeline), name="disbench-worker"
+        )
+        self.process.start()
+        child.close()
+        self.busy: _Busy | None = None
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        if self.process.is_alive():
+            with contextlib.suppress(Exception):
+                self.process.kill()
+        self.process.join(_KILL_WAIT_S)
+
+
+class WorkerPool:
+    """Runs jobs in `workers` processes; outcomes come back in completion order.
+
+    `run_timeout` (seconds, None: none) fails a run that takes longer;
+    `isolate` uses a fresh process per run.
+    """
+
+    def __init__(
+        self,
+        pipeline: str | Pipeline,
+        workers: int,
+        *,
+        run_timeout: float | None = None,
+        isolate: bool = False,
+        max_artifact_bytes: int | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.workers = workers
+        self.run_timeout = run_timeout
+        self.isolate = isolate
+        self.max_artifact_bytes = max_artifact_bytes
+
+    def map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
+        context = multiprocessing.get_context("spawn")
+        slots: list[_Worker | None] = [None] * self.workers
+        exhausted = False
+        try:
+            while True:
+                for i, worker in enumerate(slots):
+                    if exhausted or (worker is not None and worker.busy is not None):
+                        continue
+                    job = next(jobs, None)
+                    if job is None:
+                        exhausted = True
+                        break
+                    message = (job.spec.to_dict(), str(job.workdir), self.max_artifact_bytes)
+                    if worker is not None and not worker.process.is_alive():
+                        worker.kill()  # died while idle
+                        worker = None
+                    if worker is None:
+                        worker = slots[i] = _Worker(context, self.pipeline)
+                    worker.busy = _Busy(job, time.monotonic(), utc_now())
+                    worker.conn.send(message)
+                busy = [w for w in slots if w is not None and w.busy is not None]
+                if not busy:
+                    return
+                ready = set(wait(self._waitables(busy), timeout=self._next_deadline(busy)))
+                for worker in busy:
+                    checked = self._check(worker, ready)
+                    if checked is None:
+                        continue
+                    outcome, reusable = checked
+                    worker.busy = None
+                    if self.isolate or not reusable:
+                        worker.kill()
+                        slots[slots.index(worker)] = None
+                    yield outcome
+        finally:
+            for worker in slots:
+                if worker is not None:
+                    worker.kill()
+
+    @staticmethod
+    def _waitables(busy: list[_Worker]) -> list[Any]:
+        return [w.conn for w in busy] + [w.process.sentinel for w in busy]
+
+    def _next_deadline(self, busy: list[_Worker]) -> float | None:
+        if self.run_timeout is None:
+            return None
+        now = time.monotonic()
+        return max(0.0, min(w.busy.started + self.run_timeout - now for w in busy if w.busy))
+
+    def _check(self, worker: _Worker, ready: set[Any]) -> tuple[RunOutcome, bool] | None:
+        """`(outcome, worker reusable)` once `worker`'s run ended (finished, died, timed out)."""
+        state = worker.busy
+        assert state is not None
+        run_id = state.job.spec.run_id
+        if worker.conn in ready or worker.process.sentinel in ready:
+            try:
+                if worker.conn.poll():
+                    return worker.conn.recv(), True
+            except (EOFError, OSError):
+                pass
+            worker.process.join(_KILL_WAIT_S)
+            return failed_outcome(
+                run_id,
+                "the process running this run died "
+                f"({death_reason(worker.process.exitcode)}: a crash, os._exit or out of memory)",
+                started_at=state.started_at,
+                duration_s=time.monotonic() - state.started,
+            ), False
+        if self.run_timeout is not None and time.monotonic() - state.started >= self.run_timeout:
+            return failed_outcome(
+                run_id,
+                f"timed out: still running after {self.run_timeout:g} s "
+                "(--run-timeout / execution.run_timeout); its checkpoints are kept",
+                started_at=state.started_at,
+                duration_s=time.monotonic() - state.started,
+            ), False
+        return None
+
+
+def execute_in_child(
+    spec_data: dict[str, Any],
+    workdir: str | Path,
+    pipeline: str | Pipeline,
+    run_timeout: float | None,
+    max_artifact_bytes: int | None,
+) -> RunOutcome:
+    """One run in a fresh child process of this one: a crash or a timeout fails that run only.
+
+    What a Ray task calls when a time limit is set, so the limit counts from
+    the run's start on its node, not from when it was queued.
+    """
+    from benchmark.config.runs import RunSpec
+    from benchmark.runner.executors import Job
+
+    pool = WorkerPool(
+        pipeline, 1, run_timeout=run_timeout, isolate=True, max_artifact_bytes=max_artifact_bytes
+    )
+    outcomes = pool.map(iter([Job(RunSpec.from_dict(spec_data), Path(workdir))]))
+    try:
+        return next(outcomes)
+    finally:
+        outcomes.close()
