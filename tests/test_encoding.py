@@ -1,5 +1,7 @@
 """Codes for the metrics encoded once per distinct image: same draws, same codes, same scores."""
 
+import argparse
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from benchmark.evaluation.encoding import FactorCodes, metric_representation
 from benchmark.metrics import score_sampled
 from benchmark.metrics.sampling import generate_batch_factor_code
 from benchmark.models import build_model, representation_function
+from benchmark.perf import eval as perf_eval
 
 DSPRITES = get_dataset("dsprites")
 
@@ -130,3 +133,39 @@ def test_metric_representation_caches_closed_form_means_only(posterior):
     np.testing.assert_array_equal(mean(images[:16]), reference[:16])
     if posterior != "iaf":  # the same codes up to float32 rounding of other batch sizes
         np.testing.assert_allclose(mean.codes_of_factors(factors), reference, rtol=1e-5, atol=1e-6)
+
+
+def test_perf_eval_takes_the_study_run_and_prints_each_part():
+    spec = perf_eval.study_spec("full_covariance", quick=False)
+    assert (
+        spec.model_args["architecture"] == "conv"
+        and spec.model_args["posterior"] == "full_covariance"
+    )
+    assert (
+        spec.evaluation.settings["num_train"] == 10000
+        and spec.evaluation.settings["num_test"] == 5000
+    )
+    assert spec.training.steps == perf_eval.STEPS[False]
+    quick = perf_eval.study_spec("iaf", quick=True)
+    assert quick.evaluation.settings["num_train"] == 1000 and quick.training.steps == 20
+    result = {
+        "metric_s/mig": {"seconds": 1.0},
+        "latent_s/aggregate_tc": {"seconds": 2.0},
+        "metrics_s": {"seconds": 30.0},
+        "latent_scores_s": {"seconds": 10.0},
+        "evaluation_s": {"seconds": 40.0},
+        "train_steps_per_second": {"value": 20.0},
+        "setup": {"family": "diagonal", "quick": False, "steps": 200},
+    }
+    table = perf_eval.format_table(result)
+    assert "metric_s/mig" in table and "latent_s/aggregate_tc" in table
+    assert "evaluation / training of 10,000 steps (8 min): 8.0%" in table  # 40 s of 500 s
+
+
+@pytest.mark.slow
+def test_perf_eval_quick_times_a_real_run():
+    result = perf_eval.measure(argparse.Namespace(quick=True, family="diagonal"))
+    assert result["evaluation_s"]["seconds"] > 0
+    assert {"metric_s/mig", "metric_s/beta_vae", "metric_s/encode", "latent_s/heldout_iw"} <= set(
+        result
+    )
