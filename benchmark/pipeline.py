@@ -38,17 +38,21 @@ LATENT_SAMPLE_CHECKS = {
 _LATENT_DRAWS, _TRAVERSAL_DRAW = 1_000_003, 2_000_003
 
 
-def _latent(model: Any, dataset: Any, spec: RunSpec) -> dict[str, object]:
+def _latent(
+    model: Any, dataset: Any, spec: RunSpec, timings: dict[str, float]
+) -> dict[str, object]:
     settings = {**LATENT_SAMPLE_DEFAULTS, **spec.evaluation.settings_for("latent_scores", ())}
     num_points = int(settings.pop("num_points"))
     num_heldout = int(settings.pop("num_heldout"))
     # The stratified TC estimator weighs each point's own posterior by 1 / (data set size):
     # the procedural data sets stand for their whole factor grid.
     settings.setdefault("dataset_size", int(np.prod(dataset.factor_sizes, dtype=np.float64)))
+    started = time.perf_counter()
     random_state = np.random.RandomState(spec.seed + _LATENT_DRAWS)
     _, observations = dataset.sample(num_points, random_state)
     _, heldout = dataset.sample(num_heldout, random_state)
-    return latent_scores(model, observations, heldout, seed=spec.seed, **settings)
+    timings["draws"] = time.perf_counter() - started
+    return latent_scores(model, observations, heldout, seed=spec.seed, timings=timings, **settings)
 
 
 def _traversals(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[str, str]:
@@ -69,7 +73,10 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
     Returns the scores (metric keys of `benchmark.metrics`, latent-score keys
     of `benchmark.evaluation.latent_scores`; with the "sampled" representation
     also `sampled/<key>`), plus `artifacts` ({name: file in workdir}) and
-    `durations` (seconds). Raises `benchmark.training.TrainingDiverged` when the
+    `durations` (seconds): `train_s`, `metrics_s`, `latent_scores_s`, and per
+    part `metric_s/<metric>` (`metric_s/sampled/<metric>` for sampled codes;
+    also `metric_s/draws` and `metric_s/encode`, see `interpretability_scores`)
+    and `latent_s/<part>` (`latent_s/draws` and the parts of `latent_scores`). Raises `benchmark.training.TrainingDiverged` when the
     loss turns NaN or infinite; any exception marks the run failed.
     """
     workdir = Path(workdir)
@@ -94,9 +101,14 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
     trained_at = time.perf_counter()
 
     scores: dict[str, Any] = {}
+    parts: dict[str, float] = {}  # seconds of each metric and latent-score part
     for kind in spec.evaluation.representation:
         prefix = "" if kind == "mean" else f"{kind}/"
-        result = interpretability_scores(model, dataset, spec.evaluation, seed=spec.seed, kind=kind)
+        spent: dict[str, float] = {}
+        result = interpretability_scores(
+            model, dataset, spec.evaluation, seed=spec.seed, kind=kind, timings=spent
+        )
+        parts.update({f"metric_s/{prefix}{name}": value for name, value in spent.items()})
         result.pop("sklearn_version", None)  # recorded with the run's package versions
         result.pop("seed", None)
         result.pop("skipped", None)
@@ -104,7 +116,9 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         scores.update({prefix + key: value for key, value in result.items()})
     scored_at = time.perf_counter()
     if spec.evaluation.latent_scores:
-        scores.update(_latent(model, dataset, spec))
+        spent = {}
+        scores.update(_latent(model, dataset, spec, spent))
+        parts.update({f"latent_s/{name}": value for name, value in spent.items()})
     latent_at = time.perf_counter()
     for key, value in trained.final_loss_terms.items():
         scores[f"train/{key}"] = value
@@ -115,5 +129,6 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         "metrics_s": scored_at - trained_at,
         "latent_scores_s": latent_at - scored_at,
         "train_steps_per_second": trained.steps_per_second,
+        **parts,
     }
     return scores

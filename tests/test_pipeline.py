@@ -77,3 +77,17 @@ def test_running_again_resumes_and_gives_the_same_scores(run):
     for key in ("mig", "dci_disentanglement", "betavae_eval_accuracy", "rate_nats"):
         assert again[key] == result[key], key
     assert again["train/loss"] == result["train/loss"]
+
+
+def test_durations_per_metric_and_per_latent_part(run):
+    _, _, result = run
+    durations = result["durations"]
+    metric_parts = ("mig", "dci", "unsupervised", "beta_vae", "factor_vae", "draws", "draws/dci")
+    for name in (*metric_parts, "encode"):
+        assert durations[f"metric_s/{name}"] >= 0.0, name
+    assert durations["metric_s/encode"] > 0.0  # full-covariance mean codes come from the table
+    assert sum(durations[f"metric_s/{n}"] for n in metric_parts) <= durations["metrics_s"]
+    latent_parts = ("draws", "posterior_terms", "aggregate_gaussian", "aggregate_tc", "heldout_iw")
+    for name in latent_parts:
+        assert durations[f"latent_s/{name}"] >= 0.0, name
+    assert sum(durations[f"latent_s/{n}"] for n in latent_parts) <= durations["latent_scores_s"]

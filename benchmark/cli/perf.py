@@ -7,13 +7,14 @@ import importlib
 import json
 
 COMMAND = "perf"
-HELP = "measure speed: metrics, data rendering or training steps"
+HELP = "measure speed: metrics, data rendering, training steps or one run's evaluation"
 
 # target -> module with `measure(args) -> dict[str, dict[str, float]]` and `format_table(result) -> str`
 TARGETS = {
     "metrics": "benchmark.perf.metrics",
     "data": "benchmark.perf.data",
     "train": "benchmark.perf.train",
+    "eval": "benchmark.perf.eval",
 }
 
 
@@ -21,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", choices=sorted(TARGETS), help="what to time")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    parser.add_argument(
+        "--family",
+        choices=("diagonal", "full_covariance", "iaf"),
+        default="diagonal",
+        help="posterior family of the run `eval` times (default diagonal)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

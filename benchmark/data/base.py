@@ -51,6 +51,17 @@ class GroundTruthData(abc.ABC):
     def num_factors(self) -> int:
         return len(self.factor_sizes)
 
+    @property
+    def observations_depend_only_on_factors(self) -> bool:
+        """True when `sample_observations_from_factors` is a pure function of the factors.
+
+        Such a data set draws nothing from `random_state` when rendering, so
+        evaluation may render and encode each factor combination once
+        (`benchmark.evaluation.encoding`) without moving any draw. False
+        unless a data set declares it.
+        """
+        return False
+
     def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """`[num, num_factors]` int64 factors, each uniform and independent.
 

@@ -246,6 +246,13 @@ class DSprites(GroundTruthData):
     def observation_shape(self) -> tuple[int, ...]:
         return (IMAGE_SIZE, IMAGE_SIZE, 1)
 
+    @property
+    def observations_depend_only_on_factors(self) -> bool:
+        """True unless a subclass renders its own way (noise or colour draw from `random_state`)."""
+        return (
+            type(self).sample_observations_from_factors is DSprites.sample_observations_from_factors
+        )
+
     def sample_observations_from_factors(
         self, factors: np.ndarray, random_state: np.random.RandomState
     ) -> np.ndarray:

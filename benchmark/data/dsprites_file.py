@@ -257,6 +257,14 @@ class DSpritesFile(GroundTruthData):
             for r, s in zip(DSprites.preview_reference, self._factor_sizes, strict=True)
         )
 
+    @property
+    def observations_depend_only_on_factors(self) -> bool:
+        """True: an image is the file's row for its factors (unless a subclass renders otherwise)."""
+        return (
+            type(self).sample_observations_from_factors
+            is DSpritesFile.sample_observations_from_factors
+        )
+
     def sample_observations_from_factors(
         self, factors: np.ndarray, random_state: np.random.RandomState
     ) -> np.ndarray:

@@ -6,8 +6,8 @@ from typing import Any
 
 from benchmark.config.schema import EvaluationConfig
 from benchmark.data.base import GroundTruthData
+from benchmark.evaluation.encoding import metric_representation
 from benchmark.metrics import METRICS, score_sampled
-from benchmark.models import representation_function
 
 __all__ = ["DRAW_SETTINGS", "interpretability_scores"]
 
@@ -41,6 +41,7 @@ def interpretability_scores(
     *,
     seed: int,
     kind: str = "mean",
+    timings: dict[str, float] | None = None,
 ) -> dict[str, object]:
     """Every metric of `evaluation.metrics` on codes of `model` (posterior means or samples).
 
@@ -49,8 +50,16 @@ def interpretability_scores(
     `batch_size`) share one set of points, so a per-metric override such as
     `dci: {num_train: 1000}` draws separately for DCI alone. Keys are the
     metrics library's (see `benchmark.metrics`).
+
+    Codes come from `benchmark.evaluation.encoding.metric_representation`:
+    for the Gaussian families' mean codes on dSprites every distinct image is
+    encoded once for all metrics. `timings`, when given, receives wall
+    seconds per metric name (including the rendering and encoding of the
+    images it was the first to ask for), `draws` (shared points of the array
+    metrics; `draws/<names>` for a group with its own draws) and `encode` (all rendering
+    and encoding of the shared code table).
     """
-    represent = representation_function(model, kind, batch_size=ENCODE_BATCH, seed=seed)
+    represent = metric_representation(model, dataset, kind, batch_size=ENCODE_BATCH, seed=seed)
     groups: dict[tuple, dict[str, dict[str, Any]]] = {}
     for name in evaluation.metrics:
         settings = _metric_settings(evaluation, name)
@@ -59,7 +68,8 @@ def interpretability_scores(
             draws = {k: settings.pop(k) for k in DRAW_SETTINGS if k in settings}
         groups.setdefault(tuple(sorted(draws.items())), {})[name] = settings
     result: dict[str, object] = {}
-    for draws, members in groups.items():
+    for number, (draws, members) in enumerate(groups.items()):
+        spent: dict[str, float] = {}
         result.update(
             score_sampled(
                 dataset,
@@ -67,7 +77,15 @@ def interpretability_scores(
                 seed=seed,
                 metrics=list(members),
                 settings={k: v for k, v in members.items() if v},
+                timings=spent,
                 **dict(draws),
             )
         )
+        if timings is not None:
+            if "draws" in spent and number:
+                spent["draws/" + "+".join(members)] = spent.pop("draws")
+            timings.update(spent)
+    coder = getattr(represent, "codes_of_factors", None)
+    if timings is not None and coder is not None:
+        timings["encode"] = coder.encode_s
     return result

@@ -12,6 +12,14 @@ mean). It may be called on batches of any size.
 The loops below are over sampled batches, not data points: the reference
 interleaves its random draws batch by batch, and reproducing its numbers
 means drawing in the same order. Codes are computed in large chunks.
+
+A representation function may also offer `codes_of_factors(factors [n, K])
+-> codes [n, num_codes]`: the codes of the images of those factors, for data
+sets whose images are a pure function of their factors (rendering draws
+nothing from `random_state`). Then only the factors are drawn here (the same
+draws in the same order, since rendering consumed none) and the function
+renders and encodes each distinct image once, in large batches, however
+many metrics and batches ask for it (`benchmark.evaluation.encoding`).
 """
 
 from __future__ import annotations
@@ -47,6 +55,12 @@ __all__ = [
 ]
 
 RepresentationFunction = Callable[[np.ndarray], np.ndarray]
+FactorCoder = Callable[[np.ndarray], np.ndarray]
+
+
+def _factor_coder(representation_function: RepresentationFunction) -> FactorCoder | None:
+    """The function's `codes_of_factors` (see the module docstring), or None."""
+    return getattr(representation_function, "codes_of_factors", None)
 
 
 def _represent(
@@ -58,6 +72,16 @@ def _represent(
         raise ValueError(
             f"representation_function: expected codes of shape ({observations.shape[0]}, num_codes) "
             f"for {observations.shape[0]} observations, got shape {codes.shape}"
+        )
+    return codes
+
+
+def _check_codes(codes: np.ndarray, num: int) -> np.ndarray:
+    """`codes` as `[num, num_codes]`, or ValueError naming the shape `codes_of_factors` gave."""
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[0] != num:
+        raise ValueError(
+            f"codes_of_factors: expected codes of shape ({num}, num_codes), got shape {codes.shape}"
         )
     return codes
 
@@ -76,6 +100,14 @@ def generate_batch_factor_code(
     disentanglement_lib, which returns the transposes, arrays are
     `(num_points, dim)`.
     """
+    coder = _factor_coder(representation_function)
+    if coder is not None:  # rendering draws nothing: draw the factors alone, encode them once
+        factors = [
+            dataset.sample_factors(min(batch_size, num_points - start), random_state)
+            for start in range(0, num_points, batch_size)
+        ]
+        factors_all = np.concatenate(factors) if factors else np.zeros((0, dataset.num_factors))
+        return _check_codes(coder(factors_all), len(factors_all)), factors_all
     codes, factors = [], []
     for start in range(0, num_points, batch_size):  # batch by batch, to keep the draw order
         factor_batch, observations = dataset.sample(
@@ -221,6 +253,17 @@ def sample_beta_vae_features(
     `points_per_call` points (2 * batch_size each) per representation call.
     """
     labels = np.empty(num_points, dtype=np.int64)
+    coder = _factor_coder(representation_function)
+    if coder is not None:  # same draws without rendering; every image encoded once
+        pairs = np.empty((2, num_points, batch_size, dataset.num_factors), dtype=np.int64)
+        for index in range(num_points):  # per point: the reference's draw order
+            labels[index] = random_state.randint(dataset.num_factors)
+            pairs[0, index] = dataset.sample_factors(batch_size, random_state)
+            pairs[1, index] = dataset.sample_factors(batch_size, random_state)
+            pairs[1, index, :, labels[index]] = pairs[0, index, :, labels[index]]
+        codes = _check_codes(coder(pairs.reshape(-1, dataset.num_factors)), pairs[..., 0].size)
+        codes = codes.reshape(2, num_points, batch_size, codes.shape[-1])
+        return beta_vae_features(codes[0], codes[1]), labels
     features = []
     for start in range(0, num_points, points_per_call):
         stop = min(num_points, start + points_per_call)
@@ -278,6 +321,17 @@ def sample_factor_vae_votes(
     observations. See `benchmark.metrics.factor_vae.factor_vae_votes`.
     """
     votes = np.zeros((dataset.num_factors, len(active)), dtype=np.int64)
+    coder = _factor_coder(representation_function)
+    if coder is not None:  # same draws without rendering; every image encoded once
+        fixed = np.empty(num_votes, dtype=np.int64)
+        batches = np.empty((num_votes, batch_size, dataset.num_factors), dtype=np.int64)
+        for index in range(num_votes):  # per vote: the reference's draw order
+            fixed[index] = random_state.randint(dataset.num_factors)
+            batches[index] = dataset.sample_factors(batch_size, random_state)
+            batches[index, :, fixed[index]] = batches[index, 0, fixed[index]]
+        codes = _check_codes(coder(batches.reshape(-1, dataset.num_factors)), batches[..., 0].size)
+        codes = codes.reshape(num_votes, batch_size, codes.shape[-1])
+        return votes + factor_vae_votes(codes, fixed, global_variances, active, dataset.num_factors)
     for start in range(0, num_votes, points_per_call):
         stop = min(num_votes, start + points_per_call)
         fixed = np.empty(stop - start, dtype=np.int64)
@@ -318,13 +372,18 @@ def compute_factor_vae(
     i.e. the number of codes, or 0 when none is active; kept for comparison
     with published numbers).
     """
-    _, observations = dataset.sample(num_variance_estimate, random_state)
-    codes = np.concatenate(
-        [
-            _represent(representation_function, observations[start : start + 64])
-            for start in range(0, num_variance_estimate, 64)
-        ]
-    )
+    coder = _factor_coder(representation_function)
+    if coder is not None:  # the same draws: rendering takes nothing from random_state
+        factors = dataset.sample_factors(num_variance_estimate, random_state)
+        codes = _check_codes(coder(factors), num_variance_estimate)
+    else:
+        _, observations = dataset.sample(num_variance_estimate, random_state)
+        codes = np.concatenate(
+            [
+                _represent(representation_function, observations[start : start + 64])
+                for start in range(0, num_variance_estimate, 64)
+            ]
+        )
     global_variances = np.var(codes, axis=0, ddof=1)
     active = active_dims(global_variances, prune_threshold)
     if not active.any():

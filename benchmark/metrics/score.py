@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -108,15 +109,22 @@ def _run_array_metrics(
     selected: list[Metric],
     arrays: dict[str, np.ndarray | None],
     settings: Mapping[str, Mapping[str, object]],
+    timings: dict[str, float] | None = None,
 ) -> dict[str, object]:
-    """Runs array metrics on validated arrays; `settings` maps metric name to its settings."""
+    """Runs array metrics on validated arrays; `settings` maps metric name to its settings.
+
+    `timings`, when given, receives each metric's wall seconds under its name.
+    """
     result: dict[str, object] = {}
     skipped: dict[str, str] = {}
     for metric in selected:
         allowed = metric.array_settings()
         kwargs = {k: v for k, v in settings.get(metric.name, {}).items() if k in allowed}
         assert metric.arrays is not None
+        started = time.perf_counter()
         result.update(metric.arrays(*(arrays[name] for name in metric.inputs), **kwargs))
+        if timings is not None:
+            timings[metric.name] = time.perf_counter() - started
         if arrays["codes_test"] is None:
             skipped.update({key: NEEDS_TEST for key in metric.test_keys})
     result["sklearn_version"] = sklearn.__version__
@@ -133,6 +141,7 @@ def score_sampled(
     num_test: int = 5000,
     batch_size: int = 16,
     settings: Mapping[str, Mapping[str, object]] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, object]:
     """Scores a representation function on points drawn from a data set.
 
@@ -150,6 +159,9 @@ def score_sampled(
       num_train, num_test, batch_size: the array metrics' draws (study: 10000, 5000, 16).
       settings: per-metric settings, e.g. `{"dci": {"n_jobs": 2}, "beta_vae":
         {"num_train": 1000}}`; for array metrics, the core's settings.
+      timings: when given, receives wall seconds: `draws` (the array metrics'
+        shared points, codes included) and each metric by name (BetaVAE and
+        FactorVAE including their own draws and codes).
 
     Returns:
       The flat result of `score_arrays` plus the data-set metrics' keys and `seed`.
@@ -167,6 +179,7 @@ def score_sampled(
     result: dict[str, object] = {}
     if array_metrics:
         wants_test = any(m.test_keys for m in array_metrics)
+        started = time.perf_counter()
         drawn = sample_train_test(
             dataset,
             representation_function,
@@ -175,12 +188,15 @@ def score_sampled(
             num_test if wants_test else None,
             batch_size,
         )
+        if timings is not None:
+            timings["draws"] = time.perf_counter() - started
         arrays = dict(
             zip(("codes_train", "factors_train", "codes_test", "factors_test"), drawn, strict=True)
         )
-        result.update(_run_array_metrics(array_metrics, arrays, settings))
+        result.update(_run_array_metrics(array_metrics, arrays, settings, timings))
     for metric in selected:
         if metric.needs_dataset:
+            started = time.perf_counter()
             result.update(
                 metric.sampled(
                     dataset,
@@ -189,6 +205,8 @@ def score_sampled(
                     **settings.get(metric.name, {}),
                 )
             )
+            if timings is not None:
+                timings[metric.name] = time.perf_counter() - started
     result["sklearn_version"] = sklearn.__version__
     result.setdefault("skipped", {})
     result["seed"] = seed
