@@ -281,3 +281,33 @@ def test_resume_on_another_numerical_setup_is_refused(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps(settings))
     with pytest.raises(UserInputError, match=r"run.json: setup: .*device 'NVIDIA H100' -> 'CPU'"):
         _train(_small(), tmp_path, 10)
+
+
+def test_chunked_updates_match_the_per_step_guarded_loop():
+    """Seeds from the host's step number give the updates the device-step loop gave."""
+    from benchmark.data.stream import make_batches
+    from benchmark.training.loop import make_chunk_runner, make_step_runner
+
+    weights = []
+    for chunked in (True, False):
+        model = _small("beta_vae", "full_covariance")
+        model.initialize(seed=0)
+        optimizers = model.make_optimizers(1e-3)
+        optimizers["vae"].build(model.optimizer_variables()["vae"])
+        step = tf.Variable(2, dtype=tf.int64, trainable=False)
+        iterator = iter(make_batches(SQUARES, 8, seed=5, start=2))
+        if chunked:
+            run = make_chunk_runner(model, optimizers, step, seed=5)
+            finite, sums, _ = run.unpack(
+                run(iterator, tf.constant(2, tf.int64), tf.constant(4)).numpy()
+            )
+            assert finite and np.isfinite(sums["loss"])
+        else:
+            done, ok, _, _ = make_step_runner(model, optimizers, step, seed=5)(
+                iterator, tf.constant(4)
+            )
+            assert int(done) == 4 and bool(ok)
+        assert int(step.numpy()) == 6
+        weights.append([w.numpy() for w in model.weights])
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
