@@ -23,7 +23,7 @@ from benchmark.metrics import settings
 from benchmark.models import build_model
 from benchmark.training import train
 
-__all__ = ["LATENT_SAMPLE_CHECKS", "LATENT_SAMPLE_DEFAULTS", "execute_run"]
+__all__ = ["LATENT_SAMPLE_CHECKS", "LATENT_SAMPLE_DEFAULTS", "convergence_scores", "execute_run"]
 
 # How many images the latent scores average over, and how many held-out images
 # the importance-weighted bound uses (task setting `latent_scores: {num_points, num_heldout}`).
@@ -67,6 +67,27 @@ def _traversals(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[
     return {"traversals": path.name}
 
 
+def convergence_scores(trained: Any) -> dict[str, Any]:
+    """The convergence record of a `TrainResult` as scores (see `benchmark.training.convergence`).
+
+    `train/converged` (1 or 0), `train/heldout_elbo_slope` (least-squares
+    slope of the held-out ELBO over the last 20% of steps, nats per 1,000
+    steps), `train/heldout_elbo` (its last value, nats), `train/steps_trained`
+    and `train/heldout_elbo_curve` (`[[step, nats], ...]`, every log point).
+    Empty when the run had no held-out batch.
+    """
+    if trained.convergence is None:
+        return {}
+    curve = trained.heldout_curve
+    return {
+        "train/converged": 1.0 if trained.convergence.converged else 0.0,
+        "train/heldout_elbo_slope": trained.convergence.slope_per_1k_steps,
+        "train/heldout_elbo": curve[-1][1],
+        "train/steps_trained": float(trained.steps_done),
+        "train/heldout_elbo_curve": [[int(s), float(e)] for s, e in curve],
+    }
+
+
 def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str, Any]:
     """Trains and scores one run; resumes from the checkpoints in `workdir/checkpoints`.
 
@@ -97,6 +118,8 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         checkpoint_every=training.checkpoint_every,
         log_every=training.log_every,
         progress=progress,
+        convergence_tolerance=training.convergence_tolerance,
+        stop_when_converged=training.stop_when_converged,
     )
     trained_at = time.perf_counter()
 
@@ -122,6 +145,7 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
     latent_at = time.perf_counter()
     for key, value in trained.final_loss_terms.items():
         scores[f"train/{key}"] = value
+    scores.update(convergence_scores(trained))
 
     scores["artifacts"] = _traversals(model, dataset, spec, workdir)
     scores["durations"] = {

@@ -254,6 +254,16 @@ def test_duplicate_yaml_key_is_an_error(in_tmp):
             "x.yaml: training.learning_rate: expected a number, got 'fast'",
         ),
         (
+            "steps: 100",
+            "steps: 100, convergence_tolerance: 1.5",
+            "x.yaml: training.convergence_tolerance: expected a fraction of |ELBO| in (0, 1)",
+        ),
+        (
+            "steps: 100",
+            "steps: 100, stop_when_converged: yes please",
+            "x.yaml: training.stop_when_converged: expected true or false, got 'yes please'",
+        ),
+        (
             "entry: beta_vae",
             "entry: beta_vea",
             "x.yaml: models[0].entry: unknown model entry 'beta_vea' (did you mean 'beta_vae'",
@@ -467,6 +477,17 @@ def test_run_ids_are_stable_and_depend_only_on_what_decides_results(in_tmp):
     assert not {s.run_id for s in expand_task(load(write(in_tmp, changed, "z.yaml")))} & {
         s.run_id for s in base
     }
+    defaults = GOOD.replace(
+        "steps: 100", "steps: 100, convergence_tolerance: 0.005, stop_when_converged: false"
+    )
+    assert [s.run_id for s in expand_task(load(write(in_tmp, defaults, "d.yaml")))] == [
+        s.run_id for s in base
+    ]
+    for setting in ("convergence_tolerance: 0.01", "stop_when_converged: true"):
+        other = GOOD.replace("steps: 100", f"steps: 100, {setting}")
+        assert not {s.run_id for s in expand_task(load(write(in_tmp, other, "o.yaml")))} & {
+            s.run_id for s in base
+        }
 
 
 def test_run_spec_round_trips_through_json(in_tmp):

@@ -109,7 +109,8 @@ def synthetic_scores(posterior: str, beta: int, seed: int) -> dict:
     }
 
 
-def make_synthetic_db(path: Path) -> ResultStore:
+def make_synthetic_db(path: Path, extra=None) -> ResultStore:
+    """The golden database; `extra(posterior, beta, seed)` adds scores to each finished run."""
     task = synthetic_task()
     specs = expand_task(task)
     store = ResultStore(path)
@@ -144,7 +145,10 @@ def make_synthetic_db(path: Path) -> ResultStore:
                 started_at=f"2025-03-01T{10 + index // 6:02d}:{index % 6 * 10:02d}:00Z",
                 finished_at=f"2025-03-01T{10 + index // 6:02d}:{index % 6 * 10 + 9:02d}:00Z",
                 duration_s=540.0,
-                scores=synthetic_scores(posterior, beta, spec.seed),
+                scores={
+                    **synthetic_scores(posterior, beta, spec.seed),
+                    **(extra(posterior, beta, spec.seed) if extra else {}),
+                },
                 artifacts={"traversals": ("traversals.npy", traversal.getvalue())},
                 versions=versions,
                 git_commit="0123abc",
@@ -231,3 +235,35 @@ def test_leaderboard_command(synthetic, tmp_path, capsys):
     assert "synthetic.md" in capsys.readouterr().out
     assert main(["leaderboard", "synthetic", "--db", str(tmp_path / "none.sqlite")]) == 2
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def convergence_scores(posterior: str, beta: int, seed: int) -> dict:
+    """Saturating held-out ELBO curves; full covariance at beta 4, seed 1 still rising."""
+    steps = np.arange(50, 501, 50)
+    rising = posterior == "full_covariance" and beta == 4 and seed == 1
+    scale = 2000.0 if rising else 60.0
+    elbo = -40.0 * beta**0.3 - 5.0 * seed - 300.0 * np.exp(-steps / scale)
+    return {
+        "train/converged": 0.0 if rising else 1.0,
+        "train/heldout_elbo_slope": 1.0,
+        "train/heldout_elbo": float(elbo[-1]),
+        "train/steps_trained": 500.0,
+        "train/heldout_elbo_curve": [[int(s), float(e)] for s, e in zip(steps, elbo, strict=True)],
+    }
+
+
+def test_unconverged_runs_are_counted_marked_and_their_curves_drawn(tmp_path):
+    store = make_synthetic_db(tmp_path / "c.sqlite", extra=convergence_scores)
+    results = load_results(store, "synthetic")
+    text = render_markdown(results, command="c", figure_dir="f")
+    assert "**1 of 10 finished runs are not converged**" in text
+    mig_rows = [line for line in text.splitlines() if line.startswith("| beta_vae |")]
+    marked = [line for line in mig_rows if "†" in line]
+    assert marked and all("| full_covariance | 4 |" in line for line in marked)
+    assert "## Training and convergence" in text and "converged (share)" in text
+    kinds = [f.kind for f in plan_figures(results)]
+    assert "heldout_curves" in kinds
+    out = tmp_path / "boards"
+    write_leaderboard(store, "synthetic", out, command="disbench leaderboard synthetic")
+    assert (out / "synthetic" / "heldout_elbo_curves.png").read_bytes().startswith(PNG)
+    store.close()

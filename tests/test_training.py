@@ -190,3 +190,128 @@ def test_cli_train_runs_one_entry(tmp_path, capsys):
     assert "4 steps (from 0)" in capsys.readouterr().out
     assert main(["train", "beta_vae", "--steps", "1", "--out", str(out), "--arg", "bta=2"]) == 2
     assert "did you mean 'beta'" in capsys.readouterr().err
+
+
+def _while_ops(concrete):
+    return [op for op in concrete.graph.get_operations() if op.type in ("While", "StatelessWhile")]
+
+
+def _op_types(graph_def, function_name: str) -> set[str]:
+    """Op types of a library function and of every function it calls, recursively."""
+    library = {f.signature.name: f for f in graph_def.library.function}
+    seen, types, pending = set(), set(), [function_name]
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in library:
+            continue
+        seen.add(name)
+        for node in library[name].node_def:
+            types.add(node.op)
+            for value in node.attr.values():
+                if value.func.name:
+                    pending.append(value.func.name)
+    return types
+
+
+_BRANCHES = {"If", "StatelessIf", "Case", "StatelessCase"}
+_HOST_CALLS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+
+
+def test_the_training_chunk_never_waits_on_the_host():
+    """In the chunk's loop body: no branch and no Python call, and the step counter is not read."""
+    from benchmark.data.stream import make_batches
+    from benchmark.training.loop import make_chunk_runner, make_step_runner
+
+    model = _small()
+    model.initialize(seed=0)
+    optimizers = model.make_optimizers(1e-3)
+    optimizers["vae"].build(model.optimizer_variables()["vae"])
+    step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    iterator = iter(make_batches(SQUARES, 8, seed=0))
+    chunk = make_chunk_runner(model, optimizers, step, seed=0).get_concrete_function(
+        iterator, tf.constant(0, tf.int64), tf.constant(3)
+    )
+    guarded = make_step_runner(model, optimizers, step, seed=0).get_concrete_function(
+        iterator, tf.constant(3)
+    )
+    for concrete, expect_wait in ((chunk, False), (guarded, True)):
+        (loop,) = _while_ops(concrete)
+        graph_def = concrete.graph.as_graph_def()
+        body = _op_types(graph_def, loop.get_attr("body").name)
+        assert not body & _HOST_CALLS
+        assert bool(body & _BRANCHES) is expect_wait  # the old per-step tf.cond
+        step_handle = next(
+            internal for external, internal in concrete.graph.captures if external is step.handle
+        )
+        assert (
+            any(t is step_handle for t in loop.inputs) is expect_wait
+        )  # seed from the device step
+
+
+def test_heldout_curve_is_logged_and_judged(tmp_path):
+    result = _train(_small(), tmp_path, 20, checkpoint_every=10, heldout_size=16)
+    records = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [5, 10, 15, 20]
+    assert all(r["heldout_elbo"] < 0 for r in records)
+    for r in records:
+        assert r["heldout_elbo"] == pytest.approx(-(r["heldout_reconstruction"] + r["heldout_kl"]))
+    assert result.heldout_curve == [(r["step"], r["heldout_elbo"]) for r in records]
+    assert result.convergence is not None and result.convergence.points == 2  # steps 15, 20
+    assert "heldout_elbo" not in result.final_loss_terms
+    assert result.setup["device"] == "CPU" and result.setup["tf32"] is False
+
+
+def test_stop_when_converged_ends_the_run_and_stays_stopped(tmp_path):
+    # Tolerance 0.9 of |ELBO| holds at once; with a log every 2 steps the window first
+    # holds 3 points at step 12 (8, the last at or before 0.8 * 12, then 10 and 12).
+    def run():
+        return train(
+            _small(), SQUARES, steps=40, batch_size=8, learning_rate=1e-3, seed=3,
+            checkpoint_dir=tmp_path, checkpoint_every=100, log_every=2, progress=False,
+            heldout_size=8, convergence_tolerance=0.9, stop_when_converged=True,
+        )  # fmt: skip
+
+    first = run()
+    assert first.steps_done == 12 and first.stopped_early and first.convergence.converged
+    assert restore(_small(), tmp_path) == 12
+    again = run()
+    assert again.steps_done == 12 and again.resumed_from_step == 12 and again.stopped_early
+
+
+def test_resume_on_another_numerical_setup_is_refused(tmp_path):
+    _train(_small(), tmp_path, 5)
+    settings = json.loads((tmp_path / "run.json").read_text())
+    settings["setup"] = {**settings["setup"], "device": "NVIDIA H100", "xla": True}
+    (tmp_path / "run.json").write_text(json.dumps(settings))
+    with pytest.raises(UserInputError, match=r"run.json: setup: .*device 'NVIDIA H100' -> 'CPU'"):
+        _train(_small(), tmp_path, 10)
+
+
+def test_chunked_updates_match_the_per_step_guarded_loop():
+    """Seeds from the host's step number give the updates the device-step loop gave."""
+    from benchmark.data.stream import make_batches
+    from benchmark.training.loop import make_chunk_runner, make_step_runner
+
+    weights = []
+    for chunked in (True, False):
+        model = _small("beta_vae", "full_covariance")
+        model.initialize(seed=0)
+        optimizers = model.make_optimizers(1e-3)
+        optimizers["vae"].build(model.optimizer_variables()["vae"])
+        step = tf.Variable(2, dtype=tf.int64, trainable=False)
+        iterator = iter(make_batches(SQUARES, 8, seed=5, start=2))
+        if chunked:
+            run = make_chunk_runner(model, optimizers, step, seed=5)
+            finite, sums, _ = run.unpack(
+                run(iterator, tf.constant(2, tf.int64), tf.constant(4)).numpy()
+            )
+            assert finite and np.isfinite(sums["loss"])
+        else:
+            done, ok, _, _ = make_step_runner(model, optimizers, step, seed=5)(
+                iterator, tf.constant(4)
+            )
+            assert int(done) == 4 and bool(ok)
+        assert int(step.numpy()) == 6
+        weights.append([w.numpy() for w in model.weights])
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

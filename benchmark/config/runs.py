@@ -37,7 +37,8 @@ class RunSpec:
       label: the entry's display name in leaderboards.
       sweep: the swept values of this run (a subset of `model_args`), for display.
       seed: the run's seed (initialisation, data order, evaluation sampling).
-      training: steps, batch_size, learning_rate, checkpoint_every, log_every.
+      training: steps, batch_size, learning_rate, checkpoint_every, log_every,
+        convergence_tolerance, stop_when_converged.
       evaluation: metrics, representation ("mean"/"sampled"), settings, latent_scores.
     """
 
@@ -77,18 +78,28 @@ class RunSpec:
         )
 
     def identity(self) -> dict[str, Any]:
-        """The fields that decide the result (what the run id hashes)."""
+        """The fields that decide the result (what the run id hashes).
+
+        Training settings added after the first results (convergence
+        tolerance, early stop) enter only when not at their defaults, so the
+        ids of configurations that do not use them stay as they were.
+        """
+        training: dict[str, Any] = {
+            "steps": self.training.steps,
+            "batch_size": self.training.batch_size,
+            "learning_rate": self.training.learning_rate,
+        }
+        defaults = TrainingConfig(steps=1)
+        for name in ("convergence_tolerance", "stop_when_converged"):
+            if getattr(self.training, name) != getattr(defaults, name):
+                training[name] = getattr(self.training, name)
         return {
             "dataset": self.dataset,
             "dataset_args": self.dataset_args,
             "entry": self.entry,
             "model_args": self.model_args,
             "seed": self.seed,
-            "training": {
-                "steps": self.training.steps,
-                "batch_size": self.training.batch_size,
-                "learning_rate": self.training.learning_rate,
-            },
+            "training": training,
             "evaluation": {
                 "metrics": sorted(self.evaluation.metrics),
                 "representation": sorted(self.evaluation.representation),

@@ -57,7 +57,12 @@ class TrainingConfig:
     """Optimisation settings: `steps` gradient steps of `batch_size` examples (Adam, `learning_rate`).
 
     `checkpoint_every` and `log_every` (in steps) do not change results and
-    are left out of run ids.
+    are left out of run ids. `convergence_tolerance`: a run is converged when
+    its held-out ELBO improved by less than this fraction of |ELBO| over the
+    last 20% of its steps (`benchmark.training.convergence`);
+    `stop_when_converged`: end a run early once that holds (`steps` is then
+    the most it trains). Both enter run ids only when not at their defaults,
+    so the ids of existing configurations stay as they are.
     """
 
     steps: int
@@ -65,6 +70,8 @@ class TrainingConfig:
     learning_rate: float = 1e-4
     checkpoint_every: int = 10_000
     log_every: int = 1_000
+    convergence_tolerance: float = 0.005
+    stop_when_converged: bool = False
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:

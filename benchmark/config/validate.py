@@ -496,16 +496,35 @@ def _seeds(raw: object, sources: Sources) -> tuple[int, ...]:
 def _training(raw: object, sources: Sources) -> TrainingConfig:
     path: FieldPath = ("training",)
     data = sources.mapping(raw, path)
-    keys = ("steps", "batch_size", "learning_rate", "checkpoint_every", "log_every")
+    keys = (
+        "steps",
+        "batch_size",
+        "learning_rate",
+        "checkpoint_every",
+        "log_every",
+        "convergence_tolerance",
+        "stop_when_converged",
+    )
     check_keys(sources, data, path, allowed=keys, required=("steps",))
     values: dict[str, object] = {}
     for key in keys:
-        if key in data:
-            if key == "learning_rate":
-                values[key] = sources.number(data[key], (*path, key), positive=True)
-            else:
-                maximum = {"batch_size": MAX_BATCH_SIZE}.get(key, MAX_STEPS)
-                values[key] = sources.integer(data[key], (*path, key), minimum=1, maximum=maximum)
+        if key not in data:
+            continue
+        if key == "learning_rate":
+            values[key] = sources.number(data[key], (*path, key), positive=True)
+        elif key == "convergence_tolerance":
+            tolerance = sources.number(data[key], (*path, key), positive=True)
+            if tolerance >= 1:
+                raise sources.error(
+                    (*path, key),
+                    f"expected a fraction of |ELBO| in (0, 1), e.g. 0.005, got {tolerance!r}",
+                )
+            values[key] = tolerance
+        elif key == "stop_when_converged":
+            values[key] = sources.boolean(data[key], (*path, key))
+        else:
+            maximum = {"batch_size": MAX_BATCH_SIZE}.get(key, MAX_STEPS)
+            values[key] = sources.integer(data[key], (*path, key), minimum=1, maximum=maximum)
     return TrainingConfig(**values)  # type: ignore[arg-type]
 
 
@@ -671,7 +690,7 @@ def _main_metric(
 ) -> str:
     keys = [c.key for c in COLUMNS]
     if "sampled" in evaluation.representation:
-        keys += [SAMPLED_PREFIX + k for k in keys]
+        keys += [SAMPLED_PREFIX + c.key for c in COLUMNS if c.metric]  # not training's
     key = sources.string(raw, path)
     if key not in keys:
         close = [k for k in keys if k.startswith(key + "_")]
@@ -681,8 +700,10 @@ def _main_metric(
             f"unknown score key {key!r}{hint or suggest(key, keys)}; known: {', '.join(keys)}",
         )
     column = next(c for c in COLUMNS if c.key == key.removeprefix(SAMPLED_PREFIX))
-    computed = column.metric in evaluation.metrics or (
-        column.metric == "latent_scores" and evaluation.latent_scores
+    computed = (
+        not column.metric
+        or column.metric in evaluation.metrics
+        or (column.metric == "latent_scores" and evaluation.latent_scores)
     )
     if not computed:
         hint = (

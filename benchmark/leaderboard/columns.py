@@ -17,6 +17,7 @@ __all__ = [
     "INTERPRETABILITY",
     "OTHER",
     "RECONSTRUCTION",
+    "TRAINING",
     "SAMPLED_PREFIX",
     "Column",
     "column_for",
@@ -28,8 +29,9 @@ SAMPLED_PREFIX = "sampled/"
 INTERPRETABILITY = "Interpretability"
 CORRELATION = "Latent correlation and information"
 RECONSTRUCTION = "Reconstruction"
+TRAINING = "Training and convergence"
 OTHER = "Other scores"
-GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, OTHER)
+GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, TRAINING, OTHER)
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("elbo_nats", "ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("heldout_elbo_nats", "held-out ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("iw_log_likelihood_nats", "IW log p(x) (nats)", RECONSTRUCTION, 1, "latent_scores"),
+    # Training: the held-out ELBO curve's end and the convergence check
+    # (benchmark.training.convergence); "converged" averages to the share of seeds.
+    Column("train/heldout_elbo", "final held-out ELBO (nats)", TRAINING, 1, ""),
+    Column("train/converged", "converged (share)", TRAINING, 0, ""),
+    Column("train/heldout_elbo_slope", "held-out ELBO slope (nats/1k steps)", TRAINING, 0, ""),
+    Column("train/steps_trained", "steps trained", TRAINING, 0, ""),
 )
 
 _BY_KEY = {c.key: c for c in COLUMNS}

@@ -8,7 +8,10 @@
 - `posterior_correlation.png`: the posterior correlation matrix (score
   `posterior_correlation_matrix`) of the best run of each series;
 - `correlation_vs_mig.png`: mean posterior |correlation| against MIG for
-  every finished run, one marker style per posterior family, colour by beta.
+  every finished run, one marker style per posterior family, colour by beta;
+- `heldout_elbo_curves.png`: the held-out ELBO against the training step
+  (score `train/heldout_elbo_curve`), one panel per value of `x`, one line
+  per series (the mean over seeds) and each seed as a thin line.
 """
 
 from __future__ import annotations
@@ -30,19 +33,25 @@ from benchmark.leaderboard.tables import (
 )
 
 __all__ = [
+    "CONVERGED_KEY",
     "CORRELATION_KEY",
+    "CURVE_KEY",
     "TRAVERSALS_ARTIFACT",
     "MEAN_CORRELATION_KEY",
     "Figure",
     "best_run",
     "correlation_vs_mig_rows",
     "correlation_runs",
+    "heldout_curves",
+    "not_converged",
     "layout",
     "metric_series",
     "plan_figures",
 ]
 
 CORRELATION_KEY = "posterior_correlation_matrix"
+CURVE_KEY = "train/heldout_elbo_curve"
+CONVERGED_KEY = "train/converged"
 MEAN_CORRELATION_KEY = "posterior_mean_abs_correlation"
 TRAVERSALS_ARTIFACT = "traversals"
 _TRAVERSAL_SUFFIXES = (".png", ".npy")
@@ -187,6 +196,41 @@ def correlation_vs_mig_rows(results: TaskResults) -> list[dict[str, object]]:
     return rows
 
 
+def _curve(run: RunRow) -> list[tuple[int, float]] | None:
+    value: Any = run.scores.get(CURVE_KEY)
+    if not isinstance(value, list) or not value:
+        return None
+    try:
+        return [(int(step), float(elbo)) for step, elbo in value]
+    except (TypeError, ValueError):
+        return None
+
+
+def heldout_curves(
+    results: TaskResults,
+) -> dict[str, dict[str, list[tuple[int, list[tuple[int, float]]]]]]:
+    """`{x label: {series label: [(seed, [(step, held-out ELBO nats), ...]), ...]}}` of done runs."""
+    _, _, x_field = layout(results)
+    series_fields = _series_fields(results)
+    panels: dict[str, dict[str, list[tuple[int, list[tuple[int, float]]]]]] = {}
+    runs = sorted(results.runs, key=lambda r: (_numeric(row_value(r, x_field)) or 0.0, r.position))
+    for run in runs:
+        curve = _curve(run) if run.status == "done" else None
+        if curve is None:
+            continue
+        x_label = f"{x_field}={format_value(row_value(run, x_field))}"
+        label = " ".join(format_value(row_value(run, f)) for f in series_fields)
+        panels.setdefault(x_label, {}).setdefault(label, []).append((run.seed, curve))
+    return panels
+
+
+def not_converged(results: TaskResults) -> tuple[int, int]:
+    """`(runs not converged, runs with a convergence record)` among the finished runs."""
+    flags = [scalar_score(r, CONVERGED_KEY) for r in results.runs if r.status == "done"]
+    known = [f for f in flags if f is not None]
+    return sum(1 for f in known if f < 0.5), len(known)
+
+
 def _describe(run: RunRow) -> str:
     parts = [run.label, *(f"{k}={format_value(v)}" for k, v in run.sweep.items())]
     return " ".join([*parts, f"seed={run.seed}"]) + f" (run {run.run_id})"
@@ -233,6 +277,18 @@ def plan_figures(results: TaskResults) -> list[Figure]:
                 + ".",
                 key=CORRELATION_KEY,
                 run_ids=tuple(run.run_id for _, run in chosen),
+            )
+        )
+    if heldout_curves(results):
+        figures.append(
+            Figure(
+                kind="heldout_curves",
+                filename="heldout_elbo_curves.png",
+                title="Held-out ELBO during training",
+                caption="The ELBO of a fixed held-out batch at every log point; one panel per "
+                f"{x_field}, one colour per series: the thick line is the mean over seeds, "
+                "thin lines are single seeds. A run is converged when this curve rose by less "
+                "than the task's tolerance over the last 20% of its steps.",
             )
         )
     if correlation_vs_mig_rows(results):

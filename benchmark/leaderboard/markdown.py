@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from benchmark.leaderboard.columns import column_for
-from benchmark.leaderboard.figures import layout, plan_figures
+from benchmark.leaderboard.figures import CONVERGED_KEY, layout, not_converged, plan_figures
 from benchmark.leaderboard.results import TaskResults
 from benchmark.leaderboard.stats import Summary
 from benchmark.leaderboard.tables import (
@@ -32,6 +32,7 @@ from benchmark.runner.environment import PACKAGES
 __all__ = ["INDEX_MARKER", "cell", "code", "render_index", "render_markdown", "summary_of", "text"]
 
 INDEX_MARKER = "<!-- disbench leaderboard "
+NOT_CONVERGED_MARK = "†"
 # The recorded versions (`benchmark.runner.environment`) in display order: ours, then Python.
 _PACKAGES_SHOWN = ("disbench", "python", *(p for p in PACKAGES if p != "disbench"))
 
@@ -94,6 +95,19 @@ def code(value: object) -> str:
     return f"{fence}{pad}{line}{pad}{fence}"
 
 
+def _unconverged(row: Row) -> bool:
+    """Whether a finished run of the row failed the convergence check."""
+    flags = [r.scores.get(CONVERGED_KEY) for r in row.done]
+    return any(isinstance(f, int | float) and not isinstance(f, bool) and f < 0.5 for f in flags)
+
+
+def _mark(row: Row, cells: list[str]) -> list[str]:
+    """Cells of a row with an unconverged run get the mark (missing cells stay as they are)."""
+    if not _unconverged(row):
+        return cells
+    return [c if c == MISSING else f"{c} {NOT_CONVERGED_MARK}" for c in cells]
+
+
 def _table(table: Table, rows: list[Row], fields: tuple[str, ...]) -> list[str]:
     header = [
         *map(cell, fields),
@@ -111,6 +125,7 @@ def _table(table: Table, rows: list[Row], fields: tuple[str, ...]) -> list[str]:
     for i, row in enumerate(rows):
         n = len(row.done)
         cells = [_cell(summaries[j][i], n, i in best[j]) for j in range(len(table.columns))]
+        cells = _mark(row, cells)
         values = [*map(cell, row.key), str(n), *map(_escape, cells)]
         lines.append("| " + " | ".join(values) + " |")
     return [*lines, ""]
@@ -209,6 +224,9 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
             f"{', '.join(str(s) for s in seeds) or MISSING}"
         )
         + " |",
+    ]
+    lines += _convergence_lines(results, training)
+    lines += [
         "",
         "Each cell is the mean over seeds with its 95% bootstrap confidence interval "
         "[low, high] (10,000 resamples, fixed seed); n is the number of finished seeds "
@@ -250,6 +268,26 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def _convergence_lines(results: TaskResults, training: dict[str, Any]) -> list[str]:
+    """The header row on convergence; none when no run has a convergence record."""
+    unconverged, known = not_converged(results)
+    if known == 0:
+        return []
+    tolerance = float(training.get("convergence_tolerance", 0.005))
+    finished = sum(1 for r in results.runs if r.status == "done")
+    unknown = f"; {finished - known} finished runs have no record" if finished > known else ""
+    verdict = (
+        f"**{unconverged} of {known} finished runs are not converged**; every cell of a "
+        f"row holding one is marked {NOT_CONVERGED_MARK}"
+        if unconverged
+        else f"all {known} finished runs are converged"
+    )
+    return [
+        f"| convergence | {verdict}{unknown} (converged: the held-out ELBO rose by less than "
+        f"{tolerance:.2%} of its value over the last 20% of the steps) |"
+    ]
+
+
 def _ranking(
     rows: list[Row], fields: tuple[str, ...], key: str, label: str, direction: int
 ) -> list[str]:
@@ -264,7 +302,7 @@ def _ranking(
         "|---:|" + "|".join("---" for _ in fields) + "|---:|---:|",
     ]
     for rank, (row, summary) in enumerate(ranked, start=1):
-        value = _cell(summary, len(row.done), rank == 1 and len(ranked) > 1)
+        (value,) = _mark(row, [_cell(summary, len(row.done), rank == 1 and len(ranked) > 1)])
         key_cells = " | ".join(map(cell, row.key))
         lines.append(f"| {rank} | {key_cells} | {len(row.done)} | {value} |")
     return [*lines, ""]

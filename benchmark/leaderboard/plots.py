@@ -18,13 +18,20 @@ from benchmark.leaderboard.figures import (
     Figure,
     correlation_runs,
     correlation_vs_mig_rows,
+    heldout_curves,
     layout,
     metric_series,
 )
 from benchmark.leaderboard.results import TaskResults
 from benchmark.leaderboard.tables import format_value
 
-__all__ = ["draw_correlations", "draw_metric_vs_x", "draw_traversal_grid", "write_figure"]
+__all__ = [
+    "draw_correlations",
+    "draw_heldout_curves",
+    "draw_metric_vs_x",
+    "draw_traversal_grid",
+    "write_figure",
+]
 
 _DPI = 110
 
@@ -107,6 +114,43 @@ def draw_correlations(results: TaskResults, path: Path) -> Path:
     return _save(figure, path)
 
 
+def draw_heldout_curves(results: TaskResults, path: Path) -> Path:
+    """Held-out ELBO against step: one panel per x value, one colour per series, seeds thin."""
+    panels = heldout_curves(results)
+    count = len(panels)
+    cols = min(count, 3)
+    rows = math.ceil(count / cols)
+    figure = MplFigure(figsize=(4.2 * cols, 3.2 * rows + 0.4), layout="constrained")
+    labels = sorted({label for lines in panels.values() for label in lines})
+    colours = {label: f"C{i % 10}" for i, label in enumerate(labels)}
+    for index, (x_label, lines) in enumerate(panels.items()):
+        axes = figure.add_subplot(rows, cols, index + 1)
+        low = high = None
+        for label, seeds in lines.items():
+            for _, curve in seeds:
+                steps, elbo = zip(*curve, strict=True)
+                axes.plot(steps, elbo, color=colours[label], linewidth=0.6, alpha=0.5)
+                tail = elbo[len(elbo) // 5 :]  # y range from each curve after its first fifth
+                low = min(tail) if low is None else min(low, min(tail))
+                high = max(tail) if high is None else max(high, max(tail))
+            common = sorted(set.intersection(*(set(s for s, _ in c) for _, c in seeds)))
+            if common:
+                by_seed = [dict(c) for _, c in seeds]
+                mean = [float(np.mean([d[s] for d in by_seed])) for s in common]
+                axes.plot(common, mean, color=colours[label], linewidth=2.0, label=label)
+        axes.set_title(x_label, fontsize="small")
+        axes.set_xlabel("step")
+        axes.set_ylabel("held-out ELBO (nats) ↑")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="x-small")
+        if low is not None and high is not None and high > low:
+            # The first fifth (the fall from the initial ELBO) would flatten the rest.
+            margin = 0.15 * (high - low)
+            axes.set_ylim(low - margin, high + margin)
+    figure.suptitle(f"{results.task}: held-out ELBO during training", fontsize="medium")
+    return _save(figure, path)
+
+
 def write_figure(
     figure: Figure, results: TaskResults, artifact: tuple[str, bytes] | None, path: Path
 ) -> Path:
@@ -119,6 +163,8 @@ def write_figure(
         return draw_metric_vs_x(results, figure.key, path)
     if figure.kind == "correlation_heatmap":
         return draw_correlations(results, path)
+    if figure.kind == "heldout_curves":
+        return draw_heldout_curves(results, path)
     if figure.kind == "correlation_vs_mig":
         return plot_correlation_vs_mig(correlation_vs_mig_rows(results), path)
     if figure.kind == "traversals":

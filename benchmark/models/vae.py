@@ -17,8 +17,10 @@ The public surface other parts use:
   objective's own) and `kl_per_latent [D]` for diagonal posteriors
 - `make_optimizers(learning_rate)` and `optimizer_variables()`: what the
   trainer updates, one Adam per optimizer name
-- `apply_update(x, step, seed, optimizers) -> (terms, ok)`: one seeded
-  training step; the update is skipped when a loss or gradient is not finite
+- `apply_update(x, step, seed, optimizers, guard=True) -> (terms, ok)`: one
+  seeded training step; with `guard` the update is skipped when a loss or
+  gradient is not finite
+- `heldout_terms(x, seed)`: the ELBO and its two terms on a held-out batch
 - `initialize(seed)`: creates the variables (seeded), once.
 """
 
@@ -308,16 +310,38 @@ class VAE(tf_keras.Model):
         self.initialize()
         return dict(self._term_shapes)
 
+    def heldout_terms(self, x: tf.Tensor, seed: tf.Tensor | Sequence[int]) -> dict[str, tf.Tensor]:
+        """`{"elbo", "reconstruction", "kl"}`: batch means (nats) of the ELBO's terms on `x`.
+
+        The objective's own regularizer is not computed: this is the
+        held-out bound the convergence check follows (Monte Carlo KL with
+        `kl_samples` draws for IAF, closed form otherwise), with fixed `seed`.
+        """
+        draw = tf.random.experimental.stateless_split(tf.cast(seed, tf.int32), 2)[0]
+        posterior = self.encode(x)
+        num_samples = 1 if posterior.closed_form_kl else self.kl_samples
+        samples, log_q = posterior.sample_and_log_prob(num_samples, draw)
+        reconstruction = tf.reduce_mean(self.reconstruction_nll(x, samples[0]))
+        kl = tf.reduce_mean(posterior.kl_from_samples(samples, log_q))
+        return {"elbo": -(reconstruction + kl), "reconstruction": reconstruction, "kl": kl}
+
     def apply_update(
         self,
         x: tf.Tensor,
         step: tf.Tensor,
         seed: tf.Tensor,
         optimizers: dict[str, Adam],
+        *,
+        guard: bool = True,
     ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        """One training step: `(terms, ok)`; nothing is updated unless every loss and gradient is finite.
+        """One training step: `(terms, ok)`, `ok` False when a loss or gradient is not finite.
 
-        `terms` gains "grad_norm" (global norm of all gradients). Call inside
+        With `guard` (the default) nothing is updated unless `ok`: a
+        `tf.cond` per step, whose predicate a GPU must send to the host.
+        Without it the update is applied whatever `ok` says, with no branch,
+        so a caller that checks `ok` once per chunk of steps must restore the
+        chunk's start itself (`benchmark.training.loop`). `terms` gains
+        "grad_norm" (global norm of all gradients). Call inside
         `tf.function`, with the optimizers built for `optimizer_variables()`.
         """
         groups = self.optimizer_variables()
@@ -335,5 +359,8 @@ class VAE(tf_keras.Model):
                 optimizers[name].apply_gradients(zip(gradients[name], variables, strict=True))
             return tf.constant(True)
 
-        tf.cond(ok, update, lambda: tf.constant(False))
+        if guard:
+            tf.cond(ok, update, lambda: tf.constant(False))
+        else:
+            update()
         return {**terms, "grad_norm": grad_norm}, ok

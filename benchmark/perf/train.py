@@ -1,12 +1,19 @@
-"""`disbench perf train`: training-step speed per posterior family.
+"""`disbench perf train`: training-step speed per posterior family, batch size and compilation.
 
-For each family ("diagonal", "full_covariance", "iaf") a `beta_vae` with the
-disentanglement_lib conv architecture (10 latents) trains at batch 64 on
-64x64x1 `dsprites` batches from the real input stream
-(`benchmark.data.stream.make_batches`), through the trainer's own compiled
-loop (`benchmark.training.loop.make_step_runner`). Reported per family:
+A `beta_vae` with the disentanglement_lib conv architecture (10 latents)
+trains on 64x64x1 `dsprites` batches from the real input stream
+(`benchmark.data.stream.make_batches`), through the trainer's own chunk
+runner (`benchmark.training.loop.make_chunk_runner`: no per-step host round
+trip). Rows, keyed `family/batch/precision/xla`: every family at batch 64;
+the diagonal family also at batch 128 and 256, and with each update compiled
+by XLA (`jit_compile`), which the trainer uses on a GPU only. The "diagonal"
+batch-64 row also times the trainer's previous loop, the guarded per-step
+runner (`make_step_runner`, a `tf.cond` and a read of the device step per
+update, 25 updates per call), in alternating blocks. Only float32 is
+measured: mixed precision is not implemented. Reported per row:
 
 - steps_per_second: updates per second of wall time, after a warm-up;
+- images_per_second: steps_per_second times the batch size;
 - gflop_per_step: floating-point operations of one update (forward,
   backward and the Adam update), counted by TensorFlow's profiler
   (the `flops` statistics TensorFlow registers per op type: convolutions,
@@ -16,7 +23,7 @@ loop (`benchmark.training.loop.make_step_runner`). Reported per family:
   a few MFLOP;
 - gflop_per_second: the product of the two.
 
-The "diagonal" entry also holds `baseline_steps_per_second`: the same
+The diagonal batch-64 row also holds `baseline_steps_per_second`: the same
 architecture written in plain Keras (stock layers and Adam, sigmoid
 cross-entropy) trained on the same stream by a Python loop that calls one
 `tf.function` step per batch, timed in alternating blocks with the trainer
@@ -73,10 +80,10 @@ def count_gflop(function, *args) -> float:
     return flops / 1e9
 
 
-def _model_and_runner(family: str, seed: int):
+def _model_and_runner(family: str, seed: int, jit_compile: bool = False):
     tf = import_tensorflow()
     from benchmark.models import build_model
-    from benchmark.training.loop import make_step_runner
+    from benchmark.training.loop import make_chunk_runner, make_step_runner
 
     model = build_model("beta_vae", (64, 64, 1), posterior=family, architecture="conv")
     model.initialize(seed)
@@ -84,7 +91,8 @@ def _model_and_runner(family: str, seed: int):
     for name, variables in model.optimizer_variables().items():
         optimizers[name].build(variables)
     step = tf.Variable(0, dtype=tf.int64, trainable=False)
-    return model, optimizers, make_step_runner(model, optimizers, step, seed)
+    chunk = make_chunk_runner(model, optimizers, step, seed, jit_compile=jit_compile)
+    return model, optimizers, chunk, make_step_runner(model, optimizers, step, seed)
 
 
 def _plain_keras_step():
@@ -154,33 +162,43 @@ def _single_step(model, optimizers):
     return step
 
 
+def _rows(quick: bool) -> list[tuple[str, int, bool]]:
+    """(family, batch size, XLA) of each row."""
+    rows = [(family, BATCH_SIZE, False) for family in FAMILIES]
+    rows += [("diagonal", 128, False), ("diagonal", 256, False), ("diagonal", BATCH_SIZE, True)]
+    return rows[:1] + rows[-1:] if quick else rows
+
+
 def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """`{family: {"steps_per_second", "gflop_per_step", "gflop_per_second"}}` (see module doc)."""
+    """`{"family/batch/precision/xla": {"steps_per_second", ...}}` (see module doc)."""
     tf = import_tensorflow()
     from benchmark.data import get_dataset
     from benchmark.data.stream import make_batches
 
     quick = bool(getattr(args, "quick", False))
-    block, blocks = (5, 2) if quick else (20, 4)
+    block, blocks = (5, 2) if quick else (25, 4)
     data = get_dataset("dsprites")
     result: dict[str, dict[str, float]] = {}
-    for family in FAMILIES:
-        model, optimizers, run = _model_and_runner(family, seed=0)
-        iterator = iter(make_batches(data, BATCH_SIZE, seed=0))
-        spec = tf.TensorSpec([BATCH_SIZE, 64, 64, 1], tf.float32)
+    for family, batch, xla in _rows(quick):
+        model, optimizers, run, guarded = _model_and_runner(family, 0, jit_compile=xla)
+        iterator = iter(make_batches(data, batch, seed=0))
+        spec = tf.TensorSpec([batch, 64, 64, 1], tf.float32)
         gflop = count_gflop(_single_step(model, optimizers), spec)
-        run(iterator, tf.constant(3))  # trace and warm up
-        baseline = family == "diagonal"
+        run(iterator, tf.constant(0, tf.int64), tf.constant(3)).numpy()  # trace and warm up
+        current = 3
+        baseline = family == "diagonal" and batch == BATCH_SIZE and not xla
         if baseline:
             plain = _plain_keras_step()
-            plain_iterator = iter(make_batches(data, BATCH_SIZE, seed=1))
+            plain_iterator = iter(make_batches(data, batch, seed=1))
             for _ in range(3):
                 plain(next(plain_iterator))
-        trainer_seconds = plain_seconds = 0.0
+            old_iterator = iter(make_batches(data, batch, seed=2))
+            guarded(old_iterator, tf.constant(3))[0].numpy()
+        trainer_seconds = plain_seconds = old_seconds = 0.0
         for _ in range(blocks):
             started = time.perf_counter()
-            done = run(iterator, tf.constant(block))[0]
-            int(done.numpy())
+            run(iterator, tf.constant(current, tf.int64), tf.constant(block)).numpy()
+            current += block
             trainer_seconds += time.perf_counter() - started
             if baseline:
                 started = time.perf_counter()
@@ -188,35 +206,54 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                     loss = plain(next(plain_iterator))
                 float(loss.numpy())
                 plain_seconds += time.perf_counter() - started
+                started = time.perf_counter()
+                for _ in range(0, block, 25):  # the old loop: at most 25 updates per call
+                    int(guarded(old_iterator, tf.constant(min(25, block)))[0].numpy())
+                old_seconds += time.perf_counter() - started
         steps_per_second = block * blocks / trainer_seconds
-        result[family] = {
+        row = {
             "steps_per_second": steps_per_second,
+            "images_per_second": steps_per_second * batch,
             "gflop_per_step": gflop,
             "gflop_per_second": gflop * steps_per_second,
         }
         if baseline:
-            result[family]["baseline_steps_per_second"] = block * blocks / plain_seconds
+            row["baseline_steps_per_second"] = block * blocks / plain_seconds
+            row["per_step_guard_steps_per_second"] = block * blocks / old_seconds
+        result[f"{family}/{batch}/float32/{'xla' if xla else 'no-xla'}"] = row
     return result
 
 
 def format_table(result: dict[str, dict[str, float]]) -> str:
     """A plain-text table of `measure`'s result."""
     lines = [
-        f"{'posterior':<16} {'steps/s':>8} {'ms/step':>8} {'GFLOP/step':>11} {'GFLOP/s':>8}",
+        f"{'posterior':<16} {'batch':>5} {'precision':>9} {'XLA':>4} {'steps/s':>8} "
+        f"{'images/s':>9} {'ms/step':>8} {'GFLOP/step':>11} {'GFLOP/s':>8}",
     ]
-    for family, row in result.items():
+    extra = []
+    for key, row in result.items():
+        family, batch, precision, xla = key.split("/")
+        rate = row["steps_per_second"]
         lines.append(
-            f"{family:<16} {row['steps_per_second']:8.2f} {1000 / row['steps_per_second']:8.1f} "
+            f"{family:<16} {batch:>5} {precision:>9} {'yes' if xla == 'xla' else 'no':>4} "
+            f"{rate:8.2f} {row['images_per_second']:9.1f} {1000 / rate:8.1f} "
             f"{row['gflop_per_step']:11.2f} {row['gflop_per_second']:8.1f}"
         )
-    base = result.get("diagonal", {}).get("baseline_steps_per_second")
-    if base:
-        lines.append(
-            f"plain Keras loop (diagonal, one tf.function call per step): {base:.2f} steps/s "
-            f"({1000 / base:.1f} ms/step)"
-        )
+        if "per_step_guard_steps_per_second" in row:
+            old = row["per_step_guard_steps_per_second"]
+            extra.append(
+                f"previous loop (tf.cond and device-step read per update, {family}, batch "
+                f"{batch}): {old:.2f} steps/s ({1000 / old:.1f} ms/step)"
+            )
+        if "baseline_steps_per_second" in row:
+            base = row["baseline_steps_per_second"]
+            extra.append(
+                f"plain Keras loop ({family}, batch {batch}, one tf.function call per step): "
+                f"{base:.2f} steps/s ({1000 / base:.1f} ms/step)"
+            )
+    lines += extra
     lines.append(
-        f"beta_vae, conv architecture, batch {BATCH_SIZE}, 64x64x1 dsprites stream; "
-        "GFLOP counted by the TF profiler"
+        "beta_vae, conv architecture, 64x64x1 dsprites stream; GFLOP counted by the TF profiler; "
+        "timed in alternating blocks on a possibly shared machine (noisy)"
     )
     return "\n".join(lines)

@@ -4,8 +4,12 @@ Public API:
 
 - `train(model, dataset, *, steps, batch_size=64, learning_rate=1e-4,
   seed=0, checkpoint_dir, checkpoint_every=1000, log_every=100,
-  progress=True) -> TrainResult` (steps_done, seconds, steps_per_second,
-  final_loss_terms, resumed_from_step, final_kl_per_latent).
+  progress=True, heldout=None, heldout_size=256, convergence_tolerance=0.005,
+  stop_when_converged=False) -> TrainResult` (steps_done, seconds,
+  steps_per_second, final_loss_terms, resumed_from_step, final_kl_per_latent,
+  heldout_curve, convergence, stopped_early, setup).
+- `assess(steps, elbo, tolerance) -> Convergence`: the convergence criterion
+  on a held-out ELBO curve (`benchmark.training.convergence`).
 - `TrainingDiverged(step, reason)`: a RuntimeError with `.step` and `.reason`;
   the last good checkpoint stays in place.
 - `restore(model, checkpoint_dir) -> int`: loads the latest weights (creating
@@ -15,6 +19,15 @@ Public API:
 """
 
 from benchmark.training.checkpoints import load_model, restore
+from benchmark.training.convergence import Convergence, assess
 from benchmark.training.loop import TrainingDiverged, TrainResult, train
 
-__all__ = ["TrainResult", "TrainingDiverged", "load_model", "restore", "train"]
+__all__ = [
+    "Convergence",
+    "TrainResult",
+    "TrainingDiverged",
+    "assess",
+    "load_model",
+    "restore",
+    "train",
+]

@@ -2,8 +2,9 @@
 
 A run directory holds TensorFlow checkpoints (`ckpt-<step>`, the latest two
 kept) of the model, its optimizers and the update counter, plus `run.json`
-(seed, batch size, learning rate and, for models made by `build_model`, the
-model entry) and `train_log.jsonl` (one record per logging interval). The
+(seed, batch size, learning rate, the numerical setup of
+`benchmark.training.setup` and, for models made by `build_model`, the model
+entry) and `train_log.jsonl` (one record per logging interval). The
 data-stream position and the sampling noise of update t are functions of
 (seed, t), so the counter alone says where a resumed run continues.
 """
@@ -42,6 +43,15 @@ def check_run_file(directory: Path, settings: dict[str, object]) -> None:
         return
     stored = json.loads(path.read_text())
     for key, value in settings.items():
+        if key == "setup" and key in stored and stored[key] != value:
+            from benchmark.training.setup import describe_mismatch
+
+            raise UserInputError(
+                f"{path}: setup: this run was trained on another numerical setup "
+                f"({describe_mismatch(stored[key], value)}), so resuming it here would not "
+                "continue it exactly; resume it on the setup it started on or use a new "
+                "checkpoint_dir"
+            )
         if key in stored and stored[key] != value:
             raise UserInputError(
                 f"{path}: {key}: this run directory was trained with {stored[key]!r}, "

@@ -7,12 +7,21 @@ point and restarted with the same arguments resumes from its latest
 checkpoint (model, optimizers, update counter), restarts the stream at batch
 t for free, and ends with the same weights as an uninterrupted run.
 
-Steps run inside one `tf.function` holding a `tf.while_loop` of up to
-`_MAX_CHUNK` updates (no Python work per step); the loop stops early at the
-first update whose loss or gradient is not finite, skipping that update, and
-`train` raises `TrainingDiverged(step, reason)`: the weights in memory and on
-disk stay at the last good values. Not compiled with XLA: on the 2-core CPU
-it ran twice as slow. TensorFlow places the step on a GPU when it sees one.
+Updates run in chunks that end at the next log or checkpoint boundary: one
+`tf.function` call holding a `tf.while_loop` (`make_chunk_runner`). The host
+passes the chunk's first step number and each update derives its noise seed
+from it, so no update reads a value back to the host or branches on one;
+finiteness is checked once, from the one packed vector the chunk returns.
+A chunk with a non-finite loss or gradient is undone from a device-side
+snapshot of its start and replayed with the guarded per-step runner
+(`make_step_runner`), which stops before the first bad update: `train` then
+raises `TrainingDiverged(step, reason)` with the weights in memory and on
+disk at the last good values, exactly as a per-step guard would. Each update
+is compiled with XLA on a GPU, not on a CPU (see `benchmark.training.setup`).
+
+At every log point the ELBO of a fixed held-out batch is evaluated and
+logged beside the training terms; its curve decides convergence
+(`benchmark.training.convergence`) and, optionally, an early stop.
 """
 
 from __future__ import annotations
@@ -33,13 +42,29 @@ from benchmark.training.checkpoints import (
     check_run_file,
     make_checkpoint,
 )
+from benchmark.training.convergence import (
+    DEFAULT_TOLERANCE,
+    MIN_POINTS_TO_STOP,
+    Convergence,
+    assess,
+)
 from benchmark.training.progress import ProgressLog
+from benchmark.training.setup import configure
 
 tf = import_tensorflow()
 
-__all__ = ["TrainResult", "TrainingDiverged", "make_step_runner", "train"]
+__all__ = [
+    "HELDOUT_SIZE",
+    "TrainResult",
+    "TrainingDiverged",
+    "make_chunk_runner",
+    "make_heldout_evaluator",
+    "make_step_runner",
+    "train",
+]
 
-_MAX_CHUNK = 25  # updates per tf.function call: the progress bar moves at least this often
+HELDOUT_SIZE = 256  # images in the fixed held-out batch of the convergence curve
+_HELDOUT_DRAWS = 3_000_017  # seed offset: held-out images never share the stream's draws
 
 
 class TrainingDiverged(RuntimeError):
@@ -61,7 +86,11 @@ class TrainResult:
     scalar term (nats) over the last logging interval; resumed_from_step:
     the update count this call started from (0 for a fresh run);
     final_kl_per_latent: the last interval's mean KL per latent (diagonal
-    posteriors only).
+    posteriors only); heldout_curve: `[(step, held-out ELBO in nats)]` at
+    every log point so far; convergence: the criterion on that curve (None
+    without a held-out batch); stopped_early: the run ended at convergence
+    before `steps`; setup: device, TF32, op determinism and XLA (see
+    `benchmark.training.setup`).
     """
 
     steps_done: int
@@ -70,6 +99,10 @@ class TrainResult:
     final_loss_terms: dict[str, float]
     resumed_from_step: int
     final_kl_per_latent: list[float] | None = field(default=None)
+    heldout_curve: list[tuple[int, float]] = field(default_factory=list)
+    convergence: Convergence | None = None
+    stopped_early: bool = False
+    setup: dict[str, object] = field(default_factory=dict)
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
@@ -104,12 +137,105 @@ def _batches(
     return make_batches(dataset, batch_size, seed, start=start)
 
 
-def make_step_runner(model: VAE, optimizers: dict, step: tf.Variable, seed: int):
-    """A `tf.function(iterator, num_steps) -> (done, ok, sums, last)` running updates in a loop.
+def _flat_size(shape: tf.TensorShape) -> int:
+    return int(np.prod(shape.as_list(), dtype=np.int64))
 
-    `done`: updates applied; `ok`: False when the loop stopped at a non-finite
-    update (not applied); `sums`: per-term sums over the applied updates;
-    `last`: the terms of the last update tried. `step` counts applied updates.
+
+def make_chunk_runner(
+    model: VAE, optimizers: dict, step: tf.Variable, seed: int, *, jit_compile: bool = False
+):
+    """A `tf.function(iterator, start, num_steps) -> packed` running `num_steps` updates unguarded.
+
+    Update `start + i` draws batch `iterator.get_next()` and the stateless
+    noise seed `fold_in([seed, 1], start + i)`: `start` is the host's step
+    number (int64 scalar), so nothing in the loop reads a value back from the
+    device, and every update is applied without a branch. `packed` is one
+    float32 vector: `[all finite (1.0 or 0.0), sums of each term over the
+    chunk..., terms of the last update...]` (see `unpack`); `step` is set to
+    `start + num_steps` at the end. A chunk that is not all finite has
+    written non-finite values into the weights: restore its start and replay
+    it with `make_step_runner`. With `jit_compile` each update is one XLA
+    cluster (the batch iterator stays outside it).
+    """
+    shapes = {**model.term_shapes(), "grad_norm": tf.TensorShape([])}
+    base_seed = tf.constant([seed, 1], tf.int32)
+
+    def update(x, t):
+        seed_t = tf.random.experimental.stateless_fold_in(base_seed, t)
+        terms, ok = model.apply_update(x, tf.cast(t, tf.float32), seed_t, optimizers, guard=False)
+        return {k: terms[k] for k in shapes}, ok
+
+    if jit_compile:
+        update = tf.function(update, jit_compile=True)
+
+    @tf.function
+    def run(iterator, start, num_steps):
+        def body(i, finite, sums, last):
+            terms, ok = update(iterator.get_next(), start + tf.cast(i, tf.int64))
+            sums = {k: sums[k] + terms[k] for k in sums}
+            return i + 1, tf.logical_and(finite, ok), sums, terms
+
+        zeros = {k: tf.zeros(s, tf.float32) for k, s in shapes.items()}
+        _, finite, sums, last = tf.while_loop(
+            lambda i, finite, sums, last: i < num_steps,
+            body,
+            (tf.constant(0), tf.constant(True), zeros, zeros),
+        )
+        step.assign(start + tf.cast(num_steps, tf.int64))
+        parts = [tf.reshape(tf.cast(finite, tf.float32), [1])]
+        parts += [tf.reshape(sums[k], [-1]) for k in shapes]
+        parts += [tf.reshape(last[k], [-1]) for k in shapes]
+        return tf.concat(parts, axis=0)
+
+    def unpack(packed: np.ndarray) -> tuple[bool, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """`(finite, sums, last)` from the packed vector."""
+        finite = bool(packed[0] > 0.5)
+        offset, sums, last = 1, {}, {}
+        for target in (sums, last):
+            for name, shape in shapes.items():
+                size = _flat_size(shape)
+                target[name] = packed[offset : offset + size].reshape(shape.as_list())
+                offset += size
+        return finite, sums, last
+
+    run.unpack = unpack
+    return run
+
+
+def make_snapshot(variables: list[tf.Variable]):
+    """`(save, load)` tf.functions copying `variables` to device-side shadows and back.
+
+    `save()` before a chunk and `load()` after a non-finite one put the
+    model, optimizer slots and counters back where the chunk started,
+    without a round trip through the host.
+    """
+    with tf.init_scope():
+        shadows = [
+            tf.Variable(tf.zeros_like(v), trainable=False, dtype=v.dtype, name="shadow")
+            for v in variables
+        ]
+
+    @tf.function
+    def save():
+        for shadow, variable in zip(shadows, variables, strict=True):
+            shadow.assign(variable)
+
+    @tf.function
+    def load():
+        for shadow, variable in zip(shadows, variables, strict=True):
+            variable.assign(shadow)
+
+    return save, load
+
+
+def make_step_runner(model: VAE, optimizers: dict, step: tf.Variable, seed: int):
+    """A `tf.function(iterator, num_steps) -> (done, ok, sums, last)` running guarded updates.
+
+    Used to replay a chunk that went non-finite: each update is skipped
+    unless finite, and the loop stops at the first that is not. `done`:
+    updates applied; `ok`: False when the loop stopped at a non-finite update
+    (not applied); `sums`: per-term sums over the applied updates; `last`:
+    the terms of the last update tried. `step` counts applied updates.
     """
     shapes = {**model.term_shapes(), "grad_norm": tf.TensorShape([])}
     base_seed = tf.constant([seed, 1], tf.int32)
@@ -134,6 +260,27 @@ def make_step_runner(model: VAE, optimizers: dict, step: tf.Variable, seed: int)
     return run
 
 
+def make_heldout_evaluator(model: VAE, heldout: np.ndarray, seed: int):
+    """A function `() -> {"elbo", "reconstruction", "kl"}` (floats, nats) on the held-out batch.
+
+    The same images and the same noise (stateless seed `[seed, 2]`) at every
+    evaluation, so the curve moves only with the weights.
+    """
+    images = tf.constant(heldout, tf.float32)
+    noise = tf.constant([seed, 2], tf.int32)
+
+    @tf.function
+    def evaluate():
+        terms = model.heldout_terms(images, noise)
+        return tf.stack([terms["elbo"], terms["reconstruction"], terms["kl"]])
+
+    def call() -> dict[str, float]:
+        elbo, reconstruction, kl = (float(v) for v in evaluate().numpy())
+        return {"elbo": elbo, "reconstruction": reconstruction, "kl": kl}
+
+    return call
+
+
 def _reason(last: dict[str, np.ndarray]) -> str:
     bad = [
         f"{name}={float(np.asarray(v).ravel()[0]) if np.ndim(v) == 0 else 'non-finite'}"
@@ -143,6 +290,18 @@ def _reason(last: dict[str, np.ndarray]) -> str:
     if bad:
         return "non-finite loss terms: " + ", ".join(bad)
     return f"non-finite gradient (global norm {float(last['grad_norm'])})"
+
+
+def _heldout_images(
+    dataset: GroundTruthData | tf.data.Dataset, heldout: np.ndarray | None, size: int, seed: int
+) -> np.ndarray | None:
+    """The fixed held-out batch: given, or `size` fresh draws of a `GroundTruthData`."""
+    if heldout is not None:
+        return np.asarray(heldout, np.float32)
+    if isinstance(dataset, tf.data.Dataset) or size == 0:
+        return None
+    _, images = dataset.sample(size, np.random.RandomState(seed + _HELDOUT_DRAWS))
+    return images
 
 
 def train(
@@ -157,18 +316,29 @@ def train(
     checkpoint_every: int = 1000,
     log_every: int = 100,
     progress: bool = True,
+    heldout: np.ndarray | None = None,
+    heldout_size: int = HELDOUT_SIZE,
+    convergence_tolerance: float = DEFAULT_TOLERANCE,
+    stop_when_converged: bool = False,
 ) -> TrainResult:
     """Trains `model` for `steps` updates in total, resuming from `checkpoint_dir` if it holds a run.
 
     dataset: a `GroundTruthData` (streamed with `make_batches(dataset,
     batch_size, seed)`, restarted at batch t for free on resume) or an
     infinite `tf.data.Dataset` of float32 `[batch, *observation_shape]`
-    batches (skipped to batch t on resume, which renders the skipped ones). Variables are created with `seed`
-    when the model has none yet. Checkpoints every `checkpoint_every` updates
-    and at the end; logs mean loss terms every `log_every` updates to
-    `checkpoint_dir/train_log.jsonl`. Raises `TrainingDiverged` when a loss
-    or gradient is not finite; `UserInputError` for bad arguments or a run
-    directory written with another seed, batch size or learning rate.
+    batches (skipped to batch t on resume, which renders the skipped ones).
+    Variables are created with `seed` when the model has none yet.
+    Checkpoints every `checkpoint_every` updates and at the end; every
+    `log_every` updates logs the mean training terms and the held-out ELBO
+    terms to `checkpoint_dir/train_log.jsonl`. The held-out batch is
+    `heldout` `[N, *observation_shape]`, else `heldout_size` images drawn
+    from a `GroundTruthData` with seed `seed + 3000017` (none for a
+    `tf.data.Dataset`). Convergence (`benchmark.training.convergence`, with
+    `convergence_tolerance`) is assessed on that curve; `stop_when_converged`
+    ends the run at the first log point where it holds. Raises
+    `TrainingDiverged` when a loss or gradient is not finite;
+    `UserInputError` for bad arguments or a run directory written with
+    another seed, batch size, learning rate or numerical setup.
     """
     steps = _check_int("steps", steps, 0)
     batch_size = _check_int("batch_size", batch_size, 1)
@@ -177,15 +347,22 @@ def train(
         raise UserInputError(f"train: seed: expected an integer below 2**31, got {seed}")
     checkpoint_every = _check_int("checkpoint_every", checkpoint_every, 1)
     log_every = _check_int("log_every", log_every, 1)
+    heldout_size = _check_int("heldout_size", heldout_size, 0)
     if not (
         isinstance(learning_rate, int | float)
         and math.isfinite(learning_rate)
         and learning_rate > 0
     ):
         raise UserInputError(f"train: learning_rate: expected a number > 0, got {learning_rate!r}")
+    if not (isinstance(convergence_tolerance, int | float) and 0 < convergence_tolerance < 1):
+        raise UserInputError(
+            f"train: convergence_tolerance: expected a fraction in (0, 1), "
+            f"got {convergence_tolerance!r}"
+        )
     started = time.perf_counter()
     directory = Path(checkpoint_dir)
     directory.mkdir(parents=True, exist_ok=True)
+    setup = configure()
     config = getattr(model, "entry_config", None)
     check_run_file(
         directory,
@@ -194,6 +371,7 @@ def train(
             "batch_size": batch_size,
             "learning_rate": float(learning_rate),
             "model": config.to_json() if config is not None else None,
+            "setup": setup,
         },
     )
 
@@ -216,46 +394,122 @@ def train(
         description=f"{model.entry_name or 'vae'}/{model.posterior_name}",
         enabled=progress,
     )
+    images = _heldout_images(dataset, heldout, heldout_size, seed)
+    evaluate = make_heldout_evaluator(model, images, seed) if images is not None else None
+
+    def converged_now() -> bool:
+        curve = log.heldout_curve()
+        if not stop_when_converged or not curve:
+            return False
+        verdict = assess([s for s, _ in curve], [e for _, e in curve], convergence_tolerance)
+        return verdict.converged and verdict.points >= MIN_POINTS_TO_STOP
+
+    stopped_early = start < steps and start % log_every == 0 and converged_now()
     try:
-        if start < steps:
-            iterator = iter(_batches(dataset, model, batch_size, seed, start))
-            run = make_step_runner(model, optimizers, step, seed)
-            current = start
-            log.mark(current, 0.0)
-            while current < steps:
-                boundary = min(
-                    steps,
-                    (current // checkpoint_every + 1) * checkpoint_every,
-                    (current // log_every + 1) * log_every,
-                    current + _MAX_CHUNK,
-                )
-                done, ok, sums, last = run(iterator, tf.constant(boundary - current))
-                done = int(done.numpy())
-                log.add(
-                    done,
-                    {k: v.numpy() for k, v in sums.items()},
-                    {k: v.numpy() for k, v in last.items()},
-                )
-                current += done
-                elapsed = time.perf_counter() - started
-                if not bool(ok.numpy()):
-                    reason = _reason({k: v.numpy() for k, v in last.items()})
-                    log.flush(current, elapsed)
-                    log.diverged(current + 1, reason)
-                    raise TrainingDiverged(current + 1, reason)
-                if current % log_every == 0 or current == steps:
-                    log.flush(current, elapsed)
-                if current % checkpoint_every == 0 or current == steps:
-                    manager.save(checkpoint_number=current)
+        if start < steps and not stopped_early:
+            _train_chunks(
+                model, dataset, optimizers, step, manager, log, evaluate, converged_now,
+                batch_size=batch_size, seed=seed, start=start, steps=steps,
+                checkpoint_every=checkpoint_every, log_every=log_every,
+                jit_compile=bool(setup["xla"]), started=started,
+            )  # fmt: skip
     finally:
         log.close()
     seconds = time.perf_counter() - started
-    ran = max(0, steps - start)
+    trained = int(step.numpy())
+    ran = max(0, trained - start)
+    curve = log.heldout_curve()
+    verdict = (
+        assess([s for s, _ in curve], [e for _, e in curve], convergence_tolerance)
+        if curve
+        else None
+    )
     return TrainResult(
-        steps_done=int(step.numpy()),
+        steps_done=trained,
         seconds=seconds,
         steps_per_second=ran / seconds if ran and seconds > 0 else 0.0,
         final_loss_terms=dict(log.last_terms),
         resumed_from_step=start,
         final_kl_per_latent=log.last_kl_per_latent,
+        heldout_curve=curve,
+        convergence=verdict,
+        stopped_early=trained < steps,
+        setup=setup,
     )
+
+
+def _train_chunks(
+    model: VAE,
+    dataset: GroundTruthData | tf.data.Dataset,
+    optimizers: dict,
+    step: tf.Variable,
+    manager: tf.train.CheckpointManager,
+    log: ProgressLog,
+    evaluate,
+    converged_now,
+    *,
+    batch_size: int,
+    seed: int,
+    start: int,
+    steps: int,
+    checkpoint_every: int,
+    log_every: int,
+    jit_compile: bool,
+    started: float,
+) -> None:
+    """Runs chunks from `start` to `steps` (or to convergence), logging and checkpointing.
+
+    A chunk runs to the next log or checkpoint boundary without reading
+    anything back; its one packed result is read at its end. A chunk that
+    went non-finite is undone (device-side snapshot) and replayed update by
+    update with the guarded runner from a stream restarted at its first
+    batch, which stops before the bad update, as an unguarded loop would
+    have had to.
+    """
+    iterator = iter(_batches(dataset, model, batch_size, seed, start))
+    run = make_chunk_runner(model, optimizers, step, seed, jit_compile=jit_compile)
+    variables = list({id(v): v for v in _state_variables(model, optimizers)}.values())
+    save, load = make_snapshot(variables)
+    current = start
+    log.mark(current, 0.0)
+    while current < steps:
+        boundary = min(
+            steps,
+            (current // checkpoint_every + 1) * checkpoint_every,
+            (current // log_every + 1) * log_every,
+        )
+        save()
+        packed = run(iterator, tf.constant(current, tf.int64), tf.constant(boundary - current))
+        finite, sums, last = run.unpack(packed.numpy())
+        if not finite:
+            load()
+            step.assign(current)
+            replay = make_step_runner(model, optimizers, step, seed)
+            again = iter(_batches(dataset, model, batch_size, seed, current))
+            done, ok, sums_t, last_t = replay(again, tf.constant(boundary - current))
+            done = int(done.numpy())
+            sums = {k: v.numpy() for k, v in sums_t.items()}
+            last = {k: v.numpy() for k, v in last_t.items()}
+            if not bool(ok.numpy()):
+                log.add(done, sums, last)
+                current += done
+                reason = _reason(last)
+                log.flush(current, time.perf_counter() - started)
+                log.diverged(current + 1, reason)
+                raise TrainingDiverged(current + 1, reason)
+        log.add(boundary - current, sums, last)
+        current = boundary
+        stop = False
+        if current % log_every == 0 or current == steps:
+            heldout = evaluate() if evaluate is not None else None
+            log.flush(current, time.perf_counter() - started, heldout)
+            stop = current % log_every == 0 and converged_now()
+        if current % checkpoint_every == 0 or current == steps or stop:
+            manager.save(checkpoint_number=current)
+        if stop:
+            return
+
+
+def _state_variables(model: VAE, optimizers: dict) -> list[tf.Variable]:
+    """Everything an update changes: the model's variables and the optimizers' slots and counters."""
+    return [*model.variables, *(v for o in optimizers.values() for v in o.variables)]

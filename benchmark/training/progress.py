@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-__all__ = ["LOG_FILE", "ProgressLog"]
+__all__ = ["HELDOUT_PREFIX", "LOG_FILE", "ProgressLog"]
 
 LOG_FILE = "train_log.jsonl"
+HELDOUT_PREFIX = "heldout_"
 _BAR_TERMS = ("loss", "reconstruction", "kl", "tc", "dip", "capacity", "discriminator")
 
 
@@ -20,8 +21,9 @@ class ProgressLog:
 
     Each log record holds the step, the seconds since this call started, the
     interval's steps/s, the mean of every scalar term over the interval and,
-    when the model logs it, `kl_per_latent` (nats, one per latent).
-    Resuming at step s drops records past s that a killed run left behind.
+    when the model logs it, `kl_per_latent` (nats, one per latent), and
+    the held-out terms `heldout_elbo`, `heldout_reconstruction`,
+    `heldout_kl` (nats) when a held-out batch is evaluated. Resuming at step s drops records past s that a killed run left behind.
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class ProgressLog:
                     k: float(v)
                     for k, v in record.items()
                     if k not in ("step", "seconds", "steps_per_second", "kl_per_latent")
+                    and not k.startswith(HELDOUT_PREFIX)
                 }
                 return terms, record.get("kl_per_latent")
         return {}, None
@@ -82,13 +85,20 @@ class ProgressLog:
         """Where the current interval starts (for its steps/s)."""
         self._interval_start = (step, seconds)
 
-    def flush(self, step: int, seconds: float) -> dict[str, float]:
-        """Writes one record for the interval ending at `step`; returns its mean scalar terms."""
+    def flush(
+        self, step: int, seconds: float, heldout: dict[str, float] | None = None
+    ) -> dict[str, float]:
+        """Writes one record for the interval ending at `step`; returns its mean scalar terms.
+
+        `heldout`: the held-out terms at `step` (nats), logged with the prefix "heldout_".
+        """
         if self._count == 0:
             return {}
         means = {name: value / self._count for name, value in self._sums.items()}
         scalars = {k: float(v) for k, v in means.items() if np.ndim(v) == 0}
         record: dict[str, object] = {"step": step, "seconds": round(seconds, 3), **scalars}
+        for name, value in (heldout or {}).items():
+            record[HELDOUT_PREFIX + name] = float(value)
         if self._interval_start is not None:
             steps = step - self._interval_start[0]
             elapsed = seconds - self._interval_start[1]
@@ -101,6 +111,17 @@ class ProgressLog:
         self._sums, self._count = {}, 0
         self._interval_start = (step, seconds)
         return scalars
+
+    def heldout_curve(self) -> list[tuple[int, float]]:
+        """`[(step, held-out ELBO)]` of every record in the log that has one, in step order."""
+        if not self.path.exists():
+            return []
+        curve = []
+        for line in self.path.read_text().splitlines():
+            record = json.loads(line) if line.strip() else {}
+            if HELDOUT_PREFIX + "elbo" in record:
+                curve.append((int(record["step"]), float(record[HELDOUT_PREFIX + "elbo"])))
+        return curve
 
     def diverged(self, step: int, reason: str) -> None:
         self._write({"step": step, "diverged": reason})
