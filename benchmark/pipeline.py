@@ -22,7 +22,9 @@ from benchmark.evaluation.traversals import latent_traversals
 from benchmark.models import build_model
 from benchmark.training import train
 
-__all__ = ["LATENT_SAMPLE_DEFAULTS", "execute_run"]
+__all__ = ["LATENT_SAMPLE_DEFAULTS", "PARAMETERS_PREFIX", "execute_run"]
+
+PARAMETERS_PREFIX = "parameters/"
 
 # How many images the latent scores average over, and how many held-out images
 # the importance-weighted bound uses (task setting `latent_scores: {num_points, num_heldout}`).
@@ -62,7 +64,8 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
 
     Returns the scores (metric keys of `benchmark.metrics`, latent-score keys
     of `benchmark.evaluation.latent_scores`; with the "sampled" representation
-    also `sampled/<key>`), plus `artifacts` ({name: file in workdir}) and
+    also `sampled/<key>`; the model's free parameters per part as
+    `parameters/<part>`, see `VAE.parameter_counts`), plus `artifacts` ({name: file in workdir}) and
     `durations` (seconds). Raises `benchmark.training.TrainingDiverged` when the
     loss turns NaN or infinite; any exception marks the run failed.
     """
@@ -87,7 +90,10 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
     )
     trained_at = time.perf_counter()
 
-    scores: dict[str, Any] = {}
+    # Model size per part (free parameters), so equal-capacity questions can be answered.
+    scores: dict[str, Any] = {
+        f"{PARAMETERS_PREFIX}{part}": count for part, count in model.parameter_counts().items()
+    }
     for kind in spec.evaluation.representation:
         prefix = "" if kind == "mean" else f"{kind}/"
         result = interpretability_scores(model, dataset, spec.evaluation, seed=spec.seed, kind=kind)

@@ -31,7 +31,7 @@ from benchmark.config.schema import (
     TaskConfig,
     TrainingConfig,
 )
-from benchmark.leaderboard.columns import COLUMNS, SAMPLED_PREFIX
+from benchmark.leaderboard.columns import COLUMNS, PARAMETERS, SAMPLED_PREFIX
 from benchmark.registry import suggest
 
 __all__ = ["TOP_LEVEL_KEYS", "parse_task"]
@@ -491,7 +491,7 @@ def _leaderboard(
 def _main_metric(
     raw: object, path: FieldPath, evaluation: EvaluationConfig, sources: Sources
 ) -> str:
-    keys = [c.key for c in COLUMNS]
+    keys = [c.key for c in COLUMNS if c.group != PARAMETERS]  # model sizes are not rankings
     if "sampled" in evaluation.representation:
         keys += [SAMPLED_PREFIX + k for k in keys]
     key = sources.string(raw, path)

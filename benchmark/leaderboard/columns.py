@@ -1,7 +1,9 @@
 """The leaderboard's columns: which score keys are shown, in which table, and which way is better.
 
 A score key from a run is shown in the table of its column's group; keys not
-listed here still appear, in an "Other scores" table without an arrow. Keys
+listed here still appear, in an "Other scores" table without an arrow. The
+model-size columns (`parameters/<part>`, group `PARAMETERS`) are not tabled:
+the page header lists them per posterior family. Keys
 of the sampled representation carry the prefix `sampled/` (e.g.
 `sampled/mig`) and get tables of their own.
 """
@@ -16,6 +18,8 @@ __all__ = [
     "GROUPS",
     "INTERPRETABILITY",
     "OTHER",
+    "PARAMETERS",
+    "PARAMETERS_PREFIX",
     "RECONSTRUCTION",
     "SAMPLED_PREFIX",
     "Column",
@@ -30,6 +34,9 @@ CORRELATION = "Latent correlation and information"
 RECONSTRUCTION = "Reconstruction"
 OTHER = "Other scores"
 GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, OTHER)
+# Shown in the page header, not as a table (so not in GROUPS).
+PARAMETERS = "Parameters"
+PARAMETERS_PREFIX = "parameters/"
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("elbo_nats", "ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("heldout_elbo_nats", "held-out ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("iw_log_likelihood_nats", "IW log p(x) (nats)", RECONSTRUCTION, 1, "latent_scores"),
+    # Free parameters per part of the model (benchmark.models.VAE.parameter_counts).
+    Column(PARAMETERS_PREFIX + "encoder", "encoder trunk", PARAMETERS, 0, ""),
+    Column(PARAMETERS_PREFIX + "posterior_head", "posterior head", PARAMETERS, 0, ""),
+    Column(PARAMETERS_PREFIX + "flow", "flow", PARAMETERS, 0, ""),
+    Column(PARAMETERS_PREFIX + "decoder", "decoder", PARAMETERS, 0, ""),
 )
 
 _BY_KEY = {c.key: c for c in COLUMNS}
