@@ -1,6 +1,7 @@
 """The leaderboard's columns: which score keys are shown, in which table, and which way is better.
 
-A score key from a run is shown in the table of its column's group; keys not
+A score key from a run is shown in the table of its column's group (a
+sample-based score's `<key>_noise_floor` right after it); keys not
 listed here still appear, in an "Other scores" table without an arrow. The
 model-size columns (`parameters/<part>`, group `PARAMETERS`) are not tabled:
 the page header lists them per posterior family. Keys
@@ -86,10 +87,24 @@ COLUMNS: tuple[Column, ...] = (
         headline=True,
     ),
     Column(
+        "posterior_mean_abs_correlation_noise_floor",
+        "mean abs corr noise floor",
+        CORRELATION,
+        0,
+        "latent_scores",
+    ),
+    Column(
         "posterior_gaussian_total_correlation_nats",
         "TC q(z|x) (nats)",
         CORRELATION,
         -1,
+        "latent_scores",
+    ),
+    Column(
+        "posterior_gaussian_total_correlation_nats_noise_floor",
+        "TC q(z|x) noise floor",
+        CORRELATION,
+        0,
         "latent_scores",
     ),
     Column(
@@ -118,6 +133,15 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("rate_nats", "rate (nats)", CORRELATION, 0, "latent_scores"),
     Column("active_units", "active units", CORRELATION, 0, "latent_scores"),
+    Column("active_units_noise_floor", "active units noise floor", CORRELATION, 0, "latent_scores"),
+    Column("active_directions", "active directions", CORRELATION, 0, "latent_scores"),
+    Column(
+        "active_directions_noise_floor",
+        "active directions noise floor",
+        CORRELATION,
+        0,
+        "latent_scores",
+    ),
     Column("gaussian_total_correlation", "Gaussian TC (nats)", CORRELATION, -1, "unsupervised"),
     Column(
         "gaussian_wasserstein_correlation_norm",
