@@ -53,7 +53,8 @@ The families:
   (one parallel pass). `mean()` and `covariance()` are Monte Carlo estimates
   from `moment_samples` draws (default 64, fixed seed 0 unless one is given),
   i.e. the posterior mean E[z|x] itself, not the flow applied to the base
-  mean. `kl_to_standard_normal` is the Monte Carlo average of
+  mean (evaluation codes use 1,000 draws of per-input noise instead, see
+  `benchmark.models.representation`). `kl_to_standard_normal` is the Monte Carlo average of
   `log q(z|x) - log N(z; 0, I)` over `kl_samples` draws. `log_prob(z)` at an
   arbitrary point runs the sequential inverse (D passes of each network,
   unrolled in the graph: 1.5x faster than TFP's `tf.while_loop` in
