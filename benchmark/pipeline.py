@@ -23,7 +23,15 @@ from benchmark.metrics import settings
 from benchmark.models import build_model
 from benchmark.training import train
 
-__all__ = ["LATENT_SAMPLE_CHECKS", "LATENT_SAMPLE_DEFAULTS", "convergence_scores", "execute_run"]
+__all__ = [
+    "LATENT_SAMPLE_CHECKS",
+    "LATENT_SAMPLE_DEFAULTS",
+    "PARAMETERS_PREFIX",
+    "convergence_scores",
+    "execute_run",
+]
+
+PARAMETERS_PREFIX = "parameters/"
 
 # How many images the latent scores average over, and how many held-out images
 # the importance-weighted bound uses (task setting `latent_scores: {num_points, num_heldout}`).
@@ -93,11 +101,13 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
 
     Returns the scores (metric keys of `benchmark.metrics`, latent-score keys
     of `benchmark.evaluation.latent_scores`; with the "sampled" representation
-    also `sampled/<key>`), plus `artifacts` ({name: file in workdir}) and
-    `durations` (seconds): `train_s`, `metrics_s`, `latent_scores_s`, and per
-    part `metric_s/<metric>` (`metric_s/sampled/<metric>` for sampled codes;
-    also `metric_s/draws` and `metric_s/encode`, see `interpretability_scores`)
-    and `latent_s/<part>` (`latent_s/draws` and the parts of `latent_scores`). Raises `benchmark.training.TrainingDiverged` when the
+    also `sampled/<key>`; the model's free parameters per part as
+    `parameters/<part>`, see `VAE.parameter_counts`), plus `artifacts`
+    ({name: file in workdir}) and `durations` (seconds): `train_s`,
+    `metrics_s`, `latent_scores_s`, and per part `metric_s/<metric>`
+    (`metric_s/sampled/<metric>` for sampled codes; also `metric_s/draws` and
+    `metric_s/encode`, see `interpretability_scores`) and `latent_s/<part>`
+    (`latent_s/draws` and the parts of `latent_scores`). Raises `benchmark.training.TrainingDiverged` when the
     loss turns NaN or infinite; any exception marks the run failed.
     """
     workdir = Path(workdir)
@@ -123,7 +133,10 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
     )
     trained_at = time.perf_counter()
 
-    scores: dict[str, Any] = {}
+    # Model size per part (free parameters), so equal-capacity questions can be answered.
+    scores: dict[str, Any] = {
+        f"{PARAMETERS_PREFIX}{part}": count for part, count in model.parameter_counts().items()
+    }
     parts: dict[str, float] = {}  # seconds of each metric and latent-score part
     for kind in spec.evaluation.representation:
         prefix = "" if kind == "mean" else f"{kind}/"

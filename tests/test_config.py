@@ -398,6 +398,7 @@ def test_default_catalog_reads_the_live_registries():
     assert live.metric_settings["latent_scores"] == (
         "batch_size",
         "iw_samples",
+        "marginal_samples",
         "num_heldout",
         "num_points",
         "posterior_samples",

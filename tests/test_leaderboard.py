@@ -267,3 +267,31 @@ def test_unconverged_runs_are_counted_marked_and_their_curves_drawn(tmp_path):
     write_leaderboard(store, "synthetic", out, command="disbench leaderboard synthetic")
     assert (out / "synthetic" / "heldout_elbo_curves.png").read_bytes().startswith(PNG)
     store.close()
+
+
+def test_header_lists_free_parameters_per_family_and_never_tables_them(synthetic):
+    import dataclasses
+
+    results = load_results(synthetic, "synthetic")
+    flow = {"diagonal": 0, "full_covariance": 4950}
+    runs = tuple(
+        dataclasses.replace(
+            run,
+            scores={
+                **run.scores,
+                "parameters/encoder": 1_000_000.0,
+                "parameters/posterior_head": 20_200.0,
+                "parameters/flow": float(flow[run.model_args["posterior"]]),
+                "parameters/decoder": 2_000.0,
+            },
+        )
+        for run in results.runs
+    )
+    text = render_markdown(dataclasses.replace(results, runs=runs), command="c", figure_dir="f")
+    line = next(t for t in text.splitlines() if t.startswith("| free parameters |"))
+    assert line == (
+        "| free parameters | diagonal: encoder trunk 1,000,000, posterior head 20,200, flow 0, "
+        "decoder 2,000; full_covariance: encoder trunk 1,000,000, posterior head 20,200, "
+        "flow 4,950, decoder 2,000 |"
+    )
+    assert "parameters/" not in text  # not in any table, not in "Other scores"

@@ -26,6 +26,7 @@ def _tril(n: int, d: int) -> np.ndarray:
 
 
 TRIL = _tril(N, D)
+FEATURES = RNG.normal(size=(N, 5)).astype(np.float32)
 
 
 def _mc_kl(posterior: P.Posterior, num: int = 40_000, seed: int = 7):
@@ -88,28 +89,74 @@ def test_full_covariance_with_diagonal_cholesky_is_the_diagonal_posterior():
     np.testing.assert_allclose(lq_full, lq_diag, rtol=1e-6)
 
 
-def test_full_covariance_head_uses_the_diagonal_parameterisation():
-    """The head's Cholesky diagonal is exp(raw / 2), the diagonal family's sigma."""
+def test_full_covariance_head_is_a_unit_lower_factor_times_sigma():
+    """scale_tril = L diag(sigma): L unit lower-triangular from the off-diagonal head, sigma
+    = exp(log_var / 2) from the diagonal family's head (linear IAF, Kingma et al. 2016)."""
     family = P.FullCovarianceFamily(D)
-    raw_diagonal = np.array([0.4, -1.0, 2.0], np.float32)
-    raw = import_tfp().math.fill_triangular_inverse(tf.constant(np.diag(raw_diagonal)))
-    tril = family.fill.forward(raw).numpy()
-    np.testing.assert_allclose(tril, np.diag(np.exp(raw_diagonal / 2)), rtol=1e-6, atol=1e-7)
+    features = tf.constant(FEATURES)
+    family.posterior(features)  # builds both heads
+    assert family.off_diagonal.kernel.shape == (5, D * (D - 1) // 2)
+    rng = np.random.default_rng(4)
+    for layer in (family.head, family.off_diagonal):
+        for variable in layer.trainable_variables:
+            variable.assign(rng.normal(scale=0.3, size=variable.shape).astype(np.float32))
+    q = family.posterior(features)
+    head = FEATURES @ family.head.kernel.numpy() + family.head.bias.numpy()
+    entries = FEATURES @ family.off_diagonal.kernel.numpy() + family.off_diagonal.bias.numpy()
+    sigma = np.exp(head[:, D:] / 2)
+    rows, cols = np.tril_indices(D, -1)
+    unit = np.tile(np.eye(D, dtype=np.float32), (N, 1, 1))
+    unit[:, rows, cols] = entries
+    np.testing.assert_allclose(q.loc.numpy(), head[:, :D], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(q.scale_tril.numpy(), unit * sigma[:, None, :], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        q.covariance().numpy()[0], (unit[0] * sigma[0] ** 2) @ unit[0].T, rtol=1e-5
+    )
+
+
+def test_sample_from_noise_is_the_reparameterisation_with_its_density():
+    """z = mu + A eps and log q(z) from the noise agree with each family's own log_prob."""
+    eps = RNG.normal(size=(6, N, D)).astype(np.float32)
+    diagonal = P.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
+    z, log_q = diagonal.sample_from_noise(eps)
+    np.testing.assert_allclose(z, LOC + np.exp(LOG_VAR / 2) * eps, rtol=1e-6)
+    np.testing.assert_allclose(log_q, diagonal.log_prob(z), rtol=1e-5)
+    full = P.FullCovarianceGaussian(tf.constant(LOC), tf.constant(TRIL))
+    z, log_q = full.sample_from_noise(eps)
+    np.testing.assert_allclose(z, LOC + np.einsum("nde,sne->snd", TRIL, eps), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(log_q, full.log_prob(z), rtol=1e-5)
+    iaf = _iaf(FEATURES, steps=3)
+    z, log_q = iaf.sample_from_noise(eps)
+    np.testing.assert_allclose(log_q, iaf.log_prob(z), rtol=1e-4, atol=1e-4)
+    z_seeded, log_q_seeded = iaf.sample_and_log_prob(6, 13)
+    eps_seeded = iaf.distribution.distribution.sample(6, seed=P.stateless_seed(13)) - iaf.loc
+    z_noise, log_q_noise = iaf.sample_from_noise(eps_seeded / tf.exp(0.5 * iaf.log_variance))
+    np.testing.assert_allclose(z_noise, z_seeded, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(log_q_noise, log_q_seeded, rtol=1e-4, atol=1e-4)
+
+
+def _randomise(network, seed: int = 0) -> None:
+    """Random weights for a MADE (masks re-applied: its kernels keep their constraints)."""
+    rng = np.random.default_rng(seed)
+    for variable in network.trainable_variables:
+        variable.assign(rng.normal(scale=0.3, size=variable.shape).astype(np.float32))
+    for module in network.submodules:
+        if getattr(module, "kernel_constraint", None) is not None:
+            module.kernel.assign(module.kernel_constraint(module.kernel))
 
 
 def _iaf(features: np.ndarray, zero_networks: bool = False, steps: int = 2) -> P.IAFPosterior:
+    """An IAF posterior with random (masked) networks, or with all-zero ones."""
     family = P.IAFFamily(D, iaf_steps=steps, iaf_hidden_units=[16], context_dim=features.shape[-1])
     posterior = family.posterior(tf.constant(features))
     posterior.sample_and_log_prob(1, 0)  # creates the networks' variables
-    if zero_networks:
-        for network in family.networks:
+    for k, network in enumerate(family.networks):
+        if zero_networks:
             for variable in network.trainable_variables:
                 variable.assign(tf.zeros_like(variable))
-        posterior = family.posterior(tf.constant(features))
-    return posterior
-
-
-FEATURES = RNG.normal(size=(N, 5)).astype(np.float32)
+        else:
+            _randomise(network, seed=k)
+    return family.posterior(tf.constant(features))
 
 
 def test_iaf_log_prob_of_its_samples_matches_the_sampling_density():

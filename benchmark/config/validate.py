@@ -36,7 +36,7 @@ from benchmark.config.schema import (
     TrainingConfig,
 )
 from benchmark.errors import ArgumentError, ConfigWarning, UserInputError
-from benchmark.leaderboard.columns import COLUMNS, SAMPLED_PREFIX
+from benchmark.leaderboard.columns import COLUMNS, PARAMETERS, SAMPLED_PREFIX
 from benchmark.registry import suggest
 
 __all__ = [
@@ -688,7 +688,7 @@ def _leaderboard(
 def _main_metric(
     raw: object, path: FieldPath, evaluation: EvaluationConfig, sources: Sources
 ) -> str:
-    keys = [c.key for c in COLUMNS]
+    keys = [c.key for c in COLUMNS if c.group != PARAMETERS]  # model sizes are not rankings
     if "sampled" in evaluation.representation:
         keys += [SAMPLED_PREFIX + c.key for c in COLUMNS if c.metric]  # not training's
     key = sources.string(raw, path)

@@ -5,7 +5,8 @@ returns float32 `tf.Tensor`s. Log-densities and KL terms are in nats.
 
 References:
   Burda, Grosse, Salakhutdinov (2016). Importance Weighted Autoencoders. ICLR.
-    (active units: A_u = Cov_x(E_{q(z|x)}[z_u]) > 0.01)
+    (active units: A_u = Cov_x(E_{q(z|x)}[z_u]) > 0.01; counted here also
+    rotation-invariantly, as eigenvalues of Cov_x(E[z|x]) above 0.01)
   Chen, Li, Grosse, Duvenaud (2018). Isolating Sources of Disentanglement in
     VAEs. NeurIPS. (minibatch estimators of the aggregate posterior q(z))
   Kingma, Salimans, Jozefowicz, Chen, Sutskever, Welling (2016). Improved
@@ -22,11 +23,14 @@ from benchmark.tf_quiet import import_tensorflow
 tf = import_tensorflow()
 
 __all__ = [
+    "active_directions",
     "active_units",
+    "active_units_from_covariance",
     "aggregate_total_correlation",
     "correlation_from_covariance",
     "gaussian_total_correlation",
     "latent_activity",
+    "mean_code_covariance",
     "mean_abs_off_diagonal",
     "per_latent_kl_to_standard_normal",
     "sample_covariance",
@@ -171,6 +175,71 @@ def active_units(mean_codes: object, threshold: float = 0.01) -> int:
       The count, an int in [0, D].
     """
     return int(tf.reduce_sum(tf.cast(latent_activity(mean_codes) > threshold, tf.int32)))
+
+
+def mean_code_covariance(
+    mean_codes: object,
+    mean_within_covariance: object | None = None,
+    num_samples: int | None = None,
+) -> tf.Tensor:
+    """Cov_x(E[z|x]) `[D, D]` from mean codes, less the Monte Carlo noise of sampled means.
+
+    With exact means this is the population covariance of `mean_codes`
+    (1/N, as `latent_activity`). When each code is the mean of S independent
+    draws (independent across inputs), its covariance over x is inflated by
+    E_x[Cov(z|x)] / S; giving `mean_within_covariance` (E_x of the unbiased
+    per-input sample covariances) and `num_samples` = S subtracts that, an
+    unbiased correction (to O(1/N)) of the noise that would otherwise count
+    as activity (e.g. 1/64 > 0.01 per unit-variance latent from 64 draws).
+
+    Args:
+      mean_codes: `[N, D]` (Monte Carlo) posterior means, N >= 2.
+      mean_within_covariance: `[D, D]` mean over x of the sample Cov(z|x), or None.
+      num_samples: S, the draws behind each mean code (required with the above).
+
+    Returns:
+      `[D, D]` float32 covariance.
+    """
+    mu = tf.convert_to_tensor(mean_codes, dtype=tf.float32)
+    if mu.shape.rank != 2 or (mu.shape[0] is not None and mu.shape[0] < 2):
+        raise ValueError(f"mean_codes: expected shape [N >= 2, D], got {mu.shape}")
+    centred = mu - tf.reduce_mean(mu, axis=0, keepdims=True)
+    covariance = tf.matmul(centred, centred, transpose_a=True) / tf.cast(
+        tf.shape(mu)[0], tf.float32
+    )
+    if mean_within_covariance is None:
+        return covariance
+    if num_samples is None or num_samples < 1:
+        raise ValueError(f"num_samples: expected an integer >= 1, got {num_samples!r}")
+    within = tf.convert_to_tensor(mean_within_covariance, dtype=tf.float32)
+    return covariance - within / float(num_samples)
+
+
+def active_units_from_covariance(covariance: object, threshold: float = 0.01) -> int:
+    """#{u : Cov_x(E[z|x])_uu > threshold}, the active units of Burda et al. (2016).
+
+    Args:
+      covariance: `[D, D]` covariance of the posterior means over x
+        (`mean_code_covariance`).
+      threshold: activity threshold; Burda et al. use 0.01.
+    """
+    cov = _square_matrices(covariance, "covariance")
+    return int(tf.reduce_sum(tf.cast(tf.linalg.diag_part(cov) > threshold, tf.int32)))
+
+
+def active_directions(covariance: object, threshold: float = 0.01) -> int:
+    """Number of eigenvalues of Cov_x(E[z|x]) above `threshold`: active units, rotation-invariant.
+
+    Active units count axes; a code that spreads 2 active directions over 8
+    axes (a rotated code) has 8 active units but 2 active directions.
+
+    Args:
+      covariance: `[D, D]` covariance of the posterior means over x.
+      threshold: as for active units (0.01).
+    """
+    cov = tf.cast(_square_matrices(covariance, "covariance"), tf.float64)
+    eigenvalues = tf.linalg.eigvalsh(0.5 * (cov + tf.linalg.matrix_transpose(cov)))
+    return int(tf.reduce_sum(tf.cast(eigenvalues > threshold, tf.int32)))
 
 
 def aggregate_total_correlation(

@@ -1,7 +1,10 @@
 """The leaderboard's columns: which score keys are shown, in which table, and which way is better.
 
-A score key from a run is shown in the table of its column's group; keys not
-listed here still appear, in an "Other scores" table without an arrow. Keys
+A score key from a run is shown in the table of its column's group (a
+sample-based score's `<key>_noise_floor` right after it); keys not
+listed here still appear, in an "Other scores" table without an arrow. The
+model-size columns (`parameters/<part>`, group `PARAMETERS`) are not tabled:
+the page header lists them per posterior family. Keys
 of the sampled representation carry the prefix `sampled/` (e.g.
 `sampled/mig`) and get tables of their own.
 """
@@ -16,6 +19,8 @@ __all__ = [
     "GROUPS",
     "INTERPRETABILITY",
     "OTHER",
+    "PARAMETERS",
+    "PARAMETERS_PREFIX",
     "RECONSTRUCTION",
     "TRAINING",
     "SAMPLED_PREFIX",
@@ -32,6 +37,9 @@ RECONSTRUCTION = "Reconstruction"
 TRAINING = "Training and convergence"
 OTHER = "Other scores"
 GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, TRAINING, OTHER)
+# Shown in the page header, not as a table (so not in GROUPS).
+PARAMETERS = "Parameters"
+PARAMETERS_PREFIX = "parameters/"
 
 
 @dataclass(frozen=True)
@@ -81,10 +89,24 @@ COLUMNS: tuple[Column, ...] = (
         headline=True,
     ),
     Column(
+        "posterior_mean_abs_correlation_noise_floor",
+        "mean abs corr noise floor",
+        CORRELATION,
+        0,
+        "latent_scores",
+    ),
+    Column(
         "posterior_gaussian_total_correlation_nats",
         "TC q(z|x) (nats)",
         CORRELATION,
         -1,
+        "latent_scores",
+    ),
+    Column(
+        "posterior_gaussian_total_correlation_nats_noise_floor",
+        "TC q(z|x) noise floor",
+        CORRELATION,
+        0,
         "latent_scores",
     ),
     Column(
@@ -113,6 +135,15 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("rate_nats", "rate (nats)", CORRELATION, 0, "latent_scores"),
     Column("active_units", "active units", CORRELATION, 0, "latent_scores"),
+    Column("active_units_noise_floor", "active units noise floor", CORRELATION, 0, "latent_scores"),
+    Column("active_directions", "active directions", CORRELATION, 0, "latent_scores"),
+    Column(
+        "active_directions_noise_floor",
+        "active directions noise floor",
+        CORRELATION,
+        0,
+        "latent_scores",
+    ),
     Column("gaussian_total_correlation", "Gaussian TC (nats)", CORRELATION, -1, "unsupervised"),
     Column(
         "gaussian_wasserstein_correlation_norm",
@@ -140,6 +171,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("train/converged", "converged (share)", TRAINING, 0, ""),
     Column("train/heldout_elbo_slope", "held-out ELBO slope (nats/1k steps)", TRAINING, 0, ""),
     Column("train/steps_trained", "steps trained", TRAINING, 0, ""),
+    # Free parameters per part of the model (benchmark.models.VAE.parameter_counts).
+    Column(PARAMETERS_PREFIX + "encoder", "encoder trunk", PARAMETERS, 0, ""),
+    Column(PARAMETERS_PREFIX + "posterior_head", "posterior head", PARAMETERS, 0, ""),
+    Column(PARAMETERS_PREFIX + "flow", "flow", PARAMETERS, 0, ""),
+    Column(PARAMETERS_PREFIX + "decoder", "decoder", PARAMETERS, 0, ""),
 )
 
 _BY_KEY = {c.key: c for c in COLUMNS}

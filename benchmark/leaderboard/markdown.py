@@ -14,7 +14,7 @@ import urllib.parse
 from collections import Counter
 from typing import Any
 
-from benchmark.leaderboard.columns import column_for
+from benchmark.leaderboard.columns import COLUMNS, PARAMETERS, column_for
 from benchmark.leaderboard.figures import CONVERGED_KEY, layout, not_converged, plan_figures
 from benchmark.leaderboard.results import TaskResults
 from benchmark.leaderboard.stats import Summary
@@ -170,6 +170,29 @@ def _commits_line(results: TaskResults) -> str:
     return ", ".join(code(c) for c in commits) or MISSING
 
 
+def _parameters_line(results: TaskResults) -> str:
+    """Free parameters per part and posterior family, from the runs' `parameters/*` scores.
+
+    `diagonal: encoder trunk 9,280, posterior head 132, flow 0, decoder 10,656; ...`;
+    a family whose runs differ in size (e.g. two architectures) lists each size.
+    """
+    columns = [c for c in COLUMNS if c.group == PARAMETERS]
+    sizes: dict[str, list[str]] = {}
+    for run in sorted(results.runs, key=lambda r: r.position):
+        counts = [run.scores.get(c.key) for c in columns]
+        if run.status != "done" or not any(isinstance(v, int | float) for v in counts):
+            continue
+        shown = ", ".join(
+            f"{c.label} {int(v):,}"
+            for c, v in zip(columns, counts, strict=True)
+            if isinstance(v, int | float)
+        )
+        family = str(run.model_args.get("posterior", "diagonal"))
+        if shown not in sizes.setdefault(family, []):
+            sizes[family].append(shown)
+    return "; ".join(f"{family}: {' / '.join(texts)}" for family, texts in sizes.items())
+
+
 def _run_commands(results: TaskResults) -> str:
     commands: list[str] = []
     for invocation in results.invocations:
@@ -226,6 +249,9 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
         + " |",
     ]
     lines += _convergence_lines(results, training)
+    parameters = _parameters_line(results)
+    if parameters:
+        lines.append(f"| free parameters | {cell(parameters)} |")
     lines += [
         "",
         "Each cell is the mean over seeds with its 95% bootstrap confidence interval "

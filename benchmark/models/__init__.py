@@ -15,12 +15,16 @@ Public API (other parts build against these names):
 - `MODELS`, `POSTERIORS`: the registries; `model_arguments(entry)` gives an
   entry's arguments with defaults, `check_model_args(entry, kwargs)` checks them.
 - `model.encode(x) -> Posterior` with `sample_and_log_prob(num_samples,
-  seed) -> (z [S, N, D], log_q [S, N])`, `mean() [N, D]`, `covariance()
+  seed) -> (z [S, N, D], log_q [S, N])`, `sample_from_noise(eps [S, N, D])`
+  (the same map for given noise), `mean() [N, D]`, `covariance()
   [N, D, D]`, `log_prob(z)`, `marginal_log_prob(z)`,
   `kl_to_standard_normal(num_samples=None, seed=None) [N]`, `kl_per_latent()`.
 - `model.decode(z) -> logits`, `model.reconstruction_nll(x, z) -> [..., N]` nats.
-- `representation_function(model, kind="mean", batch_size=64, seed=0)`:
-  numpy `[N, *obs]` -> numpy `[N, D]` float64.
+- `representation_function(model, kind="mean", batch_size=64, seed=0,
+  mean_samples=1000)`: numpy `[N, *obs]` -> numpy `[N, D]` float64 (IAF
+  means from 1,000 per-input draws; codes independent of `batch_size`).
+- `model.parameter_counts()`: free parameters per part (encoder, posterior
+  head, flow, decoder).
 
 Importing this package imports TensorFlow.
 """

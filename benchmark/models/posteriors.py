@@ -25,12 +25,16 @@ The families:
 - `diagonal` (`DiagonalGaussian`): `MultivariateNormalDiag(mu, sigma)` with
   `sigma = exp(log_var / 2)`, as disentanglement_lib parameterises it. Mean,
   covariance, density and KL are closed form.
-- `full_covariance` (`FullCovarianceGaussian`):
-  `MultivariateNormalTriL(mu, L)`, the encoder emitting `L` through
-  `tfb.FillScaleTriL` whose diagonal is `exp(raw / 2)`, the same map as the
-  diagonal family, so `L = diag(sigma)` is exactly the diagonal posterior.
-  This is the linear IAF of Kingma et al. (2016). Closed-form moments and KL;
-  the marginal of latent d is `Normal(mu_d, sqrt(Sigma_dd))`.
+- `full_covariance` (`FullCovarianceGaussian`): the linear IAF of Kingma et
+  al. (2016), `z = mu + L diag(sigma) eps` with `L` unit lower-triangular,
+  i.e. `MultivariateNormalTriL(mu, L diag(sigma))`. `mu` and `sigma` come
+  from the same `(mu, log sigma^2)` head as the diagonal family; the
+  `D (D - 1) / 2` strictly-lower entries of `L` come from a second Dense
+  head whose kernel and bias start at zero, so at initialisation `L = I` and
+  the family *is* the diagonal one (same samples for the same noise, same
+  log q and KL); any correlation is learned. Closed-form moments and KL
+  (`log det = 2 sum_d log sigma_d`); the marginal of latent d is
+  `Normal(mu_d, sqrt(Sigma_dd))`.
 - `iaf` (`IAFPosterior`): a diagonal Gaussian base followed by K steps of
   `tfb.Invert(tfb.MaskedAutoregressiveFlow)` whose `tfb.AutoregressiveNetwork`
   is conditioned on the encoder's feature vector (the context `h` of Kingma
@@ -38,12 +42,19 @@ The families:
   step's log-scale is bounded softly, `b * tanh(raw / b)` with `b = 3`, so the
   sequential inverse used by `log_prob` cannot overflow: an unbounded
   `exp(log_scale)` made intermediate iterates of that inverse infinite, and
-  `inf * 0` in the masked layers turned whole rows into NaN.
+  `inf * 0` in the masked layers turned whole rows into NaN. The output
+  layer of every autoregressive network (its masked kernel and bias, and the
+  kernel of its context input) starts at zero, so each step is the identity
+  (shift 0, log-scale 0, log-det 0) at initialisation and the family starts
+  as the diagonal one; the hidden layers keep their random start, so the
+  gradients of the output layer are not zero. The masks stay variable
+  constraints of TFP's network.
   Samples and their log-density come from `experimental_sample_and_log_prob`
   (one parallel pass). `mean()` and `covariance()` are Monte Carlo estimates
   from `moment_samples` draws (default 64, fixed seed 0 unless one is given),
   i.e. the posterior mean E[z|x] itself, not the flow applied to the base
-  mean. `kl_to_standard_normal` is the Monte Carlo average of
+  mean (evaluation codes use 1,000 draws of per-input noise instead, see
+  `benchmark.models.representation`). `kl_to_standard_normal` is the Monte Carlo average of
   `log q(z|x) - log N(z; 0, I)` over `kl_samples` draws. `log_prob(z)` at an
   arbitrary point runs the sequential inverse (D passes of each network,
   unrolled in the graph: 1.5x faster than TFP's `tf.while_loop` in
@@ -63,6 +74,8 @@ import abc
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from benchmark.registry import Registry
 from benchmark.tf_quiet import import_tensorflow, import_tfp
 
@@ -81,6 +94,7 @@ __all__ = [
     "FullCovarianceGaussian",
     "IAFFamily",
     "IAFPosterior",
+    "IdentityStartMADE",
     "Posterior",
     "PosteriorFamily",
     "log_standard_normal",
@@ -125,6 +139,15 @@ class Posterior(abc.ABC):
         self, num_samples: int, seed: int | tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """`(z [S, N, D], log q(z|x) [S, N])`, reparameterised (gradients flow)."""
+
+    @abc.abstractmethod
+    def sample_from_noise(self, noise: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """`(z [S, N, D], log q(z|x) [S, N])` for given standard-normal noise `[S, N, D]`.
+
+        The reparameterisation itself: `sample_and_log_prob` is this map applied
+        to noise drawn from its seed, so callers that need noise of their own
+        (one stream per input, common noise across families) pass it here.
+        """
 
     @abc.abstractmethod
     def mean(self, num_samples: int | None = None, seed: int | tf.Tensor | None = None):
@@ -190,6 +213,15 @@ class _GaussianPosterior(Posterior):
     def log_prob(self, z):
         return self.distribution.log_prob(z)
 
+    @abc.abstractmethod
+    def _scale_noise(self, noise: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """`(A eps [S, N, D], log |det A| [N])` for the scale matrix A of q(z|x)."""
+
+    def sample_from_noise(self, noise):
+        noise = tf.convert_to_tensor(noise, dtype=self.loc.dtype)
+        scaled, log_det = self._scale_noise(noise)
+        return self.loc + scaled, log_standard_normal(noise) - log_det
+
 
 class DiagonalGaussian(_GaussianPosterior):
     """q(z|x) = N(mu, diag(sigma^2)), `sigma = exp(log_variance / 2)`.
@@ -206,6 +238,9 @@ class DiagonalGaussian(_GaussianPosterior):
     def variance(self) -> tf.Tensor:
         """`[N, D]` per-latent variances."""
         return tf.exp(self.log_variance)
+
+    def _scale_noise(self, noise):
+        return self.scale * noise, 0.5 * tf.reduce_sum(self.log_variance, axis=-1)
 
     def covariance(self, num_samples=None, seed=None):
         return tf.linalg.diag(self.variance())
@@ -224,6 +259,7 @@ class FullCovarianceGaussian(_GaussianPosterior):
     """q(z|x) = N(mu, L L^T) with lower-triangular `L` (positive diagonal).
 
     KL(q || N(0, I)) = 1/2 (||L||_F^2 + ||mu||^2 - D - 2 sum_d log L_dd).
+    (The family passes `L = L_unit diag(sigma)`, see `FullCovarianceFamily`.)
     """
 
     def __init__(self, loc: tf.Tensor, scale_tril: tf.Tensor) -> None:
@@ -234,6 +270,11 @@ class FullCovarianceGaussian(_GaussianPosterior):
     def variance(self) -> tf.Tensor:
         """`[N, D]`: the diagonal of `L L^T`, sum_k L_dk^2."""
         return tf.reduce_sum(tf.square(self.scale_tril), axis=-1)
+
+    def _scale_noise(self, noise):
+        scaled = tf.einsum("nde,...ne->...nd", self.scale_tril, noise)
+        log_det = tf.reduce_sum(tf.math.log(tf.linalg.diag_part(self.scale_tril)), axis=-1)
+        return scaled, log_det
 
     def covariance(self, num_samples=None, seed=None):
         return tf.matmul(self.scale_tril, self.scale_tril, transpose_b=True)
@@ -298,6 +339,16 @@ class IAFPosterior(Posterior):
             num_samples, seed=stateless_seed(seed), bijector_kwargs=self._bijector_kwargs
         )
 
+    def sample_from_noise(self, noise):
+        noise = tf.convert_to_tensor(noise, dtype=self.loc.dtype)
+        base = self.distribution.distribution
+        scale = tf.exp(0.5 * self.log_variance)
+        z0 = self.loc + scale * noise
+        flow = self.distribution.bijector
+        z = flow.forward(z0, **self._bijector_kwargs)
+        log_det = flow.forward_log_det_jacobian(z0, event_ndims=1, **self._bijector_kwargs)
+        return z, base.log_prob(z0) - log_det
+
     def _moment_draws(self, num_samples, seed) -> tf.Tensor:
         z, _ = self.sample_and_log_prob(num_samples or self.moment_samples, seed)
         return z
@@ -345,6 +396,21 @@ def _bounded_made(network: tf_keras.layers.Layer):
     return shift_and_log_scale
 
 
+def _count(layers: Sequence[tf_keras.layers.Layer]) -> int:
+    """Free trainable parameters of built layers: every entry of their trainable
+    variables, less the kernel entries a MADE mask (a kernel constraint) holds at zero."""
+    total = 0
+    for layer in layers:
+        total += sum(int(np.prod(v.shape)) for v in layer.trainable_variables)
+        for module in layer.submodules:
+            constraint = getattr(module, "kernel_constraint", None)
+            kernel = getattr(module, "kernel", None)
+            if constraint is not None and kernel is not None:
+                masked = constraint(tf.ones_like(kernel)).numpy()
+                total -= int(masked.size - np.count_nonzero(masked))
+    return total
+
+
 class PosteriorFamily(tf_keras.layers.Layer, abc.ABC):
     """A head from encoder features `[N, F]` to a `Posterior` (call `posterior(features)`)."""
 
@@ -355,6 +421,12 @@ class PosteriorFamily(tf_keras.layers.Layer, abc.ABC):
     @abc.abstractmethod
     def posterior(self, features: tf.Tensor) -> Posterior:
         """The posterior object for a batch of encoder features."""
+
+    @abc.abstractmethod
+    def parameter_counts(self) -> dict[str, int]:
+        """Free trainable parameters once built: `posterior_head` (the `(mu, log sigma^2)`
+        head every family shares) and `flow` (what makes q(z|x) correlated: the
+        off-diagonal head of `full_covariance`, the autoregressive networks of `iaf`)."""
 
 
 @POSTERIORS.register("diagonal")
@@ -369,23 +441,61 @@ class DiagonalFamily(PosteriorFamily):
         loc, log_variance = tf.split(self.head(features), 2, axis=-1)
         return DiagonalGaussian(loc, log_variance)
 
+    def parameter_counts(self) -> dict[str, int]:
+        return {"posterior_head": _count([self.head]), "flow": 0}
+
 
 @POSTERIORS.register("full_covariance")
 class FullCovarianceFamily(PosteriorFamily):
-    """Dense head emitting `mu` and the `D (D + 1) / 2` entries of the Cholesky factor."""
+    """The diagonal family's `(mu, log sigma^2)` head plus a zero-initialised head for `L`.
+
+    `scale_tril = L diag(sigma)` with `L` unit lower-triangular whose
+    `D (D - 1) / 2` strictly-lower entries are the output of the Dense layer
+    `off_diagonal` (kernel and bias initialised to zero): the linear IAF of
+    Kingma et al. (2016), exactly the diagonal family at initialisation.
+    """
 
     def __init__(self, latent_dim: int, **kwargs) -> None:
         super().__init__(latent_dim, **kwargs)
         d = self.latent_dim
-        self.head = tf_keras.layers.Dense(d + d * (d + 1) // 2, name="mean_cholesky")
-        self.fill = tfb.FillScaleTriL(
-            diag_bijector=tfb.Chain([tfb.Exp(), tfb.Scale(0.5)]), diag_shift=None
+        self.head = tf_keras.layers.Dense(2 * d, name="mean_log_variance")
+        self.num_off_diagonal = d * (d - 1) // 2
+        self.off_diagonal = (
+            tf_keras.layers.Dense(
+                self.num_off_diagonal,
+                kernel_initializer="zeros",
+                bias_initializer="zeros",
+                name="off_diagonal",
+            )
+            if self.num_off_diagonal
+            else None
         )
+        # Entry (i, j) of L reads slot index[i, j] of [0, off-diagonal entries...].
+        rows, cols = np.tril_indices(d, -1)
+        index = np.zeros((d, d), np.int32)
+        index[rows, cols] = np.arange(1, self.num_off_diagonal + 1)
+        self._gather_index = index.reshape(-1)
+
+    def unit_lower(self, features: tf.Tensor) -> tf.Tensor:
+        """`L [N, D, D]`: ones on the diagonal, the `off_diagonal` head below it, zeros above."""
+        d = self.latent_dim
+        eye = tf.eye(d, dtype=features.dtype)
+        if self.off_diagonal is None:
+            return tf.zeros(tf.concat([tf.shape(features)[:-1], [d, d]], 0)) + eye
+        entries = self.off_diagonal(features)
+        padded = tf.concat([tf.zeros_like(entries[..., :1]), entries], axis=-1)
+        strict = tf.gather(padded, self._gather_index, axis=-1)
+        return tf.reshape(strict, tf.concat([tf.shape(features)[:-1], [d, d]], 0)) + eye
 
     def posterior(self, features):
-        params = self.head(features)
-        loc, tril = params[..., : self.latent_dim], params[..., self.latent_dim :]
-        return FullCovarianceGaussian(loc, self.fill.forward(tril))
+        loc, log_variance = tf.split(self.head(features), 2, axis=-1)
+        sigma = tf.exp(0.5 * log_variance)
+        scale_tril = self.unit_lower(features) * sigma[..., None, :]
+        return FullCovarianceGaussian(loc, scale_tril)
+
+    def parameter_counts(self) -> dict[str, int]:
+        flow = [] if self.off_diagonal is None else [self.off_diagonal]
+        return {"posterior_head": _count([self.head]), "flow": _count(flow)}
 
 
 @POSTERIORS.register("iaf")
@@ -408,7 +518,7 @@ class IAFFamily(PosteriorFamily):
         self.moment_samples = int(moment_samples)
         self.head = tf_keras.layers.Dense(2 * self.latent_dim, name="base_mean_log_variance")
         self.networks = [
-            tfb.AutoregressiveNetwork(
+            IdentityStartMADE(
                 params=2,
                 event_shape=[self.latent_dim],
                 hidden_units=[int(u) for u in iaf_hidden_units],
@@ -431,6 +541,31 @@ class IAFFamily(PosteriorFamily):
             kl_samples=self.kl_samples,
             moment_samples=self.moment_samples,
         )
+
+    def parameter_counts(self) -> dict[str, int]:
+        return {"posterior_head": _count([self.head]), "flow": _count(self.networks)}
+
+
+class IdentityStartMADE(tfb.AutoregressiveNetwork):
+    """TFP's conditional MADE whose output layer starts at zero (shift 0, log-scale 0).
+
+    After TFP builds the network (hidden layers drawn by their initialiser,
+    masks as kernel constraints), the layers that feed the output (the masked
+    output Dense and, when conditional, the context's Dense into it) are set
+    to zero, so the IAF step is the identity at initialisation.
+    """
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        output = self._network.layers[-1]
+        if isinstance(output, tf_keras.layers.Add):
+            feeding = output.inbound_nodes[0].inbound_layers
+            feeding = feeding if isinstance(feeding, list | tuple) else [feeding]
+        else:
+            feeding = [output]
+        for layer in feeding:
+            for variable in layer.trainable_weights:
+                variable.assign(tf.zeros_like(variable))
 
 
 def make_family(

@@ -233,6 +233,16 @@ class VAE(tf_keras.Model):
             + self.decoder.trainable_variables
         )
 
+    def parameter_counts(self) -> dict[str, int]:
+        """Free trainable parameters per part: `encoder` (trunk), `posterior_head`,
+        `flow` (see `PosteriorFamily.parameter_counts`) and `decoder`; builds the model."""
+        self.initialize()
+        return {
+            "encoder": int(sum(np.prod(v.shape) for v in self.encoder.trainable_variables)),
+            **self.family.parameter_counts(),
+            "decoder": int(sum(np.prod(v.shape) for v in self.decoder.trainable_variables)),
+        }
+
     # --- the objective ----------------------------------------------------------------------
 
     def regularizer(self, inputs: LossInputs) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
@@ -294,12 +304,21 @@ class VAE(tf_keras.Model):
         return {"vae": Adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8, name="vae")}
 
     def initialize(self, seed: int | None = None) -> None:
-        """Creates every variable by running the loss once on zeros; seeded when `seed` is given."""
+        """Creates every variable by running the loss once on zeros; seeded when `seed` is given.
+
+        The encoder, the `(mu, log sigma^2)` head and the decoder are built
+        first, in that order, and a family's flow (which starts as the
+        identity) after them: with one seed, the three posterior families get
+        the same encoder, head and decoder weights, so they are the same model
+        at step 0.
+        """
         if self._initialized:
             return
         dummy = tf.zeros((2, *self.observation_shape), tf.float32)
         context = seeded_initialization(seed) if seed is not None else contextlib.nullcontext()
         with context:
+            self.family.head(self.encoder(dummy))
+            self.decode(tf.zeros((2, self.latent_dim), tf.float32))
             _, terms = self.loss_terms(dummy, step=0.0, seed=[0, 0])
         # A read-only mapping: Keras would wrap (and track) a plain dict attribute.
         self._term_shapes = MappingProxyType({name: value.shape for name, value in terms.items()})
