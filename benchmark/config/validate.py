@@ -31,6 +31,7 @@ from benchmark.config.schema import (
     TaskConfig,
     TrainingConfig,
 )
+from benchmark.evaluation.posterior_settings import check_setting, is_posterior_setting
 from benchmark.leaderboard.columns import COLUMNS, SAMPLED_PREFIX
 from benchmark.registry import suggest
 
@@ -434,10 +435,21 @@ def _settings(
             for name in inner:
                 _known_setting(name, (*where, name), known, sources)
             settings[key] = {n: sources.scalar(v, (*where, n)) for n, v in inner.items()}
+            for name, setting in settings[key].items():
+                _check_posterior_setting(name, setting, (*where, name), sources)
         else:
             _known_setting(key, where, catalog.evaluation_settings, sources)
             settings[key] = sources.scalar(value, where)
+            _check_posterior_setting(key, settings[key], where, sources)
     return settings
+
+
+def _check_posterior_setting(name: str, value: object, where: FieldPath, sources: Sources) -> None:
+    """The gaps', decomposition's and rotation controls' settings are range-checked at load."""
+    if is_posterior_setting(name):
+        problem = check_setting(name, value)
+        if problem is not None:
+            raise sources.error(where, f"{problem}, got {describe(value)}")
 
 
 def _known_setting(name: str, where: FieldPath, known: tuple[str, ...], sources: Sources) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from benchmark.config.schema import EvaluationConfig
 from benchmark.data.base import GroundTruthData
@@ -41,6 +44,7 @@ def interpretability_scores(
     *,
     seed: int,
     kind: str = "mean",
+    represent: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, object]:
     """Every metric of `evaluation.metrics` on codes of `model` (posterior means or samples).
 
@@ -48,9 +52,11 @@ def interpretability_scores(
     study. Array metrics with the same draws (`num_train`, `num_test`,
     `batch_size`) share one set of points, so a per-metric override such as
     `dci: {num_train: 1000}` draws separately for DCI alone. Keys are the
-    metrics library's (see `benchmark.metrics`).
+    metrics library's (see `benchmark.metrics`). `represent` replaces the
+    encoder's codes (e.g. rotated mean codes, `benchmark.evaluation.rotations`).
     """
-    represent = representation_function(model, kind, batch_size=ENCODE_BATCH, seed=seed)
+    if represent is None:
+        represent = representation_function(model, kind, batch_size=ENCODE_BATCH, seed=seed)
     groups: dict[tuple, dict[str, dict[str, Any]]] = {}
     for name in evaluation.metrics:
         settings = _metric_settings(evaluation, name)

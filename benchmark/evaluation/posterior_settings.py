@@ -12,7 +12,6 @@ defaults. A count of 0 for `gap_images`, `decomposition_outer_draws` or
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from benchmark.errors import UserInputError
@@ -21,6 +20,7 @@ __all__ = [
     "POSTERIOR_SETTINGS",
     "PosteriorSetting",
     "check_setting",
+    "is_posterior_setting",
     "posterior_setting_defaults",
     "resolve_settings",
 ]
@@ -80,6 +80,9 @@ POSTERIOR_SETTINGS: tuple[PosteriorSetting, ...] = (
         "rotation_controls", 1, "int", 0, "1: also score PCA-whitened and ICA mean codes"
     ),
     PosteriorSetting(
+        "rotation_fit_points", 2000, "int", 2, "mean codes the PCA and ICA maps are fitted on"
+    ),
+    PosteriorSetting(
         "active_direction_threshold",
         0.01,
         "float",
@@ -129,8 +132,3 @@ def resolve_settings(settings: dict[str, object]) -> dict[str, int | float]:
 def is_posterior_setting(name: str) -> bool:
     """True for a setting declared here."""
     return name in _BY_NAME
-
-
-def described(settings: Mapping[str, object]) -> str:
-    """`name=value, ...` for logs."""
-    return ", ".join(f"{k}={v}" for k, v in settings.items())

@@ -57,7 +57,9 @@ def active_directions(mean_codes: np.ndarray, threshold: float = 0.01) -> int:
     codes = np.asarray(mean_codes, np.float64)
     if codes.ndim != 2 or len(codes) < 2:
         raise ValueError(f"mean_codes: expected shape [N >= 2, D], got {codes.shape}")
-    eigenvalues = np.linalg.eigvalsh(np.cov(codes, rowvar=False, bias=True).reshape(codes.shape[1], -1))
+    eigenvalues = np.linalg.eigvalsh(
+        np.cov(codes, rowvar=False, bias=True).reshape(codes.shape[1], -1)
+    )
     return int(np.sum(eigenvalues > threshold))
 
 
@@ -73,7 +75,9 @@ def fit_rotation(codes: np.ndarray, kind: str, seed: int) -> Callable[[np.ndarra
         raise ValueError(f"codes: expected shape [M >= 2, D], got {c.shape}")
     mean = c.mean(axis=0)
     if kind == "pca":
-        eigenvalues, vectors = np.linalg.eigh(np.cov(c, rowvar=False, bias=True).reshape(c.shape[1], -1))
+        eigenvalues, vectors = np.linalg.eigh(
+            np.cov(c, rowvar=False, bias=True).reshape(c.shape[1], -1)
+        )
         order = np.argsort(eigenvalues)[::-1]
         eigenvalues, vectors = eigenvalues[order], vectors[:, order]
         floor = max(float(eigenvalues[0]), 1e-30) * _RELATIVE_FLOOR

@@ -6,8 +6,10 @@ import json
 from collections import Counter
 from typing import Any
 
+from benchmark.absent import absent_reason
 from benchmark.leaderboard.columns import column_for
 from benchmark.leaderboard.figures import layout, plan_figures
+from benchmark.leaderboard.rate_distortion import decomposition_table
 from benchmark.leaderboard.results import TaskResults
 from benchmark.leaderboard.stats import Summary
 from benchmark.leaderboard.tables import (
@@ -40,6 +42,14 @@ def _cell(summary: Summary | None, row_n: int, bold: bool) -> str:
     return text
 
 
+def _absent(row: Row, key: str) -> str:
+    """Shows "n/a (reason)" when every finished run stored `key` as absent (a point mass has no rate)."""
+    reasons = {absent_reason(run.scores.get(key)) for run in row.done}
+    if len(reasons) == 1 and None not in reasons:
+        return f"n/a ({reasons.pop()})"
+    return MISSING
+
+
 def _escape(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -56,7 +66,12 @@ def _table(table: Table, rows: list[Row], fields: tuple[str, ...]) -> list[str]:
     ]
     for i, row in enumerate(rows):
         n = len(row.done)
-        cells = [_cell(summaries[j][i], n, i in best[j]) for j in range(len(table.columns))]
+        cells = [
+            _cell(summaries[j][i], n, i in best[j])
+            if summaries[j][i] is not None
+            else _absent(row, c.key)
+            for j, c in enumerate(table.columns)
+        ]
         lines.append("| " + " | ".join(_escape(v) for v in [*row.key, str(n), *cells]) + " |")
     return [*lines, ""]
 
@@ -165,6 +180,7 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
         lines += _ranking(rows, fields, column.key, column.label, column.direction)
     for table in tables:
         lines += _table(table, rows, fields)
+    lines += decomposition_table(results)
     figures = plan_figures(results)
     if figures:
         lines += ["## Figures", ""]
