@@ -172,6 +172,7 @@ def build_tables(results: TaskResults) -> list[Table]:
                     for c in COLUMNS
                     if c.group == group
                     and prefix + c.key in present
+                    and not is_secondary(prefix + c.key)
                     and not (c.duplicate_of and prefix + c.duplicate_of in present)
                 )
             if columns:
