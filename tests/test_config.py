@@ -97,6 +97,7 @@ def test_shipped_tasks_validate_and_have_the_study_sizes():
         "posterior_beta_sweep": 180,
         "correlated_factors": 180,
         "dlib_reproduction": 1800,
+        "autoencoder_vs_vae": 30,
     }
 
 
