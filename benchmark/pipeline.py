@@ -18,6 +18,10 @@ from benchmark.config.runs import RunSpec
 from benchmark.data import get_dataset
 from benchmark.evaluation.interpretability import interpretability_scores
 from benchmark.evaluation.latent_scores import latent_scores
+from benchmark.evaluation.point_mass import point_mass_latent_scores
+from benchmark.evaluation.posterior_extras import posterior_extras
+from benchmark.evaluation.posterior_scores import is_point_mass
+from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.traversals import latent_traversals
 from benchmark.metrics import settings
 from benchmark.models import build_model
@@ -50,6 +54,7 @@ def _latent(
     model: Any, dataset: Any, spec: RunSpec, timings: dict[str, float]
 ) -> dict[str, object]:
     settings = {**LATENT_SAMPLE_DEFAULTS, **spec.evaluation.settings_for("latent_scores", ())}
+    resolve_settings(settings)  # the gaps' and decomposition's own (posterior_extras)
     num_points = int(settings.pop("num_points"))
     num_heldout = int(settings.pop("num_heldout"))
     # The stratified TC estimator weighs each point's own posterior by 1 / (data set size):
@@ -60,6 +65,10 @@ def _latent(
     _, observations = dataset.sample(num_points, random_state)
     _, heldout = dataset.sample(num_heldout, random_state)
     timings["draws"] = time.perf_counter() - started
+    if is_point_mass(model):
+        return point_mass_latent_scores(
+            model, observations, batch_size=settings.get("batch_size", 64)
+        )
     return latent_scores(model, observations, heldout, seed=spec.seed, timings=timings, **settings)
 
 
@@ -156,6 +165,8 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         scores.update(_latent(model, dataset, spec, spent))
         parts.update({f"latent_s/{name}": value for name, value in spent.items()})
     latent_at = time.perf_counter()
+    extra_scores, extra_durations = posterior_extras(model, dataset, spec.evaluation, spec.seed)
+    scores.update(extra_scores)
     for key, value in trained.final_loss_terms.items():
         scores[f"train/{key}"] = value
     scores.update(convergence_scores(trained))
@@ -167,5 +178,6 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         "latent_scores_s": latent_at - scored_at,
         "train_steps_per_second": trained.steps_per_second,
         **parts,
+        **extra_durations,
     }
     return scores

@@ -46,6 +46,7 @@ def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
         (
             "tasks",
             [
+                "autoencoder_vs_vae",
                 "correlated_factors",
                 "dlib_reproduction",
                 "posterior_beta_sweep",
@@ -66,7 +67,7 @@ def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
                 "unsupervised",
             ],
         ),
-        ("models", list(BUILT_IN_ENTRIES)),
+        ("models", sorted([*BUILT_IN_ENTRIES, "autoencoder", "sparse_autoencoder"])),
         ("posteriors", list(FAMILIES)),
     ],
 )

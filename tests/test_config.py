@@ -21,6 +21,7 @@ from benchmark.config.catalog import Catalog, default_catalog
 from benchmark.config.loader import TASKS_DIR
 from benchmark.data import DATASETS
 from benchmark.errors import UserInputError
+from benchmark.evaluation.posterior_settings import posterior_setting_defaults
 
 
 class FakeEntry:
@@ -96,6 +97,7 @@ def test_shipped_tasks_validate_and_have_the_study_sizes():
         "posterior_beta_sweep": 180,
         "correlated_factors": 180,
         "dlib_reproduction": 1800,
+        "autoencoder_vs_vae": 30,
     }
 
 
@@ -394,16 +396,22 @@ def test_default_catalog_reads_the_live_registries():
     assert live.posteriors == tuple(POSTERIORS.names()) == ("diagonal", "full_covariance", "iaf")
     assert live.metrics == tuple(METRICS.names()) and "mig" in live.metrics
     assert live.model_targets["beta_vae"] is MODELS.get("beta_vae")
-    # Latent scores: latent_scores' keyword settings (not dataset_size) and the pipeline's draws.
-    assert live.metric_settings["latent_scores"] == (
-        "batch_size",
-        "iw_samples",
-        "marginal_samples",
-        "num_heldout",
-        "num_points",
-        "posterior_samples",
-        "reconstruction_samples",
-        "tc_sample_size",
+    # Latent scores: latent_scores' keyword settings (not dataset_size) and the pipeline's draws,
+    # plus the gaps', decomposition's and rotation controls' declared settings.
+    assert live.metric_settings["latent_scores"] == tuple(
+        sorted(
+            {
+                "batch_size",
+                "iw_samples",
+                "marginal_samples",
+                "num_heldout",
+                "num_points",
+                "posterior_samples",
+                "reconstruction_samples",
+                "tc_sample_size",
+                *posterior_setting_defaults(),
+            }
+        )
     )
     assert live.metric_settings["mig"] == ("num_train", "batch_size", "num_bins")
     assert "num_test" in live.metric_settings["dci"]

@@ -27,7 +27,10 @@ evaluation:
     dci: {num_train: 80, num_test: 40}
     beta_vae: {num_train: 20, num_eval: 10}
     factor_vae: {num_train: 20, num_eval: 10, num_variance_estimate: 200}
-    latent_scores: {num_points: 40, num_heldout: 8, iw_samples: 4, tc_sample_size: 40}
+    latent_scores: {num_points: 40, num_heldout: 8, iw_samples: 4, tc_sample_size: 40,
+                    gap_images: 4, gap_iw_samples: 8, gap_steps: 4, gap_step_samples: 2,
+                    gap_eval_samples: 8, gap_check_every: 2, decomposition_population: 200,
+                    decomposition_outer_draws: 50, rotation_fit_points: 100}
 leaderboard: {rows: [entry, posterior, beta], main_metric: mig}
 """
 
@@ -54,6 +57,14 @@ def test_scores_artefacts_and_durations(run):
     traversals = np.load(workdir / result["artifacts"]["traversals"])
     assert traversals.shape == (3, 9, 64, 64, 1)
     assert set(result["durations"]) >= {"train_s", "metrics_s", "latent_scores_s"}
+    # inference gaps, the KL decomposition and the rotation controls
+    for key in ("approximation_gap_nats", "amortisation_gap_nats", "gap_log_px_nats",
+                "decomposition_mutual_information_nats", "decomposition_total_correlation_nats",
+                "pca/mig", "ica/mig", "pca/active_directions"):  # fmt: skip
+        assert np.isfinite(result[key]), key
+    assert result["amortisation_gap_nats"] >= 0.0  # q* starts from q and keeps its best
+    assert result["decomposition_population"] == 200.0
+    assert set(result["durations"]) >= {"inference_gaps_s", "kl_decomposition_s"}
 
 
 def test_a_per_metric_override_draws_its_own_points(run):

@@ -113,15 +113,17 @@ def latent_score_settings() -> tuple[str, ...]:
 
     The keyword-only arguments of `latent_scores` after `seed` (less those the
     pipeline sets itself), plus the sample sizes the pipeline draws
-    (`LATENT_SAMPLE_DEFAULTS`: `num_points`, `num_heldout`).
+    (`LATENT_SAMPLE_DEFAULTS`: `num_points`, `num_heldout`), plus the gaps',
+    decomposition's and rotation controls' (`benchmark.evaluation.posterior_settings`).
     """
     from benchmark.evaluation.latent_scores import latent_scores
+    from benchmark.evaluation.posterior_settings import posterior_setting_defaults
     from benchmark.pipeline import LATENT_SAMPLE_DEFAULTS
 
     parameters = list(inspect.signature(latent_scores).parameters.values())
     after_seed = parameters[[p.name for p in parameters].index("seed") + 1 :]
     names = {p.name for p in after_seed if p.kind is p.KEYWORD_ONLY and p.name not in _PIPELINE_SET}
-    return tuple(sorted(names | set(LATENT_SAMPLE_DEFAULTS)))
+    return tuple(sorted(names | set(LATENT_SAMPLE_DEFAULTS) | set(posterior_setting_defaults())))
 
 
 def default_catalog() -> Catalog:

@@ -36,6 +36,7 @@ from benchmark.config.schema import (
     TrainingConfig,
 )
 from benchmark.errors import ArgumentError, ConfigWarning, UserInputError
+from benchmark.evaluation.posterior_settings import check_setting, is_posterior_setting
 from benchmark.leaderboard.columns import COLUMNS, PARAMETERS, SAMPLED_PREFIX
 from benchmark.registry import suggest
 
@@ -610,10 +611,13 @@ def _settings(
                 n: _setting_value(n, v, (*where, n), [key], sources, catalog)
                 for n, v in inner.items()
             }
+            for name, setting in settings[key].items():
+                _check_posterior_setting(name, setting, (*where, name), sources)
         else:
             _known_setting(key, where, catalog.evaluation_settings, sources)
             owners = [*metrics, "latent_scores"]
             settings[key] = _setting_value(key, value, where, owners, sources, catalog)
+            _check_posterior_setting(key, settings[key], where, sources)
     return settings
 
 
@@ -635,6 +639,14 @@ def _setting_value(
             except ArgumentError as error:
                 raise sources.error(where, error.detail) from None
     return checked
+
+
+def _check_posterior_setting(name: str, value: object, where: FieldPath, sources: Sources) -> None:
+    """The gaps', decomposition's and rotation controls' settings are range-checked at load."""
+    if is_posterior_setting(name):
+        problem = check_setting(name, value)
+        if problem is not None:
+            raise sources.error(where, f"{problem}, got {describe(value)}")
 
 
 def _known_setting(name: str, where: FieldPath, known: tuple[str, ...], sources: Sources) -> None:

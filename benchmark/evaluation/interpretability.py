@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from benchmark.config.schema import EvaluationConfig
 from benchmark.data.base import GroundTruthData
@@ -42,6 +45,7 @@ def interpretability_scores(
     seed: int,
     kind: str = "mean",
     timings: dict[str, float] | None = None,
+    represent: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, object]:
     """Every metric of `evaluation.metrics` on codes of `model` (posterior means or samples).
 
@@ -58,8 +62,11 @@ def interpretability_scores(
     images it was the first to ask for), `draws` (shared points of the array
     metrics; `draws/<names>` for a group with its own draws) and `encode` (all rendering
     and encoding of the shared code table).
+    `represent` replaces the encoder's codes (e.g. rotated mean codes,
+    `benchmark.evaluation.rotations`).
     """
-    represent = metric_representation(model, dataset, kind, batch_size=ENCODE_BATCH, seed=seed)
+    if represent is None:
+        represent = metric_representation(model, dataset, kind, batch_size=ENCODE_BATCH, seed=seed)
     groups: dict[tuple, dict[str, dict[str, Any]]] = {}
     for name in evaluation.metrics:
         settings = _metric_settings(evaluation, name)

@@ -18,25 +18,36 @@ __all__ = [
     "CORRELATION",
     "GROUPS",
     "INTERPRETABILITY",
+    "GAPS",
     "OTHER",
     "PARAMETERS",
     "PARAMETERS_PREFIX",
     "RECONSTRUCTION",
     "TRAINING",
+    "REPRESENTATION_PREFIXES",
     "SAMPLED_PREFIX",
     "Column",
     "column_for",
+    "representation_prefix",
     "is_secondary",
 ]
 
 SAMPLED_PREFIX = "sampled/"
+# Representations scored besides the posterior means, each with its own tables:
+# prefix -> title suffix (`benchmark.evaluation.rotations` for pca/ and ica/).
+REPRESENTATION_PREFIXES = {
+    SAMPLED_PREFIX: " (sampled representation)",
+    "pca/": " (PCA-whitened mean codes)",
+    "ica/": " (FastICA of the mean codes)",
+}
 
 INTERPRETABILITY = "Interpretability"
 CORRELATION = "Latent correlation and information"
 RECONSTRUCTION = "Reconstruction"
 TRAINING = "Training and convergence"
+GAPS = "Inference gaps and rate decomposition"
 OTHER = "Other scores"
-GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, TRAINING, OTHER)
+GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, GAPS, TRAINING, OTHER)
 # Shown in the page header, not as a table (so not in GROUPS).
 PARAMETERS = "Parameters"
 PARAMETERS_PREFIX = "parameters/"
@@ -165,6 +176,68 @@ COLUMNS: tuple[Column, ...] = (
     Column("elbo_nats", "ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("heldout_elbo_nats", "held-out ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("iw_log_likelihood_nats", "IW log p(x) (nats)", RECONSTRUCTION, 1, "latent_scores"),
+    # Inference gaps (Cremer et al. 2018) and the KL decomposition (Chen et al. 2018):
+    # benchmark.evaluation.inference_gaps and .kl_decomposition.
+    Column("gap_log_px_nats", "log p(x), IW with q* (nats)", GAPS, 1, "latent_scores"),
+    Column("gap_log_px_se_nats", "log p(x) s.e. (nats)", GAPS, 0, "latent_scores"),
+    Column("gap_elbo_q_nats", "ELBO q (nats)", GAPS, 1, "latent_scores"),
+    Column("gap_elbo_qstar_nats", "ELBO q* (nats)", GAPS, 1, "latent_scores"),
+    Column("approximation_gap_nats", "approximation gap (nats)", GAPS, -1, "latent_scores", True),
+    Column("approximation_gap_se_nats", "approximation gap s.e.", GAPS, 0, "latent_scores"),
+    Column("amortisation_gap_nats", "amortisation gap (nats)", GAPS, -1, "latent_scores"),
+    Column("amortisation_gap_se_nats", "amortisation gap s.e.", GAPS, 0, "latent_scores"),
+    Column("approximation_gap_check_failed", "gap check failed", GAPS, -1, "latent_scores"),
+    Column("gap_qstar_steps_mean", "q* Adam steps (mean)", GAPS, 0, "latent_scores"),
+    Column("gap_qstar_steps_max", "q* Adam steps (max)", GAPS, 0, "latent_scores"),
+    Column("gap_images", "gap images", GAPS, 0, "latent_scores"),
+    Column("decomposition_rate_nats", "rate over population (nats)", GAPS, 0, "latent_scores"),
+    Column("decomposition_mutual_information_nats", "I(x; z) (nats)", GAPS, 0, "latent_scores"),
+    Column(
+        "decomposition_total_correlation_nats",
+        "TC q(z), mixture (nats)",
+        GAPS,
+        -1,
+        "latent_scores",
+    ),  # fmt: skip
+    Column(
+        "decomposition_dimension_wise_kl_nats", "dim.-wise KL (nats)", GAPS, -1, "latent_scores"
+    ),
+    Column("decomposition_sum_nats", "I + TC + dim.-wise KL (nats)", GAPS, 0, "latent_scores"),
+    Column("decomposition_mutual_information_se_nats", "I(x; z) s.e.", GAPS, 0, "latent_scores"),
+    Column("decomposition_total_correlation_se_nats", "TC q(z) s.e.", GAPS, 0, "latent_scores"),
+    Column(
+        "decomposition_dimension_wise_kl_se_nats", "dim.-wise KL s.e.", GAPS, 0, "latent_scores"
+    ),
+    Column("decomposition_sum_se_nats", "decomposition sum s.e.", GAPS, 0, "latent_scores"),
+    Column("decomposition_log_population", "log N (nats)", GAPS, 0, "latent_scores"),
+    Column("decomposition_population", "population N", GAPS, 0, "latent_scores"),
+    Column("decomposition_outer_draws", "outer draws", GAPS, 0, "latent_scores"),
+    Column("decomposition_full_grid", "full grid (1) or subset (0)", GAPS, 0, "latent_scores"),
+    Column("decomposition_trend_population", "trend: population M", GAPS, 0, "latent_scores"),
+    Column(
+        "decomposition_trend_mutual_information_nats",
+        "trend: I(x; z)",
+        GAPS,
+        0,
+        "latent_scores",
+    ),  # fmt: skip
+    Column(
+        "decomposition_trend_total_correlation_nats",
+        "trend: TC q(z)",
+        GAPS,
+        0,
+        "latent_scores",
+    ),  # fmt: skip
+    Column(
+        "decomposition_trend_dimension_wise_kl_nats",
+        "trend: dim.-wise KL",
+        GAPS,
+        0,
+        "latent_scores",
+    ),  # fmt: skip
+    # Rotation-invariant control (benchmark.evaluation.rotations), a whole key:
+    # eigenvalues of Cov_x(E[z|x]) above 0.01.
+    Column("pca/active_directions", "active directions", CORRELATION, 0, "latent_scores"),
     # Training: the held-out ELBO curve's end and the convergence check
     # (benchmark.training.convergence); "converged" averages to the share of seeds.
     Column("train/heldout_elbo", "final held-out ELBO (nats)", TRAINING, 1, ""),
@@ -181,9 +254,17 @@ COLUMNS: tuple[Column, ...] = (
 _BY_KEY = {c.key: c for c in COLUMNS}
 
 
+def representation_prefix(key: str) -> str:
+    """The representation prefix of a score key (`sampled/`, `pca/`, `ica/`), or ''."""
+    if key in _BY_KEY:
+        return ""
+    return next((p for p in REPRESENTATION_PREFIXES if key.startswith(p)), "")
+
+
 def column_for(key: str) -> Column:
-    """The column of a score key (sampled keys share their mean key's column), or an 'other' one."""
-    base = key.removeprefix(SAMPLED_PREFIX)
+    """The column of a score key (keys of other representations share their mean key's column),
+    or an 'other' one."""
+    base = key.removeprefix(representation_prefix(key))
     if base in _BY_KEY:
         column = _BY_KEY[base]
         if base != key:
@@ -196,12 +277,26 @@ def column_for(key: str) -> Column:
 _SECONDARY = {"gaussian_wasserstein_correlation", "aggregate_gaussian_wasserstein_correlation"}
 
 
+# Shown in the decomposition-and-gaps table (benchmark.leaderboard.rate_distortion) instead.
+_GAP_BOOKKEEPING = {
+    "gap_images",
+    "gap_qstar_steps_max",
+    "decomposition_sum_nats",
+    "decomposition_log_population",
+    "decomposition_outer_draws",
+    "decomposition_population",
+    "decomposition_full_grid",
+}
+
+
 def is_secondary(key: str) -> bool:
     """Training-set duplicates, scale-dependent variants and bookkeeping counts: kept in the
     database, not tabled."""
-    base = key.removeprefix(SAMPLED_PREFIX)
+    base = key.removeprefix(representation_prefix(key))
     return (
         base in _SECONDARY
+        or base.endswith("_se_nats")
+        or base in _GAP_BOOKKEEPING
         or base.endswith("_train")
         or "_train_" in base
         or base.endswith("num_active_dims")

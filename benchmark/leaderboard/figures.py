@@ -7,6 +7,8 @@
   (best row by the main metric, then its best seed);
 - `posterior_correlation.png`: the posterior correlation matrix (score
   `posterior_correlation_matrix`) of the best run of each series;
+- `rate_distortion.png`: distortion against rate per run, family lines over
+  beta (`benchmark.leaderboard.rate_distortion`);
 - `correlation_vs_mig.png`: mean posterior |correlation| against MIG for
   every finished run, one marker style per posterior family, colour by beta;
 - `heldout_elbo_curves.png`: the held-out ELBO against the training step
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.leaderboard.columns import column_for
+from benchmark.leaderboard.rate_distortion import rate_distortion_rows
 from benchmark.leaderboard.results import RunRow, TaskResults
 from benchmark.leaderboard.stats import Summary, bootstrap_ci
 from benchmark.leaderboard.tables import (
@@ -289,6 +292,17 @@ def plan_figures(results: TaskResults) -> list[Figure]:
                 f"{x_field}, one colour per series: the thick line is the mean over seeds, "
                 "thin lines are single seeds. A run is converged when this curve rose by less "
                 "than the task's tolerance over the last 20% of its steps.",
+            )
+        )
+    if len(rate_distortion_rows(results)) > 1:
+        figures.append(
+            Figure(
+                kind="rate_distortion",
+                filename="rate_distortion.png",
+                title="Rate against distortion",
+                caption="One point per run; lines join each family's means over seeds in order "
+                "of beta; the dashed line R + D = const passes through the best ELBO "
+                "(Alemi et al. 2018).",
             )
         )
     if correlation_vs_mig_rows(results):

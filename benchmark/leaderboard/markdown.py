@@ -14,8 +14,10 @@ import urllib.parse
 from collections import Counter
 from typing import Any
 
+from benchmark.absent import absent_reason
 from benchmark.leaderboard.columns import COLUMNS, PARAMETERS, column_for
 from benchmark.leaderboard.figures import CONVERGED_KEY, layout, not_converged, plan_figures
+from benchmark.leaderboard.rate_distortion import decomposition_table
 from benchmark.leaderboard.results import TaskResults
 from benchmark.leaderboard.stats import Summary
 from benchmark.leaderboard.tables import (
@@ -108,6 +110,14 @@ def _mark(row: Row, cells: list[str]) -> list[str]:
     return [c if c == MISSING else f"{c} {NOT_CONVERGED_MARK}" for c in cells]
 
 
+def _absent(row: Row, key: str) -> str:
+    """Shows "n/a (reason)" when every finished run stored `key` as absent (a point mass has no rate)."""
+    reasons = {absent_reason(run.scores.get(key)) for run in row.done}
+    if len(reasons) == 1 and None not in reasons:
+        return f"n/a ({reasons.pop()})"
+    return MISSING
+
+
 def _table(table: Table, rows: list[Row], fields: tuple[str, ...]) -> list[str]:
     header = [
         *map(cell, fields),
@@ -124,7 +134,12 @@ def _table(table: Table, rows: list[Row], fields: tuple[str, ...]) -> list[str]:
     ]
     for i, row in enumerate(rows):
         n = len(row.done)
-        cells = [_cell(summaries[j][i], n, i in best[j]) for j in range(len(table.columns))]
+        cells = [
+            _cell(summaries[j][i], n, i in best[j])
+            if summaries[j][i] is not None
+            else _absent(row, c.key)
+            for j, c in enumerate(table.columns)
+        ]
         cells = _mark(row, cells)
         values = [*map(cell, row.key), str(n), *map(_escape, cells)]
         lines.append("| " + " | ".join(values) + " |")
@@ -270,6 +285,7 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
         lines += _ranking(rows, fields, column.key, column.label, column.direction)
     for table in tables:
         lines += _table(table, rows, fields)
+    lines += decomposition_table(results)
     figures = plan_figures(results)
     if figures:
         lines += ["## Figures", ""]

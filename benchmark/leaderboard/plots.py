@@ -22,6 +22,7 @@ from benchmark.leaderboard.figures import (
     layout,
     metric_series,
 )
+from benchmark.leaderboard.rate_distortion import plot_rate_distortion, rate_distortion_rows
 from benchmark.leaderboard.results import TaskResults
 from benchmark.leaderboard.tables import format_value
 
@@ -165,6 +166,9 @@ def write_figure(
         return draw_correlations(results, path)
     if figure.kind == "heldout_curves":
         return draw_heldout_curves(results, path)
+    if figure.kind == "rate_distortion":
+        title = f"{results.task}: rate against distortion"
+        return plot_rate_distortion(rate_distortion_rows(results), title, path)
     if figure.kind == "correlation_vs_mig":
         return plot_correlation_vs_mig(correlation_vs_mig_rows(results), path)
     if figure.kind == "traversals":

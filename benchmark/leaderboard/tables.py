@@ -10,10 +10,11 @@ from benchmark.leaderboard.columns import (
     COLUMNS,
     GROUPS,
     OTHER,
-    SAMPLED_PREFIX,
+    REPRESENTATION_PREFIXES,
     Column,
     column_for,
     is_secondary,
+    representation_prefix,
 )
 from benchmark.leaderboard.results import RunRow, TaskResults
 from benchmark.leaderboard.stats import Summary, bootstrap_ci
@@ -155,17 +156,14 @@ def build_tables(results: TaskResults) -> list[Table]:
     """
     present = _present_keys(results)
     tables = []
-    for prefix, suffix in (("", ""), (SAMPLED_PREFIX, " (sampled representation)")):
+    for prefix, suffix in (("", ""), *REPRESENTATION_PREFIXES.items()):
         for group in GROUPS:
             if group == OTHER:
-                known = {prefix + c.key for c in COLUMNS}
+                known = {prefix + c.key for c in COLUMNS} | {c.key for c in COLUMNS}
                 keys = sorted(
                     k
                     for k in present
-                    if k.startswith(prefix)
-                    and (prefix or not k.startswith(SAMPLED_PREFIX))
-                    and k not in known
-                    and not is_secondary(k)
+                    if representation_prefix(k) == prefix and k not in known and not is_secondary(k)
                 )
                 columns = tuple(column_for(k) for k in keys)
             else:
@@ -174,6 +172,7 @@ def build_tables(results: TaskResults) -> list[Table]:
                     for c in COLUMNS
                     if c.group == group
                     and prefix + c.key in present
+                    and not is_secondary(prefix + c.key)
                     and not (c.duplicate_of and prefix + c.duplicate_of in present)
                 )
             if columns:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from benchmark.absent import absent_reason
 from benchmark.config.runs import RunSpec
 from benchmark.errors import UserInputError
 from benchmark.runner.environment import host_name, package_versions
@@ -85,8 +86,11 @@ def resolve_pipeline(pipeline: str | Pipeline) -> Pipeline:
     return function
 
 
-def _number_tree(value: object, key: str) -> float | list:
-    """A float, or nested lists of floats, from numbers, numpy scalars/arrays, lists."""
+def _number_tree(value: object, key: str) -> float | list | dict:
+    """A float, or nested lists of floats, from numbers, numpy scalars/arrays, lists; an
+    absent marker (`benchmark.absent`) passes through as it is."""
+    if absent_reason(value) is not None:
+        return dict(value)  # type: ignore[call-overload]
     if hasattr(value, "tolist") and not isinstance(value, list | tuple):
         value = value.tolist()  # numpy arrays and scalars
     if isinstance(value, bool):

@@ -1,0 +1,78 @@
+"""The run-level hook of the posterior-quality scores: gaps, decomposition, rotation controls.
+
+`posterior_extras(model, dataset, evaluation, seed)` is what the pipeline
+calls after the metrics and latent scores. It reads the settings declared in
+`benchmark.evaluation.posterior_settings` from `evaluation.settings.latent_scores`
+and returns `(scores, durations)`:
+
+- with `latent_scores: true`: the inference gaps and the KL decomposition
+  (`benchmark.evaluation.posterior_scores`), absent for point masses;
+- with `rotation_controls: 1` and metrics to run: the axis-reading metrics
+  of the task (`ROTATION_METRICS` among `evaluation.metrics`) on the mean
+  codes after PCA whitening (`pca/<key>`) and after FastICA (`ica/<key>`),
+  each map fitted on `rotation_fit_points` seeded mean codes, plus
+  `pca/active_directions` (eigenvalues of Cov_x(E[z|x]) above
+  `active_direction_threshold`, on the same codes).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from benchmark.config.schema import EvaluationConfig
+from benchmark.evaluation.interpretability import ENCODE_BATCH, interpretability_scores
+from benchmark.evaluation.posterior_scores import posterior_quality_scores
+from benchmark.evaluation.posterior_settings import resolve_settings
+from benchmark.evaluation.rotations import ROTATIONS, active_directions, rotated_representation
+from benchmark.models import representation_function
+
+__all__ = ["ROTATION_METRICS", "posterior_extras"]
+
+# Metrics that read single code axes, the ones a rotation of z changes (Rolinek et al. 2019),
+# among the cheap ones: DCI (gradient-boosted trees) would triple the metrics time per run.
+ROTATION_METRICS = ("mig", "sap")
+_ROTATION_FIT_DRAWS = 5_000_011
+_DROPPED = ("sklearn_version", "seed", "skipped", "dci_gbt_random_state")
+
+
+def _rotation_scores(
+    model: Any, dataset: Any, evaluation: EvaluationConfig, settings: dict, seed: int
+) -> dict[str, Any]:
+    metrics = tuple(m for m in evaluation.metrics if m in ROTATION_METRICS)
+    represent = representation_function(model, "mean", batch_size=ENCODE_BATCH, seed=seed)
+    _, fit = dataset.sample(
+        int(settings["rotation_fit_points"]), np.random.RandomState(seed + _ROTATION_FIT_DRAWS)
+    )
+    scores: dict[str, Any] = {
+        "pca/active_directions": float(
+            active_directions(represent(fit), float(settings["active_direction_threshold"]))
+        )
+    }
+    if not metrics:
+        return scores
+    subset = replace(evaluation, metrics=metrics)
+    for kind in ROTATIONS:
+        rotated = rotated_representation(represent, fit, kind, seed)
+        result = interpretability_scores(model, dataset, subset, seed=seed, represent=rotated)
+        scores.update({f"{kind}/{k}": v for k, v in result.items() if k not in _DROPPED})
+    return scores
+
+
+def posterior_extras(
+    model: Any, dataset: Any, evaluation: EvaluationConfig, seed: int
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """`(scores, durations in seconds)` of the gaps, decomposition and rotation controls."""
+    settings = resolve_settings(dict(evaluation.settings_for("latent_scores", ())))
+    scores: dict[str, Any] = {}
+    durations: dict[str, float] = {}
+    if evaluation.latent_scores:
+        scores.update(posterior_quality_scores(model, dataset, settings, seed, durations))
+    started = time.perf_counter()
+    if int(settings["rotation_controls"]) and evaluation.metrics:
+        scores.update(_rotation_scores(model, dataset, evaluation, settings, seed))
+    durations["rotation_controls_s"] = time.perf_counter() - started
+    return scores, durations

@@ -1,0 +1,111 @@
+"""`autoencoder` and `sparse_autoencoder`: deterministic encoders (a point-mass q, no KL term).
+
+The same encoder trunk, decoder, Bernoulli likelihood and training loop as
+the VAEs; the posterior head is one dense layer giving the code z = f(x)
+(`D` numbers), which `encode` wraps in a `PointMass` so the metrics read it
+like any posterior mean. loss = E_x[-log p(x | f(x))] + sparsity *
+E_x[sum_j |f(x)_j|] (an L1 penalty on the codes; 0 for `autoencoder`).
+
+A point mass has no density: the rate, the ELBO, log p(x) bounds,
+posterior correlations and the inference gaps do not exist for it, and the
+evaluation stores them as absent (see `benchmark.absent`), never as 0.
+"""
+
+from __future__ import annotations
+
+from benchmark.models import arguments as check
+from benchmark.models.posteriors import Posterior
+from benchmark.models.registry import register_model
+from benchmark.models.vae import VAE
+from benchmark.tf_quiet import import_tensorflow
+
+tf = import_tensorflow()
+import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+
+__all__ = ["Autoencoder", "PointMass", "SparseAutoencoder"]
+
+POINT_MASS_REASON = "point mass"
+
+
+class PointMass(Posterior):
+    """q(z|x) = delta(z - code): draws are the code itself; densities and KL do not exist."""
+
+    closed_form_kl = True
+
+    def __init__(self, code: tf.Tensor) -> None:
+        self.loc = code
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.loc.shape[-1])
+
+    def sample_and_log_prob(self, num_samples, seed):
+        z = tf.broadcast_to(self.loc, [num_samples, *tf.unstack(tf.shape(self.loc))])
+        return z, tf.fill(tf.shape(z)[:-1], float("inf"))
+
+    def mean(self, num_samples=None, seed=None):
+        return self.loc
+
+    def covariance(self, num_samples=None, seed=None):
+        return tf.zeros(tf.concat([tf.shape(self.loc), tf.shape(self.loc)[-1:]], 0))
+
+    def _no_density(self, *args, **kwargs):
+        raise TypeError("a point-mass posterior has no density, marginals or KL")
+
+    log_prob = marginal_log_prob = kl_to_standard_normal = _no_density
+
+
+class _CodeHead(tf_keras.layers.Layer):
+    """Dense head from encoder features `[N, F]` to codes, wrapped in a `PointMass`."""
+
+    def __init__(self, latent_dim: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+        self.head = tf_keras.layers.Dense(self.latent_dim, name="code")
+
+    def posterior(self, features: tf.Tensor) -> PointMass:
+        return PointMass(self.head(features))
+
+
+@register_model("autoencoder")
+class Autoencoder(VAE):
+    """A deterministic autoencoder: loss = E[-log p(x | f(x))] (+ `sparsity` L1 in the subclass).
+
+    Takes `latent_dim`, `architecture` and `fc_width` (no posterior family,
+    no beta: a point mass has neither).
+    """
+
+    #: Scores needing a density are stored absent for this entry (reason below).
+    point_mass: bool = True
+    sparsity: float = 0.0
+
+    def __init__(
+        self,
+        observation_shape,
+        *,
+        latent_dim: int = 10,
+        architecture: str = "conv",
+        fc_width: int = 1200,
+    ) -> None:
+        super().__init__(
+            observation_shape, latent_dim=latent_dim, architecture=architecture, fc_width=fc_width
+        )
+        self.posterior_name = "point_mass"
+        self.family = _CodeHead(self.latent_dim, name="posterior")
+
+    def loss_terms(self, x, step, seed):
+        code = self.encode(x).loc
+        reconstruction = tf.reduce_mean(self.reconstruction_nll(x, code))
+        l1 = tf.reduce_mean(tf.reduce_sum(tf.abs(code), axis=-1))
+        loss = reconstruction + self.sparsity * l1
+        terms = {"loss": loss, "reconstruction": reconstruction, "code_l1": l1}
+        return self.optimizer_losses(loss, terms), terms
+
+
+@register_model("sparse_autoencoder")
+class SparseAutoencoder(Autoencoder):
+    """loss = E[-log p(x | f(x))] + sparsity * E[sum_j |f(x)_j|], `sparsity` >= 0 (nats per unit)."""
+
+    def __init__(self, observation_shape, *, sparsity: float = 1.0, **kwargs) -> None:
+        super().__init__(observation_shape, **kwargs)
+        self.sparsity = check.non_negative_number("sparsity", sparsity)

@@ -1,0 +1,213 @@
+"""Autoencoder entries, absent scores, settings checked at load, and the new leaderboard parts."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+from vae_cases import Squares
+
+from benchmark.absent import absent, absent_reason
+from benchmark.config import load_task
+from benchmark.config.catalog import default_catalog
+from benchmark.errors import UserInputError
+from benchmark.evaluation.inference_gaps import GAP_KEYS
+from benchmark.evaluation.point_mass import ABSENT_FOR_POINT_MASS, point_mass_latent_scores
+from benchmark.evaluation.posterior_scores import DECOMPOSITION_KEYS, posterior_quality_scores
+from benchmark.evaluation.posterior_settings import (
+    check_setting,
+    posterior_setting_defaults,
+    resolve_settings,
+)
+from benchmark.leaderboard.columns import column_for
+from benchmark.leaderboard.markdown import render_markdown
+from benchmark.leaderboard.rate_distortion import (
+    decomposition_table,
+    plot_rate_distortion,
+    rate_distortion_rows,
+)
+from benchmark.leaderboard.results import RunRow, TaskResults
+from benchmark.models import build_model
+from benchmark.runner.worker import _number_tree
+from benchmark.store import ResultStore, RunOutcome
+from benchmark.training import train
+
+TASK = """
+name: x
+dataset: {name: dsprites}
+models:
+  - {entry: beta_vae, args: {architecture: fc}}
+  - {entry: sparse_autoencoder, args: {architecture: fc}, sweep: [{sparsity: 0.1}, {sparsity: 1}]}
+sweep: {posterior: [diagonal]}
+seeds: [0]
+training: {steps: 10}
+evaluation:
+  metrics: [mig]
+  settings: {latent_scores: {SETTING}}
+"""
+
+
+def _load(tmp_path, setting: str):
+    path = tmp_path / "x.yaml"
+    path.write_text(textwrap.dedent(TASK).replace("{SETTING}", setting))
+    return load_task(path, catalog=default_catalog())
+
+
+def test_settings_are_declared_and_checked_at_load(tmp_path):
+    task = _load(tmp_path, "{gap_images: 20, gap_learning_rate: 0.05, decomposition_population: 0}")
+    assert task.evaluation.settings["latent_scores"]["gap_images"] == 20
+    assert task.num_runs == 3
+    assert {"gap_iw_samples", "decomposition_outer_draws", "rotation_controls"} <= set(
+        default_catalog().metric_settings["latent_scores"]
+    )
+    bad = {
+        "{gap_images: -1}": "gap_images: expected an integer >= 0, got -1",
+        "{gap_learning_rate: 0}": "gap_learning_rate: expected a positive number, got 0",
+        "{gap_steps: 2.5}": "gap_steps: expected an integer >= 1, got 2.5",
+        "{rotation_controls: 2}": "rotation_controls: expected 0 or 1, got 2",
+        "{gap_tolerance: -0.1}": "gap_tolerance: expected a finite number >= 0, got -0.1",
+    }
+    for text, message in bad.items():
+        with pytest.raises(UserInputError, match="x.yaml: evaluation.settings.latent_scores."):
+            _load(tmp_path, text)
+        with pytest.raises(UserInputError) as info:
+            _load(tmp_path, text)
+        assert str(info.value).endswith(message), str(info.value)
+
+
+def test_resolve_settings_pops_its_own_and_fills_defaults():
+    settings = {"num_points": 10, "gap_images": 5}
+    resolved = resolve_settings(settings)
+    assert settings == {"num_points": 10}
+    assert resolved == {**posterior_setting_defaults(), "gap_images": 5}
+    assert resolved["gap_iw_samples"] == 5000 and resolved["gap_images"] == 5
+    assert check_setting("gap_iw_samples", True) is not None  # a bool is not a count
+    with pytest.raises(UserInputError, match="latent_scores: gap_steps: expected"):
+        resolve_settings({"gap_steps": 0})
+
+
+def test_autoencoders_train_and_store_point_mass_scores_as_absent(tmp_path):
+    data = Squares()
+    model = build_model("sparse_autoencoder", data.observation_shape, architecture="fc",
+                        fc_width=32, latent_dim=3, sparsity=0.5)  # fmt: skip
+    result = train(model, data, steps=20, batch_size=16, learning_rate=1e-3, seed=0,
+                   checkpoint_dir=tmp_path / "ck", progress=False)  # fmt: skip
+    assert set(result.final_loss_terms) >= {"loss", "reconstruction", "code_l1"}
+    assert "kl" not in result.final_loss_terms
+    with pytest.raises(UserInputError, match="unknown argument 'beta'"):
+        build_model("autoencoder", data.observation_shape, beta=4.0)
+
+    _, images = data.sample(40, np.random.RandomState(0))
+    scores = point_mass_latent_scores(model, images, batch_size=16)
+    code = model.encode(images).mean().numpy()
+    recon = model.reconstruction_nll(images, code).numpy()
+    assert scores["reconstruction_nll_nats"] == pytest.approx(float(np.mean(recon)), rel=1e-5)
+    for key in ABSENT_FOR_POINT_MASS:
+        assert absent_reason(scores[key]) == "point mass"
+    settings = posterior_setting_defaults()
+    quality = posterior_quality_scores(model, data, settings, seed=0)
+    assert set(DECOMPOSITION_KEYS) <= set(quality)
+    assert all(absent_reason(v) == "point mass" for v in quality.values())
+
+
+def test_absent_scores_round_trip_through_the_store(tmp_path):
+    assert _number_tree(absent("point mass"), "rate_nats") == {"absent": "point mass"}
+    with pytest.raises(TypeError):
+        _number_tree({"absent": 3}, "rate_nats")
+    with ResultStore(tmp_path / "db.sqlite") as store:
+        from benchmark.config import expand_task
+
+        task = _load(tmp_path, "{gap_images: 2}")
+        specs = expand_task(task)
+        store.register_task(task.name, task.to_dict(), specs)
+        outcome = RunOutcome(
+            run_id=specs[1].run_id, status="done", started_at="t0", finished_at="t1",
+            duration_s=1.0, scores={"rate_nats": absent("point mass"), "mig": 0.1},
+        )  # fmt: skip
+        store.record_outcome(outcome)
+        stored = store.scores([specs[1].run_id])[specs[1].run_id]
+    assert stored == {"rate_nats": {"absent": "point mass"}, "mig": 0.1}
+
+
+def _run(position, entry, posterior, beta, seed, scores):
+    args = {"beta": beta, "posterior": posterior} if posterior else {"sparsity": beta}
+    return RunRow(
+        run_id=f"r{position}", status="done", label=entry, entry=entry, dataset="dsprites",
+        seed=seed, position=position, model_args=args, sweep=args, scores=scores,
+    )  # fmt: skip
+
+
+def _results() -> TaskResults:
+    runs = []
+    for i, (family, beta, seed) in enumerate(
+        [("diagonal", 1, 0), ("diagonal", 1, 1), ("diagonal", 8, 0), ("iaf", 1, 0)]
+    ):
+        runs.append(
+            _run(
+                i,
+                "beta_vae",
+                family,
+                beta,
+                seed,
+                {
+                    "mig": 0.1 * (i + 1),
+                    "rate_nats": 20.0 / beta + seed,
+                    "reconstruction_nll_nats": 40.0 + 3 * beta,
+                    "approximation_gap_nats": 2.0 + seed,
+                    "approximation_gap_se_nats": 0.1,
+                    "amortisation_gap_nats": 1.0,
+                    "amortisation_gap_se_nats": 0.05,
+                    "approximation_gap_check_failed": 0.0,
+                    "decomposition_rate_nats": 20.0 / beta,
+                    "decomposition_sum_nats": 20.0 / beta,
+                    "decomposition_mutual_information_nats": 5.0,
+                    "decomposition_total_correlation_nats": 1.0,
+                    "decomposition_dimension_wise_kl_nats": 20.0 / beta - 6.0,
+                    "decomposition_population": 737280.0 if family == "diagonal" else 500.0,
+                    "decomposition_full_grid": 1.0 if family == "diagonal" else 0.0,
+                    **(
+                        {
+                            "decomposition_trend_population": [125.0, 250.0, 500.0],
+                            "decomposition_trend_total_correlation_nats": [-1.0, 0.0, 0.5],
+                        }
+                        if family == "iaf"
+                        else {}
+                    ),
+                },
+            )  # fmt: skip
+        )
+    keys = (*ABSENT_FOR_POINT_MASS, *GAP_KEYS, *DECOMPOSITION_KEYS)
+    point_mass = {k: absent("point mass") for k in keys}
+    runs.append(_run(9, "autoencoder", None, 0.1, 0, {"mig": 0.05, **point_mass}))
+    config = {"leaderboard": {"rows": ["entry", "posterior", "beta"], "main_metric": "mig"}}
+    return TaskResults("t", config, tuple(runs))
+
+
+def test_leaderboard_shows_point_mass_scores_as_not_applicable_and_the_gap_table():
+    results = _results()
+    page = render_markdown(results, command="disbench leaderboard t", figure_dir="t")
+    assert "n/a (point mass)" in page
+    table = decomposition_table(results)
+    text = "\n".join(table)
+    assert "## Rate decomposition and inference gaps" in text
+    assert "| beta_vae | diagonal | 1 | 2 | 20.00 |" in text
+    assert "2.500 ± 0.100" in text  # mean over the two seeds, mean standard error
+    assert "full grid (N=737,280)" in text
+    assert "TC by M (125: -1.000, 250: 0.000, 500: 0.500)" in text
+    ae_line = next(line for line in table if line.startswith("| autoencoder"))
+    assert ae_line.count("n/a (point mass)") == 8  # every column after n
+    assert "rate_distortion.png" in page
+    for key in ("approximation_gap_nats", "decomposition_total_correlation_nats",
+                "pca/active_directions", "gap_qstar_steps_mean"):  # fmt: skip
+        assert column_for(key).label != key
+    assert column_for("ica/mig").label == "MIG"
+
+
+def test_rate_distortion_rows_and_figure(tmp_path):
+    rows = rate_distortion_rows(_results())
+    assert len(rows) == 4  # the autoencoder has no rate
+    assert rows[0] == {"posterior": "diagonal", "beta": 1.0, "seed": 0, "rate": 20.0,
+                       "distortion": 43.0}  # fmt: skip
+    path = plot_rate_distortion(rows, "t", tmp_path / "rd.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
