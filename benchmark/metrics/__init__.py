@@ -55,8 +55,8 @@ Everything else is pure numpy and agrees with disentanglement_lib to ~1e-9.
 from benchmark.metrics.registry import (
     ALL_ARRAY_METRIC_NAMES,
     ARRAY_METRIC_NAMES,
-    DEFAULT_METRIC_NAMES,
     DATASET_METRIC_NAMES,
+    DEFAULT_METRIC_NAMES,
     METRIC_NAMES,
     METRICS,
     Metric,

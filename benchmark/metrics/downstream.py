@@ -32,8 +32,8 @@ import warnings
 
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.linear_model import LogisticRegressionCV
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import KFold
 
 __all__ = [
