@@ -18,6 +18,11 @@ from benchmark.config.runs import RunSpec
 from benchmark.data import get_dataset
 from benchmark.evaluation.interpretability import interpretability_scores
 from benchmark.evaluation.latent_scores import latent_scores
+from benchmark.evaluation.posterior_codes import (
+    POSTERIOR_CODE_DEFAULTS,
+    posterior_mig_scores,
+    write_shared_codes,
+)
 from benchmark.evaluation.traversals import latent_traversals
 from benchmark.models import build_model
 from benchmark.training import train
@@ -26,7 +31,8 @@ __all__ = ["LATENT_SAMPLE_DEFAULTS", "execute_run"]
 
 # How many images the latent scores average over, and how many held-out images
 # the importance-weighted bound uses (task setting `latent_scores: {num_points, num_heldout}`).
-LATENT_SAMPLE_DEFAULTS = {"num_points": 1000, "num_heldout": 500}
+# `posterior_mig_points`: the stratified grid sample of the posterior MIG (posterior_codes).
+LATENT_SAMPLE_DEFAULTS = {"num_points": 1000, "num_heldout": 500, **POSTERIOR_CODE_DEFAULTS}
 
 # Seed offsets so evaluation draws never coincide with training draws.
 _LATENT_DRAWS, _TRAVERSAL_DRAW = 1_000_003, 2_000_003
@@ -36,6 +42,8 @@ def _latent(model: Any, dataset: Any, spec: RunSpec) -> dict[str, object]:
     settings = {**LATENT_SAMPLE_DEFAULTS, **spec.evaluation.settings_for("latent_scores", ())}
     num_points = int(settings.pop("num_points"))
     num_heldout = int(settings.pop("num_heldout"))
+    for key in POSTERIOR_CODE_DEFAULTS:  # the posterior codes' own settings (`_posterior_codes`)
+        settings.pop(key)
     # The stratified TC estimator weighs each point's own posterior by 1 / (data set size):
     # the procedural data sets stand for their whole factor grid.
     settings.setdefault("dataset_size", int(np.prod(dataset.factor_sizes, dtype=np.float64)))
@@ -43,6 +51,16 @@ def _latent(model: Any, dataset: Any, spec: RunSpec) -> dict[str, object]:
     _, observations = dataset.sample(num_points, random_state)
     _, heldout = dataset.sample(num_heldout, random_state)
     return latent_scores(model, observations, heldout, seed=spec.seed, **settings)
+
+
+def _posterior_codes(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[str, Any]:
+    """Posterior MIG scores, and the shared-sample codes for UDR as an artefact."""
+    settings = {**LATENT_SAMPLE_DEFAULTS, **spec.evaluation.settings_for("latent_scores", ())}
+    scores: dict[str, Any] = posterior_mig_scores(
+        model, dataset, seed=spec.seed, posterior_mig_points=int(settings["posterior_mig_points"])
+    )
+    scores["artifacts"] = write_shared_codes(model, dataset, workdir, seed=spec.seed)
+    return scores
 
 
 def _traversals(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[str, str]:
@@ -97,13 +115,17 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         result.pop("dci_gbt_random_state", None)  # a setting, not a score
         scores.update({prefix + key: value for key, value in result.items()})
     scored_at = time.perf_counter()
+    artifacts: dict[str, str] = {}
     if spec.evaluation.latent_scores:
         scores.update(_latent(model, dataset, spec))
+        posterior = _posterior_codes(model, dataset, spec, workdir)
+        artifacts.update(posterior.pop("artifacts"))
+        scores.update(posterior)
     latent_at = time.perf_counter()
     for key, value in trained.final_loss_terms.items():
         scores[f"train/{key}"] = value
 
-    scores["artifacts"] = _traversals(model, dataset, spec, workdir)
+    scores["artifacts"] = {**_traversals(model, dataset, spec, workdir), **artifacts}
     scores["durations"] = {
         "train_s": trained_at - started,
         "metrics_s": scored_at - trained_at,

@@ -20,14 +20,17 @@ sweep: {beta: [4], posterior: [full_covariance]}
 seeds: [0]
 training: {steps: 20, batch_size: 16, learning_rate: 0.001, checkpoint_every: 10, log_every: 10}
 evaluation:
-  metrics: [mig, dci, unsupervised, beta_vae, factor_vae]
+  metrics: [mig, dci, unsupervised, beta_vae, factor_vae, downstream_task_logistic_regression]
   settings:
     num_train: 120
     num_test: 60
     dci: {num_train: 80, num_test: 40}
     beta_vae: {num_train: 20, num_eval: 10}
     factor_vae: {num_train: 20, num_eval: 10, num_variance_estimate: 200}
-    latent_scores: {num_points: 40, num_heldout: 8, iw_samples: 4, tc_sample_size: 40}
+    downstream_task_logistic_regression:
+      {num_train: 10, num_test: 40, efficiency_small: 10, efficiency_large: 10}
+    latent_scores:
+      {num_points: 40, num_heldout: 8, iw_samples: 4, tc_sample_size: 40, posterior_mig_points: 60}
 leaderboard: {rows: [entry, posterior, beta], main_metric: mig}
 """
 
@@ -54,6 +57,14 @@ def test_scores_artefacts_and_durations(run):
     traversals = np.load(workdir / result["artifacts"]["traversals"])
     assert traversals.shape == (3, 9, 64, 64, 1)
     assert set(result["durations"]) >= {"train_s", "metrics_s", "latent_scores_s"}
+    # Posterior MIG (stratified grid sample) and the shared-sample codes UDR reads later.
+    assert 0.0 <= result["posterior_mig"] <= 1.0
+    assert np.shape(result["posterior_mutual_info_matrix_codes_x_factors"]) == (3, 5)
+    shared = np.load(workdir / result["artifacts"]["udr_codes"])
+    assert shared["codes"].shape == (1000, 3) and shared["kl_per_latent"].shape == (3,)
+    assert np.all(shared["kl_per_latent"] >= 0)
+    assert result["downstream_task_logistic_regression:sample_efficiency"] == 1.0
+    assert 0 <= result["downstream_task_logistic_regression:10:mean_test_accuracy"] <= 1
 
 
 def test_a_per_metric_override_draws_its_own_points(run):

@@ -35,6 +35,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import KFold
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "PREDICTORS",
@@ -86,7 +87,8 @@ def _fit_score(
     if classes.size < 2:
         return 1.0, float(np.mean(labels_test == classes[0]))
     model = _make_predictor(predictor, random_state)
-    with warnings.catch_warnings():
+    # One BLAS thread: the problems are tiny, and threads only contend (same result).
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
         # The reference runs sklearn's defaults as they are: its notices about future
         # defaults and unconverged folds (tiny training sets) change nothing here.
         warnings.simplefilter("ignore", category=FutureWarning)
