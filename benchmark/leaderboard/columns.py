@@ -13,11 +13,13 @@ from dataclasses import dataclass
 __all__ = [
     "COLUMNS",
     "CORRELATION",
+    "DOWNSTREAM",
     "GROUPS",
     "INTERPRETABILITY",
     "OTHER",
     "RECONSTRUCTION",
     "SAMPLED_PREFIX",
+    "SELECTION",
     "Column",
     "column_for",
     "is_secondary",
@@ -28,8 +30,10 @@ SAMPLED_PREFIX = "sampled/"
 INTERPRETABILITY = "Interpretability"
 CORRELATION = "Latent correlation and information"
 RECONSTRUCTION = "Reconstruction"
+DOWNSTREAM = "Downstream sample efficiency"
+SELECTION = "Unsupervised model selection (UDR)"
 OTHER = "Other scores"
-GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, OTHER)
+GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, DOWNSTREAM, SELECTION, OTHER)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("modularity", "Modularity", INTERPRETABILITY, 1, "modularity_explicitness"),
     Column("explicitness_test", "Explicitness", INTERPRETABILITY, 1, "modularity_explicitness"),
     Column("irs", "IRS", INTERPRETABILITY, 1, "irs"),
+    # MIG from the posterior's own marginals (benchmark.evaluation.posterior_codes).
+    Column("posterior_mig", "MIG (posterior)", INTERPRETABILITY, 1, "latent_scores"),
     # Latent correlation and information: the latent scores
     # (benchmark.evaluation.latent_scores), then the unsupervised metric.
     Column(
@@ -132,6 +138,37 @@ COLUMNS: tuple[Column, ...] = (
     Column("elbo_nats", "ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("heldout_elbo_nats", "held-out ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("iw_log_likelihood_nats", "IW log p(x) (nats)", RECONSTRUCTION, 1, "latent_scores"),
+    # Downstream task (disentanglement_lib): mean test accuracy over factors at n labels.
+    *(
+        Column(
+            f"downstream_task_{predictor}:{size}:mean_test_accuracy",
+            f"{short} acc. n={size}",
+            DOWNSTREAM,
+            1,
+            f"downstream_task_{predictor}",
+        )
+        for predictor, short in (("logistic_regression", "LR"), ("boosted_trees", "GBT"))
+        for size in (10, 100, 1000, 10000)
+    ),
+    Column(
+        "downstream_task_logistic_regression:sample_efficiency",
+        "LR sample eff.",
+        DOWNSTREAM,
+        1,
+        "downstream_task_logistic_regression",
+    ),
+    Column(
+        "downstream_task_boosted_trees:sample_efficiency",
+        "GBT sample eff.",
+        DOWNSTREAM,
+        1,
+        "downstream_task_boosted_trees",
+    ),
+    # UDR across runs, computed when the leaderboard is written (benchmark.leaderboard.udr).
+    Column("udr_lasso", "UDR Lasso (seeds)", SELECTION, 1, "udr"),
+    Column("udr_spearman", "UDR Spearman (seeds)", SELECTION, 1, "udr"),
+    Column("udr_lasso_all", "UDR Lasso (all runs)", SELECTION, 1, "udr"),
+    Column("udr_spearman_all", "UDR Spearman (all runs)", SELECTION, 1, "udr"),
 )
 
 _BY_KEY = {c.key: c for c in COLUMNS}
@@ -163,4 +200,5 @@ def is_secondary(key: str) -> bool:
         or base.endswith("num_active_dims")
         or base.endswith("_as_reported")
         or base.endswith("_true")
+        or base.endswith(":min_test_accuracy")  # downstream: the mean is tabled
     )

@@ -19,6 +19,7 @@ from benchmark.leaderboard.tables import (
     build_tables,
     format_number,
 )
+from benchmark.leaderboard.udr import udr_section
 from benchmark.runner.environment import PACKAGES
 
 __all__ = ["INDEX_MARKER", "render_index", "render_markdown", "summary_of"]
@@ -165,6 +166,7 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
         lines += _ranking(rows, fields, column.key, column.label, column.direction)
     for table in tables:
         lines += _table(table, rows, fields)
+    lines += udr_section(results)
     figures = plan_figures(results)
     if figures:
         lines += ["## Figures", ""]
