@@ -91,3 +91,24 @@ def test_show_unknown_run(db, capsys):
     path, _ = db
     assert main(["show", "nope", "--db", str(path)]) == 2
     assert "no run 'nope'" in capsys.readouterr().err
+
+
+def test_leaderboard_embeds_the_best_runs_pictures(db, tmp_path):
+    from benchmark.leaderboard.writer import write_leaderboard
+
+    path, run_id = db
+    with ResultStore(path, create=False) as store:
+        write_leaderboard(store, "show_demo", tmp_path / "boards", command="disbench leaderboard")
+    page = (tmp_path / "boards" / "show_demo.md").read_text()
+    assert "## Diagnostics of the best run of each posterior and beta" in page
+    assert f"### diagonal, beta 1 (run `{run_id}`)" in page
+    for name in (
+        "traversals.gif",
+        "mig_mutual_info.png",
+        "dci_importance.png",
+        "kl_per_latent.png",
+    ):
+        assert f"(show_demo/diagnostics/diagonal_beta1/{name})" in page
+        assert (
+            tmp_path / "boards" / "show_demo" / "diagnostics" / "diagonal_beta1" / name
+        ).is_file()

@@ -134,3 +134,76 @@ def write_diagnostics(store: ResultStore, run_id: str, out_dir: Path) -> list[Pa
     if kl.ndim == 1 and kl.size:
         written.append(_kl_bars(kl, out_dir / "kl_per_latent.png"))
     return written
+
+
+# --- The leaderboard's diagnostics: the best run of each (posterior family, beta) cell. ---
+
+_MATRICES = {
+    "mig_mutual_info.png": "mutual_info_matrix_codes_x_factors",
+    "dci_importance.png": "dci_importance_matrix_codes_x_factors",
+    "kl_per_latent.png": "rate_per_latent_nats",
+}
+
+
+def planned_pictures(run) -> list[str]:
+    """File names `write_diagnostics` draws for a leaderboard run (a `RunRow`); the GIF only
+    alongside the matrices (runs of the real pipeline store 5-D traversal arrays)."""
+    names = [name for name, key in _MATRICES.items() if isinstance(run.scores.get(key), list)]
+    if names and "traversals" in run.artifacts:
+        names.insert(0, "traversals.gif")
+    return names
+
+
+def cell_runs(results) -> list[tuple[str, object]]:
+    """`[(cell name, best run)]` per (posterior, beta) cell that has pictures to draw; the best
+    run by the task's main metric (`benchmark.leaderboard.figures.best_run`)."""
+    from benchmark.leaderboard.figures import best_run
+    from benchmark.leaderboard.tables import format_value
+
+    cells: list[tuple[str, object]] = []
+    seen = []
+    for run in results.runs:
+        cell = (run.model_args.get("posterior"), run.model_args.get("beta"))
+        if None in cell or cell in seen:
+            continue
+        seen.append(cell)
+        best = best_run(
+            results,
+            lambda r, c=cell: (
+                (r.model_args.get("posterior"), r.model_args.get("beta")) == c
+                and bool(planned_pictures(r))
+            ),
+        )
+        if best is not None:
+            cells.append((f"{cell[0]}_beta{format_value(cell[1])}", best))
+    return cells
+
+
+def diagnostics_section(results, figure_dir: str) -> list[str]:
+    """Markdown embedding each cell's pictures (written by `write_cell_diagnostics`); [] if none."""
+    cells = cell_runs(results)
+    if not cells:
+        return []
+    lines = [
+        "## Diagnostics of the best run of each posterior and beta",
+        "",
+        "Per cell, the run with the best main metric: the latent traversals animated (one frame "
+        "per step, latents z0, z1, ... side by side), the MIG mutual-information and DCI "
+        "importance matrices (codes x factors), and the KL of each latent, sorted. "
+        "`disbench show RUN_ID` draws them for any run.",
+        "",
+    ]
+    for name, run in cells:
+        lines += [f"### {name.replace('_beta', ', beta ')} (run `{run.run_id}`)", ""]
+        for picture in planned_pictures(run):
+            lines.append(f"![{picture}]({figure_dir}/diagnostics/{name}/{picture})")
+        lines.append("")
+    return lines
+
+
+def write_cell_diagnostics(store: ResultStore, results, figure_dir: Path) -> list[Path]:
+    """Draws the pictures `diagnostics_section` links, under `figure_dir/diagnostics/`."""
+    written: list[Path] = []
+    for name, run in cell_runs(results):
+        written += write_diagnostics(store, run.run_id, Path(figure_dir) / "diagnostics" / name)
+    return written

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from benchmark.leaderboard.columns import column_for
+from benchmark.leaderboard.diagnostics import diagnostics_section
 from benchmark.leaderboard.figures import layout, plan_figures
 from benchmark.leaderboard.results import TaskResults
 from benchmark.leaderboard.stats import Summary
@@ -175,6 +176,7 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
             lines += [f"![{figure.title}]({figure_dir}/{figure.filename})", ""]
             if figure.caption:
                 lines += [figure.caption, ""]
+    lines += diagnostics_section(results, figure_dir)
     failed = [r for r in results.runs if r.status == "failed"]
     if failed:
         lines += ["## Failed runs", "", "| run | " + " | ".join(fields) + " | seed | error |"]

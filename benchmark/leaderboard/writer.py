@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from benchmark.leaderboard.diagnostics import write_cell_diagnostics
 from benchmark.leaderboard.figures import TRAVERSALS_ARTIFACT, plan_figures
 from benchmark.leaderboard.markdown import INDEX_MARKER, render_index, render_markdown
 from benchmark.leaderboard.results import load_results
@@ -41,6 +42,7 @@ def write_leaderboard(store: ResultStore, task: str, out_dir: Path, *, command: 
         if figure.kind == "traversals":
             artifact = store.artifact(figure.run_ids[0], TRAVERSALS_ARTIFACT)
         written.append(write_figure(figure, results, artifact, figure_dir / figure.filename))
+    written += write_cell_diagnostics(store, results, figure_dir)
     written.append(write_index(out_dir))
     return written
 
