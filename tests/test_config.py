@@ -94,6 +94,7 @@ def test_shipped_tasks_validate_and_have_the_study_sizes():
         "quick": 6,
         "small_sweep": 18,
         "posterior_beta_sweep": 180,
+        "posterior_beta_sweep_shapes3d": 180,
         "correlated_factors": 180,
         "dlib_reproduction": 1800,
     }
@@ -390,6 +391,7 @@ def test_default_catalog_reads_the_live_registries():
         "iw_samples",
         "num_heldout",
         "num_points",
+        "posterior_mig_points",
         "posterior_samples",
         "reconstruction_samples",
         "tc_sample_size",
