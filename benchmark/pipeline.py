@@ -19,6 +19,11 @@ from benchmark.data import get_dataset
 from benchmark.evaluation.interpretability import interpretability_scores
 from benchmark.evaluation.latent_scores import latent_scores
 from benchmark.evaluation.point_mass import point_mass_latent_scores
+from benchmark.evaluation.posterior_codes import (
+    POSTERIOR_CODE_DEFAULTS,
+    posterior_mig_scores,
+    write_shared_codes,
+)
 from benchmark.evaluation.posterior_extras import posterior_extras
 from benchmark.evaluation.posterior_scores import is_point_mass
 from benchmark.evaluation.posterior_settings import resolve_settings
@@ -39,11 +44,13 @@ PARAMETERS_PREFIX = "parameters/"
 
 # How many images the latent scores average over, and how many held-out images
 # the importance-weighted bound uses (task setting `latent_scores: {num_points, num_heldout}`).
-LATENT_SAMPLE_DEFAULTS = {"num_points": 1000, "num_heldout": 500}
+# `posterior_mig_points`: the stratified grid sample of the posterior MIG (posterior_codes).
+LATENT_SAMPLE_DEFAULTS = {"num_points": 1000, "num_heldout": 500, **POSTERIOR_CODE_DEFAULTS}
 # What those settings may be (checked when a task is loaded); the latent scores need two points.
 LATENT_SAMPLE_CHECKS = {
     "num_points": settings.integer(2, settings.MAX_POINTS),
     "num_heldout": settings.integer(1, settings.MAX_POINTS),
+    "posterior_mig_points": settings.integer(2, settings.MAX_POINTS),
 }
 
 # Seed offsets so evaluation draws never coincide with training draws.
@@ -57,6 +64,8 @@ def _latent(
     resolve_settings(settings)  # the gaps' and decomposition's own (posterior_extras)
     num_points = int(settings.pop("num_points"))
     num_heldout = int(settings.pop("num_heldout"))
+    for key in POSTERIOR_CODE_DEFAULTS:  # the posterior codes' own settings (`_posterior_codes`)
+        settings.pop(key)
     # The stratified TC estimator weighs each point's own posterior by 1 / (data set size):
     # the procedural data sets stand for their whole factor grid.
     settings.setdefault("dataset_size", int(np.prod(dataset.factor_sizes, dtype=np.float64)))
@@ -70,6 +79,16 @@ def _latent(
             model, observations, batch_size=settings.get("batch_size", 64)
         )
     return latent_scores(model, observations, heldout, seed=spec.seed, timings=timings, **settings)
+
+
+def _posterior_codes(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[str, Any]:
+    """Posterior MIG scores, and the shared-sample codes for UDR as an artefact."""
+    settings = {**LATENT_SAMPLE_DEFAULTS, **spec.evaluation.settings_for("latent_scores", ())}
+    scores: dict[str, Any] = posterior_mig_scores(
+        model, dataset, seed=spec.seed, posterior_mig_points=int(settings["posterior_mig_points"])
+    )
+    scores["artifacts"] = write_shared_codes(model, dataset, workdir, seed=spec.seed)
+    return scores
 
 
 def _traversals(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[str, str]:
@@ -160,10 +179,14 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         result.pop("dci_gbt_random_state", None)  # a setting, not a score
         scores.update({prefix + key: value for key, value in result.items()})
     scored_at = time.perf_counter()
+    artifacts: dict[str, str] = {}
     if spec.evaluation.latent_scores:
         spent = {}
         scores.update(_latent(model, dataset, spec, spent))
         parts.update({f"latent_s/{name}": value for name, value in spent.items()})
+        posterior = _posterior_codes(model, dataset, spec, workdir)
+        artifacts.update(posterior.pop("artifacts"))
+        scores.update(posterior)
     latent_at = time.perf_counter()
     extra_scores, extra_durations = posterior_extras(model, dataset, spec.evaluation, spec.seed)
     scores.update(extra_scores)
@@ -171,7 +194,7 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         scores[f"train/{key}"] = value
     scores.update(convergence_scores(trained))
 
-    scores["artifacts"] = _traversals(model, dataset, spec, workdir)
+    scores["artifacts"] = {**_traversals(model, dataset, spec, workdir), **artifacts}
     scores["durations"] = {
         "train_s": trained_at - started,
         "metrics_s": scored_at - trained_at,

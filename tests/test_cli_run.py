@@ -50,6 +50,7 @@ def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
                 "correlated_factors",
                 "dlib_reproduction",
                 "posterior_beta_sweep",
+                "posterior_beta_sweep_shapes3d",
                 "quick",
                 "small_sweep",
             ],
@@ -59,6 +60,8 @@ def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
             [
                 "beta_vae",
                 "dci",
+                "downstream_task_boosted_trees",
+                "downstream_task_logistic_regression",
                 "factor_vae",
                 "irs",
                 "mig",

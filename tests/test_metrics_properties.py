@@ -245,6 +245,8 @@ def test_metric_registry_lists_every_metric_with_its_keys():
         "unsupervised",
         "beta_vae",
         "factor_vae",
+        "downstream_task_logistic_regression",
+        "downstream_task_boosted_trees",
     ]
     assert sorted(METRICS.names()) == sorted(METRIC_NAMES)
     for name in METRIC_NAMES:

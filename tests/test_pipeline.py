@@ -20,17 +20,20 @@ sweep: {beta: [4], posterior: [full_covariance]}
 seeds: [0]
 training: {steps: 20, batch_size: 16, learning_rate: 0.001, checkpoint_every: 10, log_every: 10}
 evaluation:
-  metrics: [mig, dci, unsupervised, beta_vae, factor_vae]
+  metrics: [mig, dci, unsupervised, beta_vae, factor_vae, downstream_task_logistic_regression]
   settings:
     num_train: 120
     num_test: 60
     dci: {num_train: 80, num_test: 40}
     beta_vae: {num_train: 20, num_eval: 10}
     factor_vae: {num_train: 20, num_eval: 10, num_variance_estimate: 200}
+    downstream_task_logistic_regression:
+      {num_train: 10, num_test: 40, efficiency_small: 10, efficiency_large: 10}
     latent_scores: {num_points: 40, num_heldout: 8, iw_samples: 4, tc_sample_size: 40,
                     gap_images: 4, gap_iw_samples: 8, gap_steps: 4, gap_step_samples: 2,
                     gap_eval_samples: 8, gap_check_every: 2, decomposition_population: 200,
-                    decomposition_outer_draws: 50, rotation_fit_points: 100}
+                    decomposition_outer_draws: 50, rotation_fit_points: 100,
+                    posterior_mig_points: 60}
 leaderboard: {rows: [entry, posterior, beta], main_metric: mig}
 """
 
@@ -65,6 +68,14 @@ def test_scores_artefacts_and_durations(run):
     assert result["amortisation_gap_nats"] >= 0.0  # q* starts from q and keeps its best
     assert result["decomposition_population"] == 200.0
     assert set(result["durations"]) >= {"inference_gaps_s", "kl_decomposition_s"}
+    # Posterior MIG (stratified grid sample) and the shared-sample codes UDR reads later.
+    assert 0.0 <= result["posterior_mig"] <= 1.0
+    assert np.shape(result["posterior_mutual_info_matrix_codes_x_factors"]) == (3, 5)
+    shared = np.load(workdir / result["artifacts"]["udr_codes"])
+    assert shared["codes"].shape == (1000, 3) and shared["kl_per_latent"].shape == (3,)
+    assert np.all(shared["kl_per_latent"] >= 0)
+    assert result["downstream_task_logistic_regression:sample_efficiency"] == 1.0
+    assert 0 <= result["downstream_task_logistic_regression:10:mean_test_accuracy"] <= 1
 
 
 def test_a_per_metric_override_draws_its_own_points(run):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 __all__ = [
     "COLUMNS",
     "CORRELATION",
+    "DOWNSTREAM",
     "GROUPS",
     "INTERPRETABILITY",
     "GAPS",
@@ -26,6 +27,7 @@ __all__ = [
     "TRAINING",
     "REPRESENTATION_PREFIXES",
     "SAMPLED_PREFIX",
+    "SELECTION",
     "Column",
     "column_for",
     "representation_prefix",
@@ -46,8 +48,19 @@ CORRELATION = "Latent correlation and information"
 RECONSTRUCTION = "Reconstruction"
 TRAINING = "Training and convergence"
 GAPS = "Inference gaps and rate decomposition"
+DOWNSTREAM = "Downstream sample efficiency"
+SELECTION = "Unsupervised model selection (UDR)"
 OTHER = "Other scores"
-GROUPS = (INTERPRETABILITY, CORRELATION, RECONSTRUCTION, GAPS, TRAINING, OTHER)
+GROUPS = (
+    INTERPRETABILITY,
+    CORRELATION,
+    RECONSTRUCTION,
+    GAPS,
+    DOWNSTREAM,
+    SELECTION,
+    TRAINING,
+    OTHER,
+)
 # Shown in the page header, not as a table (so not in GROUPS).
 PARAMETERS = "Parameters"
 PARAMETERS_PREFIX = "parameters/"
@@ -89,6 +102,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("modularity", "Modularity", INTERPRETABILITY, 1, "modularity_explicitness"),
     Column("explicitness_test", "Explicitness", INTERPRETABILITY, 1, "modularity_explicitness"),
     Column("irs", "IRS", INTERPRETABILITY, 1, "irs"),
+    # MIG from the posterior's own marginals (benchmark.evaluation.posterior_codes).
+    Column("posterior_mig", "MIG (posterior)", INTERPRETABILITY, 1, "latent_scores"),
     # Latent correlation and information: the latent scores
     # (benchmark.evaluation.latent_scores), then the unsupervised metric.
     Column(
@@ -176,6 +191,37 @@ COLUMNS: tuple[Column, ...] = (
     Column("elbo_nats", "ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("heldout_elbo_nats", "held-out ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("iw_log_likelihood_nats", "IW log p(x) (nats)", RECONSTRUCTION, 1, "latent_scores"),
+    # Downstream task (disentanglement_lib): mean test accuracy over factors at n labels.
+    *(
+        Column(
+            f"downstream_task_{predictor}:{size}:mean_test_accuracy",
+            f"{short} acc. n={size}",
+            DOWNSTREAM,
+            1,
+            f"downstream_task_{predictor}",
+        )
+        for predictor, short in (("logistic_regression", "LR"), ("boosted_trees", "GBT"))
+        for size in (10, 100, 1000, 10000)
+    ),
+    Column(
+        "downstream_task_logistic_regression:sample_efficiency",
+        "LR sample eff.",
+        DOWNSTREAM,
+        1,
+        "downstream_task_logistic_regression",
+    ),
+    Column(
+        "downstream_task_boosted_trees:sample_efficiency",
+        "GBT sample eff.",
+        DOWNSTREAM,
+        1,
+        "downstream_task_boosted_trees",
+    ),
+    # UDR across runs, computed when the leaderboard is written (benchmark.leaderboard.udr).
+    Column("udr_lasso", "UDR Lasso (seeds)", SELECTION, 1, "udr"),
+    Column("udr_spearman", "UDR Spearman (seeds)", SELECTION, 1, "udr"),
+    Column("udr_lasso_all", "UDR Lasso (all runs)", SELECTION, 1, "udr"),
+    Column("udr_spearman_all", "UDR Spearman (all runs)", SELECTION, 1, "udr"),
     # Inference gaps (Cremer et al. 2018) and the KL decomposition (Chen et al. 2018):
     # benchmark.evaluation.inference_gaps and .kl_decomposition.
     Column("gap_log_px_nats", "log p(x), IW with q* (nats)", GAPS, 1, "latent_scores"),
@@ -302,4 +348,5 @@ def is_secondary(key: str) -> bool:
         or base.endswith("num_active_dims")
         or base.endswith("_as_reported")
         or base.endswith("_true")
+        or base.endswith(":min_test_accuracy")  # downstream: the mean is tabled
     )

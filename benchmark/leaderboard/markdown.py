@@ -16,6 +16,7 @@ from typing import Any
 
 from benchmark.absent import absent_reason
 from benchmark.leaderboard.columns import COLUMNS, PARAMETERS, column_for
+from benchmark.leaderboard.diagnostics import diagnostics_section
 from benchmark.leaderboard.figures import CONVERGED_KEY, layout, not_converged, plan_figures
 from benchmark.leaderboard.rate_distortion import decomposition_table
 from benchmark.leaderboard.results import TaskResults
@@ -29,6 +30,7 @@ from benchmark.leaderboard.tables import (
     build_tables,
     format_number,
 )
+from benchmark.leaderboard.udr import udr_section
 from benchmark.runner.environment import PACKAGES
 
 __all__ = ["INDEX_MARKER", "cell", "code", "render_index", "render_markdown", "summary_of", "text"]
@@ -286,6 +288,7 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
     for table in tables:
         lines += _table(table, rows, fields)
     lines += decomposition_table(results)
+    lines += udr_section(results)
     figures = plan_figures(results)
     if figures:
         lines += ["## Figures", ""]
@@ -295,6 +298,7 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
             lines += [f"![{text(figure.title)}]({target})", ""]
             if figure.caption:
                 lines += [text(figure.caption), ""]
+    lines += diagnostics_section(results, figure_dir)
     failed = [r for r in results.runs if r.status == "failed"]
     if failed:
         header = " | ".join(map(cell, fields))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from benchmark.leaderboard.diagnostics import write_cell_diagnostics
 from benchmark.leaderboard.figures import TRAVERSALS_ARTIFACT, plan_figures
 from benchmark.leaderboard.markdown import INDEX_MARKER, render_index, render_markdown
 from benchmark.leaderboard.results import load_results
+from benchmark.leaderboard.udr import with_udr
 from benchmark.store import ResultStore
 
 __all__ = ["write_index", "write_leaderboard"]
@@ -21,7 +23,7 @@ def write_leaderboard(store: ResultStore, task: str, out_dir: Path, *, command: 
     """
     from benchmark.leaderboard.plots import write_figure  # matplotlib only when drawing
 
-    results = load_results(store, task)
+    results = with_udr(store, load_results(store, task))  # UDR pools runs' stored codes
     out_dir.mkdir(parents=True, exist_ok=True)
     figure_dir = out_dir / task
     page = out_dir / f"{task}.md"
@@ -40,6 +42,7 @@ def write_leaderboard(store: ResultStore, task: str, out_dir: Path, *, command: 
         if figure.kind == "traversals":
             artifact = store.artifact(figure.run_ids[0], TRAVERSALS_ARTIFACT)
         written.append(write_figure(figure, results, artifact, figure_dir / figure.filename))
+    written += write_cell_diagnostics(store, results, figure_dir)
     written.append(write_index(out_dir))
     return written
 

@@ -18,6 +18,10 @@ Metric names (for `metrics=[...]` and `disbench score --metrics`):
 - `unsupervised`: Gaussian total / Wasserstein correlation, mean pairwise MI.
 - `beta_vae`, `factor_vae`: BetaVAE and FactorVAE scores; they draw their own
   batches, so they need a data set (`score_sampled`), not arrays.
+- `downstream_task_logistic_regression`, `downstream_task_boosted_trees`:
+  disentanglement_lib's downstream task (accuracy predicting each factor from
+  10 / 100 / 1,000 / 10,000 codes, and the sample efficiency); costly, so only
+  run when named (see `benchmark.metrics.downstream`).
 
 Result layout (`score_arrays`, `score_sampled`): one flat dict. Metric keys
 are exactly the names in `shared/goldens/goldens.json`, so values compare with
@@ -49,8 +53,10 @@ Everything else is pure numpy and agrees with disentanglement_lib to ~1e-9.
 """
 
 from benchmark.metrics.registry import (
+    ALL_ARRAY_METRIC_NAMES,
     ARRAY_METRIC_NAMES,
     DATASET_METRIC_NAMES,
+    DEFAULT_METRIC_NAMES,
     METRIC_NAMES,
     METRICS,
     Metric,
@@ -59,7 +65,9 @@ from benchmark.metrics.sampling import generate_batch_factor_code
 from benchmark.metrics.score import score_arrays, score_sampled
 
 __all__ = [
+    "ALL_ARRAY_METRIC_NAMES",
     "ARRAY_METRIC_NAMES",
+    "DEFAULT_METRIC_NAMES",
     "DATASET_METRIC_NAMES",
     "METRICS",
     "METRIC_NAMES",

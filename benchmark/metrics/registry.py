@@ -6,8 +6,13 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmark.metrics import sampling
+from benchmark.metrics import sampling, sampling_downstream
 from benchmark.metrics.dci import dci
+from benchmark.metrics.downstream import (
+    downstream_boosted_trees,
+    downstream_keys,
+    downstream_logistic_regression,
+)
 from benchmark.metrics.irs import irs
 from benchmark.metrics.mig import mig
 from benchmark.metrics.modularity_explicitness import modularity_explicitness
@@ -15,7 +20,15 @@ from benchmark.metrics.sap import sap
 from benchmark.metrics.unsupervised import unsupervised
 from benchmark.registry import Registry
 
-__all__ = ["ARRAY_METRIC_NAMES", "METRICS", "METRIC_NAMES", "DATASET_METRIC_NAMES", "Metric"]
+__all__ = [
+    "ALL_ARRAY_METRIC_NAMES",
+    "ARRAY_METRIC_NAMES",
+    "DEFAULT_METRIC_NAMES",
+    "METRICS",
+    "METRIC_NAMES",
+    "DATASET_METRIC_NAMES",
+    "Metric",
+]
 
 _ARRAY_NAMES = ("codes_train", "factors_train", "codes_test", "factors_test")
 _SAMPLED_INPUTS = ("dataset", "representation_function", "random_state")
@@ -39,6 +52,8 @@ class Metric:
         settings; None for metrics that need a data set (BetaVAE, FactorVAE).
       inputs: which of codes_train, factors_train, codes_test, factors_test
         `arrays` takes, in order.
+      by_default: whether `score_arrays` / `score_sampled` run it when no metrics
+        are named (False for the costly downstream task: it is asked for by name).
     """
 
     name: str
@@ -49,6 +64,7 @@ class Metric:
     inputs: tuple[str, ...] = ()
     test_keys: tuple[str, ...] = ()
     sklearn_keys: tuple[str, ...] = ()
+    by_default: bool = True
 
     def __post_init__(self) -> None:
         # Calling a metric runs its sampled entry point; its signature is that function's,
@@ -175,11 +191,38 @@ _ENTRIES = (
         ),
         sampled=sampling.compute_factor_vae,
     ),
+    Metric(
+        name="downstream_task_logistic_regression",
+        summary="downstream: logistic regression (5-fold CV) predicting each factor from 10..10,000 codes",
+        keys=downstream_keys("logistic_regression"),
+        arrays=downstream_logistic_regression,
+        inputs=_ARRAY_NAMES,
+        sampled=sampling_downstream.compute_downstream_logistic_regression,
+        test_keys=downstream_keys("logistic_regression"),
+        sklearn_keys=downstream_keys("logistic_regression"),
+        by_default=False,
+    ),
+    Metric(
+        name="downstream_task_boosted_trees",
+        summary="downstream: gradient boosted trees predicting each factor from 10..10,000 codes",
+        keys=downstream_keys("boosted_trees"),
+        arrays=downstream_boosted_trees,
+        inputs=_ARRAY_NAMES,
+        sampled=sampling_downstream.compute_downstream_boosted_trees,
+        test_keys=downstream_keys("boosted_trees"),
+        sklearn_keys=downstream_keys("boosted_trees"),
+        by_default=False,
+    ),
 )
 
 for _metric in _ENTRIES:
     METRICS.add(_metric.name, _metric)
 
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in _ENTRIES)
-ARRAY_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in _ENTRIES if not m.needs_dataset)
+# Array metrics run when none are named; `ALL_ARRAY_METRIC_NAMES` adds those asked for by name.
+ARRAY_METRIC_NAMES: tuple[str, ...] = tuple(
+    m.name for m in _ENTRIES if not m.needs_dataset and m.by_default
+)
+ALL_ARRAY_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in _ENTRIES if not m.needs_dataset)
+DEFAULT_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in _ENTRIES if m.by_default)
 DATASET_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in _ENTRIES if m.needs_dataset)

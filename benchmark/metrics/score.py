@@ -12,7 +12,9 @@ from benchmark.data.base import GroundTruthData
 from benchmark.errors import UserInputError
 from benchmark.metrics.inputs import check_arrays
 from benchmark.metrics.registry import (
+    ALL_ARRAY_METRIC_NAMES,
     ARRAY_METRIC_NAMES,
+    DEFAULT_METRIC_NAMES,
     METRIC_NAMES,
     METRICS,
     Metric,
@@ -49,7 +51,7 @@ def select_metrics(metrics: str | Iterable[str] | None, default: Iterable[str]) 
 
 def _check_array_settings(settings: Mapping[str, object]) -> None:
     """Unknown setting names (accepted by no array metric) raise UserInputError."""
-    allowed = sorted({s for n in ARRAY_METRIC_NAMES for s in METRICS.get(n).array_settings()})
+    allowed = sorted({s for n in ALL_ARRAY_METRIC_NAMES for s in METRICS.get(n).array_settings()})
     for key in settings:
         if key not in allowed:
             raise UserInputError(
@@ -72,7 +74,8 @@ def score_arrays(
       codes_train: `[num_train, num_codes]` real codes (float32/float64 kept as given).
       factors_train: `[num_train, num_factors]` integer factor values >= 0.
       codes_test, factors_test: optional test points, same columns.
-      metrics: names among `ARRAY_METRIC_NAMES` (a list or "mig,dci"); None is all.
+      metrics: names among `ALL_ARRAY_METRIC_NAMES` (a list or "mig,dci"); None is
+        `ARRAY_METRIC_NAMES` (all but the costly downstream task).
       **settings: passed to every selected metric that takes them: `num_bins`
         (20), `diff_quantile` (IRS, 0.99), `gbt_random_state` (DCI, 0),
         `n_jobs` (DCI, -1 = all cores). Names no metric takes are an error.
@@ -155,7 +158,8 @@ def score_sampled(
       dataset: the ground-truth data set.
       representation_function: observations `[n, ...]` -> codes `[n, num_codes]`, deterministic.
       seed: the seed of each metric's RandomState.
-      metrics: names among `METRIC_NAMES`; None is all of them.
+      metrics: names among `METRIC_NAMES`; None is `DEFAULT_METRIC_NAMES` (all but
+        the downstream task).
       num_train, num_test, batch_size: the array metrics' draws (study: 10000, 5000, 16).
       settings: per-metric settings, e.g. `{"dci": {"n_jobs": 2}, "beta_vae":
         {"num_train": 1000}}`; for array metrics, the core's settings.
@@ -166,7 +170,7 @@ def score_sampled(
     Returns:
       The flat result of `score_arrays` plus the data-set metrics' keys and `seed`.
     """
-    selected = select_metrics(metrics, METRIC_NAMES)
+    selected = select_metrics(metrics, DEFAULT_METRIC_NAMES)
     settings = dict(settings or {})
     for name, values in settings.items():
         metric = METRICS.get(name)

@@ -1,0 +1,209 @@
+"""Pictures of one run a person looks at, drawn from the results database alone.
+
+`write_diagnostics(store, run_id, out_dir)` writes, for a finished run:
+
+- `traversals.gif`: the stored latent traversals animated, one frame per
+  traversal step with every latent side by side (left to right: z0, z1, ...);
+- `mig_mutual_info.png`: the MIG mutual-information matrix (codes x factors, nats);
+- `dci_importance.png`: the DCI importance matrix (codes x factors);
+- `kl_per_latent.png`: the KL of each latent's marginal to N(0, 1), sorted (nats).
+
+Each picture is skipped when the run did not store what it needs.
+Reconstructions need the trained model, not the database, and are not drawn here.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.errors import UserInputError
+from benchmark.store import ResultStore
+
+__all__ = ["write_diagnostics"]
+
+
+def _find(store: ResultStore, run_id: str):
+    for task in store.task_names():
+        for record in store.runs(task):
+            if record.run_id == run_id or record.run_id.startswith(run_id):
+                return record
+    raise UserInputError(f"{store.path}: no run {run_id!r} in this database")
+
+
+def _factor_names(record, count: int) -> list[str]:
+    try:
+        from benchmark.data import get_dataset
+
+        names = list(
+            get_dataset(record.dataset, **record.spec.get("dataset_args", {})).factor_names
+        )
+    except Exception:  # a data file that is not on this machine: numbered factors
+        names = []
+    return names if len(names) == count else [f"factor {k}" for k in range(count)]
+
+
+def _heatmap(matrix: np.ndarray, factors: list[str], title: str, unit: str, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    codes, num_factors = matrix.shape
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * num_factors, 1.0 + 0.45 * codes))
+    image = ax.imshow(matrix, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(num_factors), factors, rotation=30, ha="right")
+    ax.set_yticks(range(codes), [f"z{j}" for j in range(codes)])
+    for j in range(codes):
+        for k in range(num_factors):
+            value = matrix[j, k]
+            colour = "white" if value < 0.6 * matrix.max() else "black"
+            ax.text(k, j, f"{value:.2f}", ha="center", va="center", fontsize=7, color=colour)
+    fig.colorbar(image, ax=ax, label=unit)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _kl_bars(kl: np.ndarray, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = np.argsort(kl)[::-1]
+    fig, ax = plt.subplots(figsize=(1.5 + 0.5 * len(kl), 3.0))
+    ax.bar(range(len(kl)), kl[order], color="tab:blue")
+    ax.set_xticks(range(len(kl)), [f"z{j}" for j in order])
+    ax.set_ylabel("KL(q(z_j|x) || N(0,1)) (nats)")
+    ax.set_title("KL per latent, sorted")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _gif(images: np.ndarray, path: Path) -> Path:
+    """`images` `[latents, steps, H, W, C]` in [0, 1]: frame t shows step t of every latent."""
+    import PIL.Image
+
+    latents, steps, height, width, channels = images.shape
+    gap = 2
+    frames = []
+    for t in range(steps):  # one frame per traversal step
+        canvas = np.ones((height, latents * (width + gap) - gap, channels), np.float32)
+        for j in range(latents):
+            canvas[:, j * (width + gap) : j * (width + gap) + width] = images[j, t]
+        pixels = (np.clip(canvas, 0, 1) * 255).astype(np.uint8)
+        frame = pixels[..., 0] if channels == 1 else pixels
+        frames.append(PIL.Image.fromarray(frame).resize((frame.shape[1] * 2, frame.shape[0] * 2)))
+    frames += frames[-2:0:-1]  # back and forth
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=150, loop=0)
+    return path
+
+
+def write_diagnostics(store: ResultStore, run_id: str, out_dir: Path) -> list[Path]:
+    """Writes the run's pictures into `out_dir` (created); returns the paths written."""
+    record = _find(store, run_id)
+    if record.status != "done":
+        raise UserInputError(f"run {record.run_id}: status {record.status}, nothing to show")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scores = store.scores([record.run_id])[record.run_id]
+    written = []
+    stored = store.artifact(record.run_id, "traversals")
+    if stored is not None and stored[0].endswith(".npy"):
+        images = np.load(io.BytesIO(stored[1]), allow_pickle=False).astype(np.float32)
+        if images.ndim == 5:
+            written.append(_gif(images, out_dir / "traversals.gif"))
+    for key, name, title, unit in (
+        ("mutual_info_matrix_codes_x_factors", "mig_mutual_info.png",
+         "MIG: mutual information I(z_j; v_k)", "nats"),
+        ("dci_importance_matrix_codes_x_factors", "dci_importance.png",
+         "DCI: importance of code j for factor k", "importance"),
+    ):  # fmt: skip
+        matrix = np.asarray(scores.get(key, []), dtype=np.float64)
+        if matrix.ndim == 2 and matrix.size:
+            names = _factor_names(record, matrix.shape[1])
+            written.append(_heatmap(matrix, names, title, unit, out_dir / name))
+    kl = np.asarray(scores.get("rate_per_latent_nats", []), dtype=np.float64)
+    if kl.ndim == 1 and kl.size:
+        written.append(_kl_bars(kl, out_dir / "kl_per_latent.png"))
+    return written
+
+
+# --- The leaderboard's diagnostics: the best run of each (posterior family, beta) cell. ---
+
+_MATRICES = {
+    "mig_mutual_info.png": "mutual_info_matrix_codes_x_factors",
+    "dci_importance.png": "dci_importance_matrix_codes_x_factors",
+    "kl_per_latent.png": "rate_per_latent_nats",
+}
+
+
+def planned_pictures(run) -> list[str]:
+    """File names `write_diagnostics` draws for a leaderboard run (a `RunRow`); the GIF only
+    alongside the matrices (runs of the real pipeline store 5-D traversal arrays)."""
+    names = [name for name, key in _MATRICES.items() if isinstance(run.scores.get(key), list)]
+    if names and "traversals" in run.artifacts:
+        names.insert(0, "traversals.gif")
+    return names
+
+
+def cell_runs(results) -> list[tuple[str, object]]:
+    """`[(cell name, best run)]` per (posterior, beta) cell that has pictures to draw; the best
+    run by the task's main metric (`benchmark.leaderboard.figures.best_run`)."""
+    from benchmark.leaderboard.figures import best_run
+    from benchmark.leaderboard.tables import format_value
+
+    cells: list[tuple[str, object]] = []
+    seen = []
+    for run in results.runs:
+        cell = (run.model_args.get("posterior"), run.model_args.get("beta"))
+        if None in cell or cell in seen:
+            continue
+        seen.append(cell)
+        best = best_run(
+            results,
+            lambda r, c=cell: (
+                (r.model_args.get("posterior"), r.model_args.get("beta")) == c
+                and bool(planned_pictures(r))
+            ),
+        )
+        if best is not None:
+            cells.append((f"{cell[0]}_beta{format_value(cell[1])}", best))
+    return cells
+
+
+def diagnostics_section(results, figure_dir: str) -> list[str]:
+    """Markdown embedding each cell's pictures (written by `write_cell_diagnostics`); [] if none."""
+    cells = cell_runs(results)
+    if not cells:
+        return []
+    lines = [
+        "## Diagnostics of the best run of each posterior and beta",
+        "",
+        "Per cell, the run with the best main metric: the latent traversals animated (one frame "
+        "per step, latents z0, z1, ... side by side), the MIG mutual-information and DCI "
+        "importance matrices (codes x factors), and the KL of each latent, sorted. "
+        "`disbench show RUN_ID` draws them for any run.",
+        "",
+    ]
+    for name, run in cells:
+        lines += [f"### {name.replace('_beta', ', beta ')} (run `{run.run_id}`)", ""]
+        for picture in planned_pictures(run):
+            lines.append(f"![{picture}]({figure_dir}/diagnostics/{name}/{picture})")
+        lines.append("")
+    return lines
+
+
+def write_cell_diagnostics(store: ResultStore, results, figure_dir: Path) -> list[Path]:
+    """Draws the pictures `diagnostics_section` links, under `figure_dir/diagnostics/`."""
+    written: list[Path] = []
+    for name, run in cell_runs(results):
+        written += write_diagnostics(store, run.run_id, Path(figure_dir) / "diagnostics" / name)
+    return written
