@@ -21,6 +21,7 @@ from benchmark.evaluation.latent_scores import latent_scores
 from benchmark.evaluation.traversals import latent_traversals
 from benchmark.models import build_model
 from benchmark.training import train
+from benchmark.training.lock import training_lock
 
 __all__ = ["LATENT_SAMPLE_DEFAULTS", "execute_run"]
 
@@ -57,14 +58,22 @@ def _traversals(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[
     return {"traversals": path.name}
 
 
-def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str, Any]:
-    """Trains and scores one run; resumes from the checkpoints in `workdir/checkpoints`.
+def execute_run(
+    spec: RunSpec, workdir: Path, progress: bool = True, training_dir: Path | None = None
+) -> dict[str, Any]:
+    """Trains and scores one run; resumes from the checkpoints in `training_dir`.
+
+    `training_dir` (default `workdir/checkpoints`) is shared by every run of
+    the same `spec.training_id`: when it holds the finished training, nothing
+    is trained and the final checkpoint is only evaluated (`train_steps` 0).
+    Per-run files (traversals) go to `workdir`.
 
     Returns the scores (metric keys of `benchmark.metrics`, latent-score keys
     of `benchmark.evaluation.latent_scores`; with the "sampled" representation
     also `sampled/<key>`), plus `artifacts` ({name: file in workdir}) and
-    `durations` (seconds). Raises `benchmark.training.TrainingDiverged` when the
-    loss turns NaN or infinite; any exception marks the run failed.
+    `durations` (seconds, plus `train_steps`: updates trained by this call).
+    Raises `benchmark.training.TrainingDiverged` when the loss turns NaN or
+    infinite; any exception marks the run failed.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -73,18 +82,20 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
 
     started = time.perf_counter()
     training = spec.training
-    trained = train(
-        model,
-        dataset,
-        steps=training.steps,
-        batch_size=training.batch_size,
-        learning_rate=training.learning_rate,
-        seed=spec.seed,
-        checkpoint_dir=workdir / "checkpoints",
-        checkpoint_every=training.checkpoint_every,
-        log_every=training.log_every,
-        progress=progress,
-    )
+    checkpoint_dir = Path(training_dir) if training_dir is not None else workdir / "checkpoints"
+    with training_lock(checkpoint_dir):  # runs sharing this training wait for each other
+        trained = train(
+            model,
+            dataset,
+            steps=training.steps,
+            batch_size=training.batch_size,
+            learning_rate=training.learning_rate,
+            seed=spec.seed,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=training.checkpoint_every,
+            log_every=training.log_every,
+            progress=progress,
+        )
     trained_at = time.perf_counter()
 
     scores: dict[str, Any] = {}
@@ -109,5 +120,6 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         "metrics_s": scored_at - trained_at,
         "latent_scores_s": latent_at - scored_at,
         "train_steps_per_second": trained.steps_per_second,
+        "train_steps": trained.steps_done - trained.resumed_from_step,  # 0: only re-scored
     }
     return scores

@@ -28,10 +28,15 @@ EXECUTORS = ("local", "ray")
 
 @dataclass(frozen=True)
 class Job:
-    """One run to execute in its own working folder."""
+    """One run to execute in its own working folder.
+
+    `training_dir` is the checkpoint folder it shares with every run of its
+    training id (None: the pipeline's default inside `workdir`).
+    """
 
     spec: RunSpec
     workdir: Path
+    training_dir: Path | None = None
 
 
 class Executor(abc.ABC):
@@ -71,7 +76,11 @@ class LocalExecutor(Executor):
         if self.workers == 1:
             for job in jobs:
                 yield execute_one(
-                    job.spec.to_dict(), job.workdir, self.pipeline, self.shows_run_progress
+                    job.spec.to_dict(),
+                    job.workdir,
+                    self.pipeline,
+                    self.shows_run_progress,
+                    training_dir=job.training_dir,
                 )
             return
         yield from self._pool_map(jobs)
@@ -90,7 +99,12 @@ class LocalExecutor(Executor):
                         exhausted = True
                         break
                     future = pool.submit(
-                        execute_one, job.spec.to_dict(), job.workdir, self.pipeline, False
+                        execute_one,
+                        job.spec.to_dict(),
+                        job.workdir,
+                        self.pipeline,
+                        False,
+                        training_dir=job.training_dir,
                     )
                     in_flight[future] = (job, utc_now())
                 if not in_flight:

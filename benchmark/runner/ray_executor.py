@@ -63,7 +63,13 @@ class RayExecutor(Executor):
             remote = ray.remote(execute_one).options(**resources)
             pending: dict[Any, tuple[Job, str]] = {}
             for job in jobs:
-                ref = remote.remote(job.spec.to_dict(), str(job.workdir), self.pipeline, False)
+                ref = remote.remote(
+                    job.spec.to_dict(),
+                    str(job.workdir),
+                    self.pipeline,
+                    False,
+                    training_dir=None if job.training_dir is None else str(job.training_dir),
+                )
                 pending[ref] = (job, utc_now())
             try:
                 while pending:

@@ -1,7 +1,9 @@
 """One run, wherever it executes: call the pipeline, check what it returns, never raise.
 
-The pipeline is `execute_run(spec, workdir, progress) -> dict` (default
-`benchmark.pipeline:execute_run`). Its result maps score keys to numbers or
+The pipeline is `execute_run(spec, workdir, progress, training_dir=...) -> dict`
+(default `benchmark.pipeline:execute_run`); `training_dir` (passed when the
+runner gives one) is the checkpoint folder shared by every run of the same
+training id, so a finished training there is only re-scored. Its result maps score keys to numbers or
 (nested) lists of numbers, plus two reserved keys:
 
 - `"artifacts"`: `{name: path}` of files the run wrote (relative to `workdir`
@@ -149,12 +151,18 @@ def failed_outcome(
 
 
 def execute_one(
-    spec_data: Mapping[str, Any], workdir: str | Path, pipeline: str | Pipeline, progress: bool
+    spec_data: Mapping[str, Any],
+    workdir: str | Path,
+    pipeline: str | Pipeline,
+    progress: bool,
+    training_dir: str | Path | None = None,
 ) -> RunOutcome:
     """Runs one run in this process and returns its outcome; only KeyboardInterrupt escapes.
 
     `spec_data` is `RunSpec.to_dict()` (plain data travels to any worker);
-    `workdir` is the run's own folder, where checkpoints let it resume.
+    `workdir` is the run's own folder; `training_dir` the checkpoint folder of
+    its training (given to the pipeline as `training_dir=` when not None),
+    where checkpoints let it resume or re-score.
     """
     spec = RunSpec.from_dict(spec_data)
     started_at = utc_now()
@@ -177,7 +185,8 @@ def execute_one(
         directory = Path(workdir)
         directory.mkdir(parents=True, exist_ok=True)
         function = resolve_pipeline(pipeline)
-        result = function(spec, directory, progress=progress)
+        extra = {} if training_dir is None else {"training_dir": Path(training_dir)}
+        result = function(spec, directory, progress=progress, **extra)
         scores, artifacts, durations = _collect(result, directory)
     except Exception as error:  # every failure is recorded; the suite goes on
         return outcome(
