@@ -173,3 +173,14 @@ def trains_once(spec, workdir: Path, progress: bool = True, training_dir=None) -
     result["mig"] += 1e-4 * float(spec.evaluation.settings.get("num_train", 0))
     result["durations"] = {"train_s": 0.01 * steps, "train_steps": steps}
     return result
+
+
+def reports_environment(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
+    """Scores that are the worker's device settings: its GPU (-1: none) and thread budget."""
+    gpu = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    return {
+        "gpu": float(gpu) if gpu else -1.0,
+        "threads": float(os.environ.get("DISBENCH_THREADS", "0")),
+        "gpu_memory_mb": float(os.environ.get("DISBENCH_GPU_MEMORY_MB", "0")),
+        "pid": float(os.getpid()),
+    }
