@@ -31,6 +31,7 @@ from benchmark.evaluation.traversals import latent_traversals
 from benchmark.metrics import settings
 from benchmark.models import build_model
 from benchmark.training import train
+from benchmark.training.lock import training_lock
 
 __all__ = [
     "LATENT_SAMPLE_CHECKS",
@@ -124,19 +125,28 @@ def convergence_scores(trained: Any) -> dict[str, Any]:
     }
 
 
-def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str, Any]:
-    """Trains and scores one run; resumes from the checkpoints in `workdir/checkpoints`.
+def execute_run(
+    spec: RunSpec, workdir: Path, progress: bool = True, training_dir: Path | None = None
+) -> dict[str, Any]:
+    """Trains and scores one run; resumes from the checkpoints in `training_dir`.
+
+    `training_dir` (default `workdir/checkpoints`) is shared by every run of
+    the same `spec.training_id`: when it holds the finished training, nothing
+    is trained and the final checkpoint is only evaluated (`train_steps` 0).
+    Per-run files (traversals) go to `workdir`.
 
     Returns the scores (metric keys of `benchmark.metrics`, latent-score keys
     of `benchmark.evaluation.latent_scores`; with the "sampled" representation
     also `sampled/<key>`; the model's free parameters per part as
     `parameters/<part>`, see `VAE.parameter_counts`), plus `artifacts`
     ({name: file in workdir}) and `durations` (seconds): `train_s`,
+    `train_steps` (updates trained by this call: 0 for a re-scored run),
     `metrics_s`, `latent_scores_s`, and per part `metric_s/<metric>`
     (`metric_s/sampled/<metric>` for sampled codes; also `metric_s/draws` and
     `metric_s/encode`, see `interpretability_scores`) and `latent_s/<part>`
-    (`latent_s/draws` and the parts of `latent_scores`). Raises `benchmark.training.TrainingDiverged` when the
-    loss turns NaN or infinite; any exception marks the run failed.
+    (`latent_s/draws` and the parts of `latent_scores`). Raises
+    `benchmark.training.TrainingDiverged` when the loss turns NaN or
+    infinite; any exception marks the run failed.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -145,20 +155,22 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
 
     started = time.perf_counter()
     training = spec.training
-    trained = train(
-        model,
-        dataset,
-        steps=training.steps,
-        batch_size=training.batch_size,
-        learning_rate=training.learning_rate,
-        seed=spec.seed,
-        checkpoint_dir=workdir / "checkpoints",
-        checkpoint_every=training.checkpoint_every,
-        log_every=training.log_every,
-        progress=progress,
-        convergence_tolerance=training.convergence_tolerance,
-        stop_when_converged=training.stop_when_converged,
-    )
+    checkpoint_dir = Path(training_dir) if training_dir is not None else workdir / "checkpoints"
+    with training_lock(checkpoint_dir):  # runs sharing this training wait for each other
+        trained = train(
+            model,
+            dataset,
+            steps=training.steps,
+            batch_size=training.batch_size,
+            learning_rate=training.learning_rate,
+            seed=spec.seed,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=training.checkpoint_every,
+            log_every=training.log_every,
+            progress=progress,
+            convergence_tolerance=training.convergence_tolerance,
+            stop_when_converged=training.stop_when_converged,
+        )
     trained_at = time.perf_counter()
 
     # Model size per part (free parameters), so equal-capacity questions can be answered.
@@ -202,5 +214,6 @@ def execute_run(spec: RunSpec, workdir: Path, progress: bool = True) -> dict[str
         "train_steps_per_second": trained.steps_per_second,
         **parts,
         **extra_durations,
+        "train_steps": trained.steps_done - trained.resumed_from_step,  # 0: only re-scored
     }
     return scores

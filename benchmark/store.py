@@ -1,14 +1,16 @@
 """The results database: runs, their scores and artefacts, in one SQLite file.
 
-Tables (schema version 1):
+Tables (schema version 2):
 
 - `schema_version(version)`: one integer row; a newer version than this code knows, a
   text version, or missing tables or columns are refused before anything is written.
 - `tasks(name, config, source, updated_at)`: each task's resolved configuration (JSON).
 - `runs(run_id, task, entry, label, dataset, seed, args, spec, status, attempts, owner,
   created_at, started_at, finished_at, duration_s, total_duration_s, durations, error,
-  error_detail, versions, git_commit, host)`: one row per run; `status` is one of
-  pending, running, done, failed; `spec` is the full `RunSpec` as JSON.
+  error_detail, versions, git_commit, host, training_id)`: one row per run; `status` is
+  one of pending, running, done, failed; `spec` is the full `RunSpec` as JSON;
+  `training_id` is the hash of the run's training part (runs sharing it share trained
+  weights; see `benchmark.config.runs`).
 - `task_runs(task, run_id, position, label, sweep)`: which runs make up a task (a run
   may belong to several tasks), in expansion order, with the task's labels.
 - `scores(run_id, key, value, json)`: one row per score; `value` holds finite numbers,
@@ -17,6 +19,10 @@ Tables (schema version 1):
   images), as bytes, so leaderboards need nothing but this file.
 - `invocations(id, task, command, executor, started_at, finished_at, exit_code, git_commit,
   versions, host)`: each `disbench run`, for the leaderboard header.
+
+Version 1 databases (before `training_id`) are migrated when opened: the column is
+added empty and the runner fills it from each row's stored `spec`; rows whose spec
+cannot be read keep NULL. Nothing else in them changes.
 
 Every write is one transaction (`BEGIN IMMEDIATE ... COMMIT`), so a process
 killed at any point leaves each run either as it was or fully recorded. The
@@ -54,7 +60,9 @@ __all__ = [
     "utc_now",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Columns a database of an older schema version may lack: `_migrate` adds them.
+_ADDED_COLUMNS = {("runs", "training_id")}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 STATUSES = ("pending", "running", "done", "failed")
 DEFAULT_DB = Path("results") / "disbench.sqlite"
@@ -90,7 +98,8 @@ CREATE TABLE IF NOT EXISTS runs (
     error_detail TEXT,
     versions TEXT NOT NULL DEFAULT '{{}}',
     git_commit TEXT NOT NULL DEFAULT '',
-    host TEXT NOT NULL DEFAULT ''
+    host TEXT NOT NULL DEFAULT '',
+    training_id TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
 CREATE TABLE IF NOT EXISTS task_runs (
@@ -240,6 +249,7 @@ class RunRecord:
     host: str
     position: int
     sweep: dict[str, Any]
+    training_id: str | None = None
 
 
 def _encode_score(value: object) -> tuple[float | None, str | None]:
@@ -329,12 +339,17 @@ class ResultStore:
         if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             self._conn.execute("PRAGMA journal_mode = WAL")
         if tables:
+            if self._version < SCHEMA_VERSION:
+                with self.transaction() as conn:
+                    _migrate(conn)
+                self._version = SCHEMA_VERSION
             return
         with self.transaction() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            _migrate(conn)  # its indexes
 
     def _check_schema(self, tables: set[str]) -> None:
         """Refuses (DatabaseError, one line) anything but a complete schema this code knows."""
@@ -370,13 +385,22 @@ class ResultStore:
                 missing.append(f"table {table}")
                 continue
             have = {row[1] for row in self._conn.execute(f'PRAGMA table_info("{table}")')}
-            missing += [f"{table}.{c}" for c in columns if c not in have]
+            added = _ADDED_COLUMNS if version < SCHEMA_VERSION else set()
+            missing += [
+                f"{table}.{c}" for c in columns if c not in have and (table, c) not in added
+            ]
         if missing:
             raise DatabaseError(
                 f"{self.path}: schema version {version} but incomplete (missing "
                 f"{', '.join(missing[:6])}{', ...' if len(missing) > 6 else ''}); "
                 "the file was left unchanged: use another --db"
             )
+        self._version = version
+
+    @property
+    def _training_id_column(self) -> str:
+        """`r.training_id`, or NULL in a version 1 database opened read-only (not migrated)."""
+        return "r.training_id" if getattr(self, "_version", SCHEMA_VERSION) >= 2 else "NULL"
 
     def close(self) -> None:
         self._conn.close()
@@ -463,7 +487,8 @@ class ResultStore:
             statements.append(
                 (
                     "INSERT OR IGNORE INTO runs (run_id, task, entry, label, dataset, seed, args, "
-                    "spec, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                    "spec, status, created_at, training_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                     (
                         spec.run_id,
                         name,
@@ -474,9 +499,17 @@ class ResultStore:
                         json.dumps(spec.model_args, sort_keys=True),
                         json.dumps(spec.to_dict(), sort_keys=True),
                         now,
+                        getattr(spec, "training_id", None),
                     ),
                 )
             )
+            if getattr(spec, "training_id", None):  # an existing row from before training_id
+                statements.append(
+                    (
+                        "UPDATE runs SET training_id = ? WHERE run_id = ? AND training_id IS NULL",
+                        (spec.training_id, spec.run_id),
+                    )
+                )
             statements.append(
                 (
                     "INSERT INTO task_runs (task, run_id, position, label, sweep) "
@@ -499,7 +532,7 @@ class ResultStore:
             "SELECT r.run_id, r.task, r.entry, t.label, r.dataset, r.seed, r.args, r.spec, "
             "r.status, r.attempts, r.owner, r.created_at, r.started_at, r.finished_at, "
             "r.duration_s, r.total_duration_s, r.durations, r.error, r.error_detail, r.versions, "
-            "r.git_commit, r.host, t.position, t.sweep "
+            f"r.git_commit, r.host, t.position, t.sweep, {self._training_id_column} "
             "FROM task_runs t JOIN runs r ON r.run_id = t.run_id WHERE t.task = ? "
             "ORDER BY t.position",
             (task,),
@@ -530,9 +563,44 @@ class ResultStore:
                 host=r[21],
                 position=r[22],
                 sweep=json.loads(r[23]),
+                training_id=r[24],
             )
             for r in rows
         ]
+
+    def specs_without_training_id(self) -> dict[str, dict[str, Any]]:
+        """`{run_id: stored spec}` of the rows whose `training_id` is not filled in yet."""
+        return {
+            run_id: json.loads(spec)
+            for run_id, spec in self._conn.execute(
+                "SELECT run_id, spec FROM runs WHERE training_id IS NULL ORDER BY run_id"
+            )
+        }
+
+    def set_training_ids(self, training_ids: Mapping[str, str]) -> None:
+        """Fills in `{run_id: training_id}` for rows that have none (existing ids are kept)."""
+        self._write(
+            (
+                "UPDATE runs SET training_id = ? WHERE run_id = ? AND training_id IS NULL",
+                (training_id, run_id),
+            )
+            for run_id, training_id in training_ids.items()
+        )
+
+    def done_runs_by_training(self, training_ids: Iterable[str]) -> dict[str, list[str]]:
+        """`{training_id: [run ids of done runs]}` over every task, oldest finished first."""
+        ids = sorted(set(training_ids))
+        result: dict[str, list[str]] = {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk : chunk + 500]
+            marks = ", ".join("?" * len(part))
+            for training_id, run_id in self._conn.execute(
+                f"SELECT training_id, run_id FROM runs WHERE status = 'done' "
+                f"AND training_id IN ({marks}) ORDER BY finished_at, run_id",
+                part,
+            ):
+                result.setdefault(training_id, []).append(run_id)
+        return result
 
     def counts(self, task: str) -> dict[str, int]:
         """Number of the task's runs per status (every status present, 0 if none)."""
@@ -804,6 +872,18 @@ def _unstorable(outcome: RunOutcome, error: BaseException, blob_limit: int) -> R
     return dataclasses.replace(
         outcome, status="failed", scores={}, artifacts={}, error=reason, error_detail=None
     )
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Brings an older database up to `SCHEMA_VERSION` (inside the opening transaction).
+
+    1 -> 2: adds `runs.training_id` (NULL until the runner fills it from `spec`).
+    """
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "training_id" not in columns:
+        conn.execute("ALTER TABLE runs ADD COLUMN training_id TEXT")
+    conn.execute("CREATE INDEX IF NOT EXISTS runs_by_training ON runs (training_id)")
+    conn.execute("UPDATE schema_version SET version = ? WHERE version < ?", (SCHEMA_VERSION,) * 2)
 
 
 class _NotOwned(Exception):

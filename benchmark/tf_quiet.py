@@ -5,6 +5,14 @@ errors straight to file descriptor 2 before Python's logging exists, so
 `TF_CPP_MIN_LOG_LEVEL` alone does not silence them. `import_tensorflow()`
 captures fd 2 while TensorFlow loads and probes its devices, and replays the
 captured text only if the import fails. Set `DISBENCH_TF_VERBOSE=1` to see it.
+
+It is also where every TensorFlow process disbench starts is configured,
+before any tensor exists (`configure_tensorflow`): memory growth on each
+visible GPU, so that several runs can share one (TensorFlow otherwise
+reserves nearly all of a GPU's memory for the first process that touches
+it), or a fixed cap per GPU from `DISBENCH_GPU_MEMORY_MB`; and thread pools
+of `DISBENCH_THREADS` threads when the runner shares the cores among workers
+(see `benchmark.resources`).
 """
 
 from __future__ import annotations
@@ -13,10 +21,12 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import ModuleType
 
-__all__ = ["import_tensorflow", "import_tfp"]
+from benchmark.resources import gpu_memory_limit_mb, process_threads
+
+__all__ = ["configure_tensorflow", "import_tensorflow", "import_tfp"]
 
 _loaded: dict[str, ModuleType] = {}
 
@@ -43,8 +53,31 @@ def _captured_stderr_fd() -> Iterator[None]:
             os.close(saved)
 
 
+def configure_tensorflow(tf: ModuleType, environ: Mapping[str, str] | None = None) -> None:
+    """Applies this process's GPU memory and thread settings; call before any tensor is made.
+
+    Each GPU in `tf.config.list_physical_devices("GPU")` gets memory growth,
+    or, with `DISBENCH_GPU_MEMORY_MB=m`, one logical device capped at m MiB
+    (TensorFlow allows one or the other). With `DISBENCH_THREADS=n`, the
+    intra-op and inter-op pools get n threads each. `environ` defaults to
+    `os.environ`.
+    """
+    limit = gpu_memory_limit_mb(environ)
+    threads = process_threads(environ)
+    for gpu in tf.config.list_physical_devices("GPU"):
+        if limit is None:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        else:
+            tf.config.set_logical_device_configuration(
+                gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=limit)]
+            )
+    if threads is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
 def import_tensorflow() -> ModuleType:
-    """`tensorflow`, imported quietly, with its devices already probed."""
+    """`tensorflow`, imported quietly, its devices probed and configured (`configure_tensorflow`)."""
     if "tf" not in _loaded:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         with _captured_stderr_fd():
@@ -52,6 +85,7 @@ def import_tensorflow() -> ModuleType:
 
             tf.get_logger().setLevel("ERROR")
             tf.config.list_physical_devices()  # triggers the cuInit probe now, while muted
+            configure_tensorflow(tf)
         _loaded["tf"] = tf
     return _loaded["tf"]
 

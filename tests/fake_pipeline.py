@@ -1,4 +1,4 @@
-"""Fake pipelines for runner tests: `execute_run(spec, workdir, progress)` without TensorFlow.
+"""Fake pipelines for runner tests: `execute_run(spec, workdir, progress, training_dir)`, no TF.
 
 `tiny_task(...)` is the small task the runner, store and Ray executor tests run.
 
@@ -92,7 +92,7 @@ def scores_for(spec) -> dict:
     }
 
 
-def fixed(spec, workdir: Path, progress: bool = True) -> dict:
+def fixed(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """Scores at once; writes a traversal image array as an artefact."""
     log("start", spec.run_id)
     images = np.full((2, 3, 4, 4), 0.5, dtype=np.float32)
@@ -104,7 +104,7 @@ def fixed(spec, workdir: Path, progress: bool = True) -> dict:
     return result
 
 
-def diverges_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
+def diverges_at_beta_8(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """A NaN loss (TrainingDiverged) for beta = 8; scores otherwise."""
     log("start", spec.run_id)
     if float(spec.model_args.get("beta", 1)) == 8:
@@ -113,7 +113,7 @@ def diverges_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
     return scores_for(spec)
 
 
-def disk_full_at_seed_1(spec, workdir: Path, progress: bool = True) -> dict:
+def disk_full_at_seed_1(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """Writing a checkpoint fails with ENOSPC for seed 1."""
     log("start", spec.run_id)
     if spec.seed == 1:
@@ -122,7 +122,7 @@ def disk_full_at_seed_1(spec, workdir: Path, progress: bool = True) -> dict:
     return scores_for(spec)
 
 
-def interrupted_at_third(spec, workdir: Path, progress: bool = True) -> dict:
+def interrupted_at_third(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """Ctrl-C during the third run started in this process."""
     count = len([e for e in read_log(Path(os.environ[LOG_VARIABLE])) if e[0] == "start"])
     log("start", spec.run_id)
@@ -133,7 +133,7 @@ def interrupted_at_third(spec, workdir: Path, progress: bool = True) -> dict:
     return scores_for(spec)
 
 
-def slow(spec, workdir: Path, progress: bool = True) -> dict:
+def slow(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """About 0.4 s per run, with a checkpoint half-way that a resumed run picks up."""
     checkpoint = workdir / "checkpoint"
     if checkpoint.exists():
@@ -147,7 +147,7 @@ def slow(spec, workdir: Path, progress: bool = True) -> dict:
     return scores_for(spec)
 
 
-def bad_scores(spec, workdir: Path, progress: bool = True) -> dict:
+def bad_scores(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """A score that is not a number."""
     return {"mig": "high"}
 
@@ -200,3 +200,37 @@ def names_artifact(spec, workdir: Path, progress: bool = True) -> dict:
     result = scores_for(spec)
     result["artifacts"] = {"file": name}
     return result
+
+
+def trains_once(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
+    """Trains into `training_dir` unless its finished training is there, then scores.
+
+    Logs `train` or `rescore`; `durations.train_steps` is 0 when it only
+    re-scored. `mig` moves with the `num_train` evaluation setting, so a
+    changed setting gives new scores from the same training.
+    """
+    folder = Path(training_dir) if training_dir is not None else workdir / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    state = folder / "checkpoint"  # the name TensorFlow's checkpoint index has
+    if state.exists() and state.read_text() == f"final {spec.training_id}":
+        log("rescore", spec.run_id)
+        steps = 0
+    else:
+        log("train", spec.run_id)
+        state.write_text(f"final {spec.training_id}")
+        steps = spec.training.steps
+    result = scores_for(spec)
+    result["mig"] += 1e-4 * float(spec.evaluation.settings.get("num_train", 0))
+    result["durations"] = {"train_s": 0.01 * steps, "train_steps": steps}
+    return result
+
+
+def reports_environment(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
+    """Scores that are the worker's device settings: its GPU (-1: none) and thread budget."""
+    gpu = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    return {
+        "gpu": float(gpu) if gpu else -1.0,
+        "threads": float(os.environ.get("DISBENCH_THREADS", "0")),
+        "gpu_memory_mb": float(os.environ.get("DISBENCH_GPU_MEMORY_MB", "0")),
+        "pid": float(os.getpid()),
+    }

@@ -1,9 +1,12 @@
 """The real pipeline: one tiny dsprites run from a task file to scores, artefacts and resume."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from benchmark.config import expand_task, load_task
+from benchmark.config.runs import run_id_of
 from benchmark.data import get_dataset
 from benchmark.metrics import score_sampled
 from benchmark.models import representation_function
@@ -113,3 +116,25 @@ def test_durations_per_metric_and_per_latent_part(run):
     for name in latent_parts:
         assert durations[f"latent_s/{name}"] >= 0.0, name
     assert sum(durations[f"latent_s/{n}"] for n in latent_parts) <= durations["latent_scores_s"]
+
+
+def test_a_changed_metric_setting_rescores_the_finished_training_without_training(run, tmp_path):
+    spec, workdir, result = run
+    assert result["durations"]["train_steps"] == 20
+    # Fewer metrics keep the test short; MIG on 100 points instead of 120.
+    evaluation = dataclasses.replace(
+        spec.evaluation,
+        metrics=("mig",),
+        latent_scores=False,
+        settings={**spec.evaluation.settings, "num_train": 100},
+    )
+    other = dataclasses.replace(spec, evaluation=evaluation)
+    other = dataclasses.replace(other, run_id=run_id_of(other.identity()))
+    assert other.training_id == spec.training_id and other.run_id != spec.run_id
+    rescored = execute_run(
+        other, tmp_path / other.run_id, progress=False, training_dir=workdir / "checkpoints"
+    )
+    assert rescored["durations"]["train_steps"] == 0  # loaded, not trained
+    assert rescored["train/loss"] == result["train/loss"]  # the same training
+    assert np.isfinite(rescored["mig"]) and rescored["mig"] != result["mig"]  # new draws
+    assert "dci_disentanglement" not in rescored

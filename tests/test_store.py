@@ -76,7 +76,9 @@ def test_newer_schema_is_refused(tmp_path):
     conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
     conn.commit()
     conn.close()
-    with pytest.raises(DatabaseError, match=r"written by a newer disbench \(schema version 2"):
+    with pytest.raises(
+        DatabaseError, match=rf"written by a newer disbench \(schema version {SCHEMA_VERSION + 1}"
+    ):
         ResultStore(path)
 
 

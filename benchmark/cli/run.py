@@ -13,6 +13,7 @@ from pathlib import Path
 from benchmark.config import load_task
 from benchmark.errors import UserInputError
 from benchmark.runner import DEFAULT_PIPELINE, EXECUTORS, check_pipeline, make_executor, run_task
+from benchmark.runner.devices import DEFAULT_RUNS_PER_GPU, local_workers, visible_gpus
 from benchmark.store import DEFAULT_DB, ResultStore
 
 COMMAND = "run"
@@ -41,6 +42,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         metavar="N",
         help="local executor: N worker processes (default 1: in this process)",
+    )
+    parser.add_argument(
+        "--runs-per-gpu",
+        type=int,
+        default=None,
+        metavar="K",
+        help="K runs share each GPU: local executor: K workers per visible GPU; ray: each run "
+        f"asks for 1/K of a GPU (default {DEFAULT_RUNS_PER_GPU})",
+    )
+    parser.add_argument(
+        "--gpu-memory-mb",
+        type=int,
+        default=None,
+        metavar="MB",
+        help="cap each run at MB MiB of memory per GPU (default: grown as needed)",
     )
     parser.add_argument(
         "--ray-address",
@@ -107,6 +123,10 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--executor", args.executor]
     if args.workers != 1:
         parts += ["--workers", str(args.workers)]
+    if args.runs_per_gpu is not None:
+        parts += ["--runs-per-gpu", str(args.runs_per_gpu)]
+    if args.gpu_memory_mb is not None:
+        parts += ["--gpu-memory-mb", str(args.gpu_memory_mb)]
     if args.ray_address:
         parts += ["--ray-address", args.ray_address]
     if args.retry_failed:
@@ -165,6 +185,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError("--workers applies to the local executor; Ray schedules by itself")
     if args.ray_address and args.executor != "ray":
         raise UserInputError("--ray-address needs --executor ray")
+    if args.runs_per_gpu is not None and args.runs_per_gpu < 1:
+        raise UserInputError(f"--runs-per-gpu: expected an integer >= 1, got {args.runs_per_gpu}")
+    if args.gpu_memory_mb is not None and args.gpu_memory_mb < 1:
+        raise UserInputError(f"--gpu-memory-mb: expected an integer >= 1, got {args.gpu_memory_mb}")
+    gpus: list[str] = []
+    workers = args.workers
+    if args.executor == "local" and (args.runs_per_gpu is not None or args.workers > 1):
+        gpus = visible_gpus()
+        workers = local_workers(args.workers, args.runs_per_gpu, gpus)
     check_pipeline(args.pipeline)
     task = load_task(args.task)
     runs_dir = (args.runs_dir if args.runs_dir is not None else args.db.parent / "runs").resolve()
@@ -176,13 +205,18 @@ def run(args: argparse.Namespace) -> int:
     executor = make_executor(
         args.executor,
         args.pipeline,
-        workers=args.workers,
+        workers=workers,
         progress=not args.no_progress,
         ray_address=args.ray_address,
         run_timeout=run_timeout,
         isolate=args.isolate,
         max_artifact_bytes=int(artifact_mb * 1e6),
+        gpus=gpus,
+        runs_per_gpu=args.runs_per_gpu or DEFAULT_RUNS_PER_GPU,
+        gpu_memory_mb=args.gpu_memory_mb,
     )
+    if gpus and workers > 1:
+        print(f"{workers} workers over GPUs {', '.join(gpus)} (round-robin, one GPU each)")
     with ResultStore(args.db) as store, _sigterm_as_interrupt():
         summary = run_task(
             task,

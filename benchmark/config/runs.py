@@ -6,6 +6,14 @@ and its resolved arguments, seed, training steps / batch size / learning
 rate, and the evaluation settings. The task's name, the entry's label, the
 checkpoint and log intervals do not change results and are left out, so the
 same configuration in two tasks is one run, trained once.
+
+That identity has two parts. The training part (data set, model entry and
+arguments, which include the posterior family, seed, training settings)
+decides the trained weights; its hash is the run's `training_id`. The
+evaluation part (metrics, representation, their settings, latent scores)
+decides only the scores. Runs that differ in the evaluation part alone share
+one training: the runner trains it once and re-scores the others from its
+final checkpoint.
 """
 
 from __future__ import annotations
@@ -77,8 +85,8 @@ class RunSpec:
             sweep=dict(data.get("sweep", {})),
         )
 
-    def identity(self) -> dict[str, Any]:
-        """The fields that decide the result (what the run id hashes).
+    def training_identity(self) -> dict[str, Any]:
+        """The fields that decide the trained weights (what `training_id` hashes).
 
         Training settings added after the first results (convergence
         tolerance, early stop) enter only when not at their defaults, so the
@@ -100,13 +108,25 @@ class RunSpec:
             "model_args": self.model_args,
             "seed": self.seed,
             "training": training,
-            "evaluation": {
-                "metrics": sorted(self.evaluation.metrics),
-                "representation": sorted(self.evaluation.representation),
-                "settings": self.evaluation.settings,
-                "latent_scores": self.evaluation.latent_scores,
-            },
         }
+
+    def evaluation_identity(self) -> dict[str, Any]:
+        """The fields that decide only the scores of trained weights."""
+        return {
+            "metrics": sorted(self.evaluation.metrics),
+            "representation": sorted(self.evaluation.representation),
+            "settings": self.evaluation.settings,
+            "latent_scores": self.evaluation.latent_scores,
+        }
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide the result (what the run id hashes): both parts."""
+        return {**self.training_identity(), "evaluation": self.evaluation_identity()}
+
+    @property
+    def training_id(self) -> str:
+        """Hash of `training_identity()`: runs with equal training ids share trained weights."""
+        return run_id_of(self.training_identity())
 
     def describe(self) -> str:
         """One line for logs: `beta_vae posterior=iaf beta=8 seed=0`."""

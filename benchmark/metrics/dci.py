@@ -8,6 +8,8 @@ import scipy.stats
 from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
+from benchmark.resources import dci_n_jobs
+
 __all__ = ["completeness", "dci", "disentanglement", "importance_gbt"]
 
 _EPSILON = 1e-11  # added to importances before the entropies, as in the reference
@@ -36,7 +38,7 @@ def importance_gbt(
     codes_test: np.ndarray | None = None,
     factors_test: np.ndarray | None = None,
     gbt_random_state: int | None = 0,
-    n_jobs: int | None = -1,
+    n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradient-boosted-tree importances and accuracies, one classifier per factor.
 
@@ -50,7 +52,9 @@ def importance_gbt(
       codes_train, factors_train: `[num_train, num_codes]`, `[num_train, num_factors]`.
       codes_test, factors_test: test points, or None.
       gbt_random_state: the trees' tie-breaking seed (0 in the goldens).
-      n_jobs: parallel fits; -1 (default) is all cores, 1 is serial.
+      n_jobs: parallel fits; -1 is all cores, 1 is serial; None (default) is this
+        process's setting (`benchmark.resources.dci_n_jobs`: `DISBENCH_THREADS`, else
+        all cores), so several runs on one machine do not oversubscribe it.
 
     Returns:
       `(importance [num_codes, num_factors], train_accuracy [num_factors],
@@ -63,6 +67,7 @@ def importance_gbt(
     tests = np.asarray(factors_test) if has_test else None
     # Cost grows with the number of classes (one tree per class per stage): start the big ones.
     order = sorted(range(num_factors), key=lambda k: -np.unique(factors_train[:, k]).size)
+    n_jobs = dci_n_jobs() if n_jobs is None else n_jobs
     fits = Parallel(n_jobs=n_jobs, backend="threading")(
         delayed(_fit_one_factor)(
             codes_train,
@@ -119,7 +124,7 @@ def dci(
     codes_test: np.ndarray | None = None,
     factors_test: np.ndarray | None = None,
     gbt_random_state: int | None = 0,
-    n_jobs: int | None = -1,
+    n_jobs: int | None = None,
 ) -> dict[str, object]:
     """DCI with gradient boosted trees (see `importance_gbt`).
 

@@ -196,7 +196,7 @@ def compute_dci(
     num_test: int = 5000,
     batch_size: int = 16,
     gbt_random_state: int | None = 0,
-    n_jobs: int | None = -1,
+    n_jobs: int | None = None,
 ) -> dict[str, object]:
     """DCI on fresh train then test points (see `benchmark.metrics.dci.dci`)."""
     arrays = sample_train_test(

@@ -78,7 +78,8 @@ def score_arrays(
         `ARRAY_METRIC_NAMES` (all but the costly downstream task).
       **settings: passed to every selected metric that takes them: `num_bins`
         (20), `diff_quantile` (IRS, 0.99), `gbt_random_state` (DCI, 0),
-        `n_jobs` (DCI, -1 = all cores). Names no metric takes are an error.
+        `n_jobs` (DCI; default `DISBENCH_THREADS`, else -1 = all cores).
+        Names no metric takes are an error.
 
     Returns:
       A flat dict (layout in `benchmark.metrics`): the metric keys, `sklearn_version`

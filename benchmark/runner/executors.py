@@ -9,12 +9,15 @@ driver, which alone writes the database.
 from __future__ import annotations
 
 import abc
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.config.runs import RunSpec
+from benchmark.resources import GPU_MEMORY_VARIABLE
+from benchmark.runner.devices import available_cores, worker_environments
 from benchmark.runner.pool import WorkerPool
 from benchmark.runner.worker import DEFAULT_MAX_ARTIFACT_MB, Pipeline, execute_one
 from benchmark.store import RunOutcome
@@ -27,10 +30,15 @@ DEFAULT_MAX_ARTIFACT_BYTES = int(DEFAULT_MAX_ARTIFACT_MB * 1e6)
 
 @dataclass(frozen=True)
 class Job:
-    """One run to execute in its own working folder."""
+    """One run to execute in its own working folder.
+
+    `training_dir` is the checkpoint folder it shares with every run of its
+    training id (None: the pipeline's default inside `workdir`).
+    """
 
     spec: RunSpec
     workdir: Path
+    training_dir: Path | None = None
 
 
 class Executor(abc.ABC):
@@ -55,7 +63,10 @@ class LocalExecutor(Executor):
     its progress bar); otherwise runs go to worker processes that die with
     this one. `run_timeout` (seconds) fails a run that takes longer;
     `isolate` gives each run a fresh process, so a crash costs that run only;
-    `max_artifact_bytes` caps each artefact file.
+    `max_artifact_bytes` caps each artefact file. Worker processes are spread
+    over `gpus` round-robin (one GPU each) and share the cores
+    (`benchmark.runner.devices`); `gpu_memory_mb` caps each run's memory per
+    GPU (default: grown on demand).
     """
 
     name = "local"
@@ -69,6 +80,8 @@ class LocalExecutor(Executor):
         run_timeout: float | None = None,
         isolate: bool = False,
         max_artifact_bytes: int | None = DEFAULT_MAX_ARTIFACT_BYTES,
+        gpus: Sequence[str] = (),
+        gpu_memory_mb: int | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
@@ -80,6 +93,8 @@ class LocalExecutor(Executor):
         self.run_timeout = run_timeout
         self.isolate = isolate
         self.max_artifact_bytes = max_artifact_bytes
+        self.gpus = tuple(gpus)
+        self.gpu_memory_mb = gpu_memory_mb
 
     @property
     def in_process(self) -> bool:
@@ -92,6 +107,8 @@ class LocalExecutor(Executor):
 
     def map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
         if self.in_process:
+            if self.gpu_memory_mb is not None:  # read when this process imports TensorFlow
+                os.environ[GPU_MEMORY_VARIABLE] = str(self.gpu_memory_mb)
             for job in jobs:
                 yield execute_one(
                     job.spec.to_dict(),
@@ -99,6 +116,7 @@ class LocalExecutor(Executor):
                     self.pipeline,
                     self.shows_run_progress,
                     self.max_artifact_bytes,
+                    training_dir=job.training_dir,
                 )
             return
         pool = WorkerPool(
@@ -107,6 +125,9 @@ class LocalExecutor(Executor):
             run_timeout=self.run_timeout,
             isolate=self.isolate,
             max_artifact_bytes=self.max_artifact_bytes,
+            environments=worker_environments(
+                self.workers, self.gpus, available_cores(), self.gpu_memory_mb
+            ),
         )
         yield from pool.map(jobs)
 
@@ -121,8 +142,16 @@ def make_executor(
     run_timeout: float | None = None,
     isolate: bool = False,
     max_artifact_bytes: int | None = DEFAULT_MAX_ARTIFACT_BYTES,
+    gpus: Sequence[str] = (),
+    runs_per_gpu: int = 1,
+    gpu_memory_mb: int | None = None,
 ) -> Executor:
-    """The executor called `name` ("local" or "ray")."""
+    """The executor called `name` ("local" or "ray").
+
+    local: `workers` processes spread over `gpus`; ray: each run asks for
+    `1 / runs_per_gpu` of a GPU when the cluster has GPUs. `gpu_memory_mb`
+    caps each run's memory per GPU (both executors).
+    """
     if name == "local":
         return LocalExecutor(
             pipeline,
@@ -131,6 +160,8 @@ def make_executor(
             run_timeout=run_timeout,
             isolate=isolate,
             max_artifact_bytes=max_artifact_bytes,
+            gpus=gpus,
+            gpu_memory_mb=gpu_memory_mb,
         )
     if name == "ray":
         from benchmark.runner.ray_executor import RayExecutor
@@ -140,5 +171,7 @@ def make_executor(
             address=ray_address,
             run_timeout=run_timeout,
             max_artifact_bytes=max_artifact_bytes,
+            runs_per_gpu=runs_per_gpu,
+            gpu_memory_mb=gpu_memory_mb,
         )
     raise ValueError(f"unknown executor {name!r}; known: {', '.join(EXECUTORS)}")

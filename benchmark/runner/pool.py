@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -38,9 +38,17 @@ __all__ = ["WorkerPool", "death_reason", "execute_in_child"]
 _KILL_WAIT_S = 5.0
 
 
-def _worker_main(conn: Connection, parent_pid: int, pipeline: str | Pipeline) -> None:
-    """A worker's loop: receive `(spec_data, workdir, max_artifact_bytes)`, send its outcome."""
+def _worker_main(
+    conn: Connection,
+    parent_pid: int,
+    pipeline: str | Pipeline,
+    environment: Mapping[str, str],
+) -> None:
+    """A worker's loop: receive `(spec_data, workdir, max_artifact_bytes, training_dir)`,
+    send its outcome. `environment` (its GPU and thread budget,
+    `benchmark.runner.devices`) is set before anything imports TensorFlow."""
     die_with_parent(parent_pid)
+    os.environ.update(environment)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
@@ -49,8 +57,10 @@ def _worker_main(conn: Connection, parent_pid: int, pipeline: str | Pipeline) ->
             return
         if message is None:
             return
-        spec_data, workdir, max_artifact_bytes = message
-        outcome = execute_one(spec_data, workdir, pipeline, False, max_artifact_bytes)
+        spec_data, workdir, max_artifact_bytes, training_dir = message
+        outcome = execute_one(
+            spec_data, workdir, pipeline, False, max_artifact_bytes, training_dir=training_dir
+        )
         conn.send(outcome)
 
 
@@ -74,10 +84,14 @@ class _Busy:
 
 
 class _Worker:
-    def __init__(self, context: Any, pipeline: str | Pipeline) -> None:
+    def __init__(
+        self, context: Any, pipeline: str | Pipeline, environment: Mapping[str, str]
+    ) -> None:
         self.conn, child = context.Pipe(duplex=True)
         self.process = context.Process(
-            target=_worker_main, args=(child, os.getpid(), pipeline), name="disbench-worker"
+            target=_worker_main,
+            args=(child, os.getpid(), pipeline, dict(environment)),
+            name="disbench-worker",
         )
         self.process.start()
         child.close()
@@ -96,7 +110,8 @@ class WorkerPool:
     """Runs jobs in `workers` processes; outcomes come back in completion order.
 
     `run_timeout` (seconds, None: none) fails a run that takes longer;
-    `isolate` uses a fresh process per run.
+    `isolate` uses a fresh process per run; worker slot i sets
+    `environments[i]` (its GPU and thread budget) before it starts.
     """
 
     def __init__(
@@ -107,9 +122,11 @@ class WorkerPool:
         run_timeout: float | None = None,
         isolate: bool = False,
         max_artifact_bytes: int | None = None,
+        environments: Sequence[Mapping[str, str]] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.workers = workers
+        self.environments = list(environments) if environments is not None else [{}] * workers
         self.run_timeout = run_timeout
         self.isolate = isolate
         self.max_artifact_bytes = max_artifact_bytes
@@ -127,12 +144,18 @@ class WorkerPool:
                     if job is None:
                         exhausted = True
                         break
-                    message = (job.spec.to_dict(), str(job.workdir), self.max_artifact_bytes)
+                    training_dir = None if job.training_dir is None else str(job.training_dir)
+                    message = (
+                        job.spec.to_dict(),
+                        str(job.workdir),
+                        self.max_artifact_bytes,
+                        training_dir,
+                    )
                     if worker is not None and not worker.process.is_alive():
                         worker.kill()  # died while idle
                         worker = None
                     if worker is None:
-                        worker = slots[i] = _Worker(context, self.pipeline)
+                        worker = slots[i] = _Worker(context, self.pipeline, self.environments[i])
                     worker.busy = _Busy(job, time.monotonic(), utc_now())
                     worker.conn.send(message)
                 busy = [w for w in slots if w is not None and w.busy is not None]
@@ -200,6 +223,7 @@ def execute_in_child(
     pipeline: str | Pipeline,
     run_timeout: float | None,
     max_artifact_bytes: int | None,
+    training_dir: str | Path | None = None,
 ) -> RunOutcome:
     """One run in a fresh child process of this one: a crash or a timeout fails that run only.
 
@@ -212,7 +236,12 @@ def execute_in_child(
     pool = WorkerPool(
         pipeline, 1, run_timeout=run_timeout, isolate=True, max_artifact_bytes=max_artifact_bytes
     )
-    outcomes = pool.map(iter([Job(RunSpec.from_dict(spec_data), Path(workdir))]))
+    job = Job(
+        RunSpec.from_dict(spec_data),
+        Path(workdir),
+        None if training_dir is None else Path(training_dir),
+    )
+    outcomes = pool.map(iter([job]))
     try:
         return next(outcomes)
     finally:

@@ -31,6 +31,7 @@ from benchmark.runner.environment import (
 )
 from benchmark.runner.executors import Executor, Job
 from benchmark.runner.locks import folder_holder
+from benchmark.runner.trainings import fill_training_ids, plan_trainings
 from benchmark.runner.worker import BUSY
 from benchmark.store import DatabaseError, ResultStore, RunOutcome, RunRecord
 
@@ -59,6 +60,8 @@ class RunSummary:
     ran: int = 0
     held_elsewhere: int = 0
     elapsed_s: float = 0.0
+    to_train: int = 0  # runs of this call that train (or resume) their model
+    to_rescore: int = 0  # runs of this call that only evaluate a finished training
 
     @property
     def exit_code(self) -> int:
@@ -140,16 +143,28 @@ def run_task(
         versions=package_versions(),
         host=host_name(),
     )
+    fill_training_ids(store)
     records = store.runs(task.name)
     todo, held = plan_runs(records, retry_failed=retry_failed, me=me, take_over=take_over)
     for record in [r for r in todo if r.status == "running" and r.attempts >= max_attempts]:
         todo.remove(record)
         if store.give_up(record.run_id, record.owner, crash_reason(record.attempts)):
             records = [r if r is not record else replace(r, status="failed") for r in records]
+    trainings = plan_trainings([specs[r.run_id] for r in todo], store, runs_dir)
+    by_id = {record.run_id: record for record in todo}
+    todo = [by_id[run_id] for run_id in trainings.order]
     already_done = sum(r.status == "done" for r in records)
     kept_failed = 0 if retry_failed else sum(r.status == "failed" for r in records)
-    summary = RunSummary(task=task.name, total=len(records), held_elsewhere=held)
+    summary = RunSummary(
+        task=task.name,
+        total=len(records),
+        held_elsewhere=held,
+        to_train=trainings.to_train,
+        to_rescore=trainings.to_rescore,
+    )
     counts = f"{already_done} done, {kept_failed} failed, {len(todo)} to run"
+    if todo:
+        counts += f": {trainings.describe()}"
     if held:
         counts += f", {held} running in other processes"
     print(f"{task.name}: {len(records)} runs ({counts}); results in {store.path}", flush=True)
@@ -169,7 +184,11 @@ def run_task(
             )
             if claimed:
                 in_flight.add(record.run_id)
-                yield Job(specs[record.run_id], runs_dir / record.run_id)
+                yield Job(
+                    specs[record.run_id],
+                    runs_dir / record.run_id,
+                    trainings.training_dirs[record.run_id],
+                )
 
     bar = tqdm(
         total=len(records),

@@ -1,7 +1,9 @@
 """One run, wherever it executes: call the pipeline, check what it returns, never raise.
 
-The pipeline is `execute_run(spec, workdir, progress) -> dict` (default
-`benchmark.pipeline:execute_run`). Its result maps score keys to numbers or
+The pipeline is `execute_run(spec, workdir, progress, training_dir=...) -> dict`
+(default `benchmark.pipeline:execute_run`); `training_dir` (passed when the
+runner gives one) is the checkpoint folder shared by every run of the same
+training id, so a finished training there is only re-scored. Its result maps score keys to numbers or
 (nested) lists of numbers, plus two reserved keys:
 
 - `"artifacts"`: `{name: path}` of files the run wrote, relative to `workdir`
@@ -196,12 +198,15 @@ def execute_one(
     pipeline: str | Pipeline,
     progress: bool,
     max_artifact_bytes: int | None = int(DEFAULT_MAX_ARTIFACT_MB * 1e6),
+    training_dir: str | Path | None = None,
 ) -> RunOutcome:
     """Runs one run in this process and returns its outcome; only KeyboardInterrupt escapes.
 
     `spec_data` is `RunSpec.to_dict()` (plain data travels to any worker);
-    `workdir` is the run's own folder, where checkpoints let it resume; it is
-    locked for this process while the pipeline runs.
+    `workdir` is the run's own folder; `training_dir` the checkpoint folder of
+    its training (given to the pipeline as `training_dir=` when not None),
+    where checkpoints let it resume or re-score. `workdir` is locked for this
+    process while the pipeline runs.
     """
     spec = RunSpec.from_dict(spec_data)
     started_at = utc_now()
@@ -224,7 +229,8 @@ def execute_one(
     try:
         with hold_run_folder(directory, wait_s=LOCK_WAIT_S):
             function = resolve_pipeline(pipeline)
-            result = function(spec, directory, progress=progress)
+            extra = {} if training_dir is None else {"training_dir": Path(training_dir)}
+            result = function(spec, directory, progress=progress, **extra)
             scores, artifacts, durations = _collect(result, directory, max_artifact_bytes)
     except RunFolderBusy as error:
         return outcome(BUSY, error=str(error))
