@@ -28,7 +28,7 @@ __all__ = [
 
 REPRESENTATIONS = ("mean", "sampled")
 # Keyword arguments of `latent_scores` that the pipeline sets itself, never the task file.
-_PIPELINE_SET = ("dataset_size",)
+_PIPELINE_SET = ("dataset_size", "timings")
 
 
 @dataclass(frozen=True)
