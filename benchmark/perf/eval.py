@@ -106,7 +106,10 @@ def format_table(result: dict[str, dict]) -> str:
     for key in ("metrics_s", "latent_scores_s", "evaluation_s"):
         lines.append(f"{key:<44} {result[key]['seconds']:>9.2f}")
     rate = result["train_steps_per_second"]["value"]
-    lines.append(f"training steps per second (brief run): {rate:.1f}")
+    lines.append(
+        f"training steps per second (brief run, warm-up included; "
+        f"`disbench perf train` times the steady state): {rate:.1f}"
+    )
     evaluation = result["evaluation_s"]["seconds"]
     if rate > 0:
         for steps in ASSUMED_STEPS:
