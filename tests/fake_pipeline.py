@@ -155,7 +155,7 @@ def bad_scores(spec, workdir: Path, progress: bool = True, training_dir=None) ->
 # ---- faults: pipelines that exit, crash, hang or name bad artefacts -----------------------------
 
 
-def exits_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
+def exits_at_beta_8(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """`sys.exit(3)` for beta = 8; scores otherwise."""
     log("start", spec.run_id)
     if float(spec.model_args.get("beta", 1)) == 8:
@@ -164,7 +164,7 @@ def exits_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
     return scores_for(spec)
 
 
-def crashes_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
+def crashes_at_beta_8(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """Kills its own process (`os._exit(3)`, as a segfault would) for beta = 8."""
     log("start", spec.run_id)
     if float(spec.model_args.get("beta", 1)) == 8:
@@ -173,7 +173,7 @@ def crashes_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
     return scores_for(spec)
 
 
-def hangs_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
+def hangs_at_beta_8(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """Sleeps 60 s for beta = 8 (a run that never ends); scores otherwise."""
     log("start", spec.run_id)
     if float(spec.model_args.get("beta", 1)) == 8:
@@ -182,7 +182,7 @@ def hangs_at_beta_8(spec, workdir: Path, progress: bool = True) -> dict:
     return scores_for(spec)
 
 
-def sleeps(spec, workdir: Path, progress: bool = True) -> dict:
+def sleeps(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """Starts (logged, with a checkpoint), then sleeps 60 s: a run to kill part-way."""
     log("start", spec.run_id)
     (workdir / "checkpoint").write_text("half")
@@ -191,7 +191,7 @@ def sleeps(spec, workdir: Path, progress: bool = True) -> dict:
     return scores_for(spec)
 
 
-def names_artifact(spec, workdir: Path, progress: bool = True) -> dict:
+def names_artifact(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
     """Names the artefact path in the environment variable DISBENCH_FAKE_ARTIFACT (1 kB written)."""
     name = os.environ["DISBENCH_FAKE_ARTIFACT"]
     target = Path(name) if Path(name).is_absolute() else workdir / name

@@ -91,10 +91,12 @@ def setting_checks() -> dict[str, dict[str, Callable[[str, object], object]]]:
     """`{metric or "latent_scores": {setting: check}}`; imports TensorFlow.
 
     Metric settings are checked by `benchmark.metrics.settings.SETTING_CHECKS`,
-    the latent scores' by `benchmark.evaluation.latent_scores.SETTING_CHECKS`
-    and the pipeline's `LATENT_SAMPLE_CHECKS`.
+    the latent scores' by `benchmark.evaluation.latent_scores.SETTING_CHECKS`,
+    the pipeline's `LATENT_SAMPLE_CHECKS` and the gaps', decomposition's and
+    rotation controls' `benchmark.evaluation.posterior_settings.SETTING_CHECKS`.
     """
     from benchmark.evaluation.latent_scores import SETTING_CHECKS as LATENT_CHECKS
+    from benchmark.evaluation.posterior_settings import SETTING_CHECKS as POSTERIOR_CHECKS
     from benchmark.metrics.settings import SETTING_CHECKS
     from benchmark.pipeline import LATENT_SAMPLE_CHECKS
 
@@ -103,7 +105,7 @@ def setting_checks() -> dict[str, dict[str, Callable[[str, object], object]]]:
         name: {s: SETTING_CHECKS[s] for s in per_metric[name] if s in SETTING_CHECKS}
         for name in metrics
     }
-    checks["latent_scores"] = {**LATENT_CHECKS, **LATENT_SAMPLE_CHECKS}
+    checks["latent_scores"] = {**LATENT_CHECKS, **LATENT_SAMPLE_CHECKS, **POSTERIOR_CHECKS}
     return checks
 
 

@@ -36,7 +36,6 @@ from benchmark.config.schema import (
     TrainingConfig,
 )
 from benchmark.errors import ArgumentError, ConfigWarning, UserInputError
-from benchmark.evaluation.posterior_settings import check_setting, is_posterior_setting
 from benchmark.leaderboard.columns import COLUMNS, PARAMETERS, SAMPLED_PREFIX
 from benchmark.registry import suggest
 
@@ -169,7 +168,9 @@ def _declared_check(
         )
         raise sources.error(where, error.detail) from None
     except UserInputError as error:
-        raise sources.error((*path, "args"), str(error)) from None
+        # One argument: it is the one to blame (and the file that set it is named).
+        where = next(iter(args.values()))[1] if len(args) == 1 else (*path, "args")
+        raise sources.error(where, str(error)) from None
 
 
 def _args(raw: object, path: FieldPath, sources: Sources) -> dict[str, Scalar]:
@@ -611,13 +612,10 @@ def _settings(
                 n: _setting_value(n, v, (*where, n), [key], sources, catalog)
                 for n, v in inner.items()
             }
-            for name, setting in settings[key].items():
-                _check_posterior_setting(name, setting, (*where, name), sources)
         else:
             _known_setting(key, where, catalog.evaluation_settings, sources)
             owners = [*metrics, "latent_scores"]
             settings[key] = _setting_value(key, value, where, owners, sources, catalog)
-            _check_posterior_setting(key, settings[key], where, sources)
     return settings
 
 
@@ -639,14 +637,6 @@ def _setting_value(
             except ArgumentError as error:
                 raise sources.error(where, error.detail) from None
     return checked
-
-
-def _check_posterior_setting(name: str, value: object, where: FieldPath, sources: Sources) -> None:
-    """The gaps', decomposition's and rotation controls' settings are range-checked at load."""
-    if is_posterior_setting(name):
-        problem = check_setting(name, value)
-        if problem is not None:
-            raise sources.error(where, f"{problem}, got {describe(value)}")
 
 
 def _known_setting(name: str, where: FieldPath, known: tuple[str, ...], sources: Sources) -> None:

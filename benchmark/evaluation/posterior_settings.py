@@ -12,9 +12,10 @@ defaults. A count of 0 for `gap_images`, `decomposition_outer_draws` or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmark.errors import UserInputError
+from benchmark.errors import ArgumentError, UserInputError
 
 __all__ = [
     "POSTERIOR_SETTINGS",
@@ -132,3 +133,20 @@ def resolve_settings(settings: dict[str, object]) -> dict[str, int | float]:
 def is_posterior_setting(name: str) -> bool:
     """True for a setting declared here."""
     return name in _BY_NAME
+
+
+def setting_check(name: str) -> Callable[[str, object], object]:
+    """Setting `name`'s check in the shape of `benchmark.metrics.settings` (raises ArgumentError)."""
+
+    def check(setting: str, value: object) -> object:
+        problem = check_setting(setting, value)
+        if problem is not None:
+            detail = f"{problem}, got {value!r}"
+            raise ArgumentError(f"setting {setting!r}: {detail}", argument=setting, detail=detail)
+        return value
+
+    return check
+
+
+# {name: check} of every setting, for the task-file loader (`benchmark.config.catalog`).
+SETTING_CHECKS = {s.name: setting_check(s.name) for s in POSTERIOR_SETTINGS}

@@ -83,4 +83,7 @@ SETTING_CHECKS: Mapping[str, SettingCheck] = {
     "prune_threshold": number(0.0),
     "gbt_random_state": integer(0, 2**32 - 1, none=True),  # a numpy RandomState seed
     "n_jobs": integer(1, MAX_JOBS, none=True, also=(-1,)),
+    # downstream task: the training sizes of the sample-efficiency ratio
+    "efficiency_small": integer(1, MAX_POINTS),
+    "efficiency_large": integer(1, MAX_POINTS),
 }

@@ -106,6 +106,8 @@ class Autoencoder(VAE):
 class SparseAutoencoder(Autoencoder):
     """loss = E[-log p(x | f(x))] + sparsity * E[sum_j |f(x)_j|], `sparsity` >= 0 (nats per unit)."""
 
+    argument_checks = {"sparsity": check.non_negative_number}
+
     def __init__(self, observation_shape, *, sparsity: float = 1.0, **kwargs) -> None:
         super().__init__(observation_shape, **kwargs)
-        self.sparsity = check.non_negative_number("sparsity", sparsity)
+        self.sparsity = self.check_arg("sparsity", sparsity)
