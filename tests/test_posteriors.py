@@ -206,7 +206,9 @@ def test_iaf_with_identity_steps_is_its_diagonal_base():
     closed = base.kl_to_standard_normal().numpy()
     np.testing.assert_allclose(mc, closed, atol=0.05 + 0.02 * np.abs(closed).max())
     np.testing.assert_allclose(q.mean(num_samples=20_000), base.mean(), atol=0.05)
-    np.testing.assert_allclose(q.covariance(num_samples=20_000), base.covariance(), atol=0.1)
+    np.testing.assert_allclose(
+        q.covariance(num_samples=20_000), base.covariance(), rtol=0.05, atol=0.1
+    )  # variance sd: v sqrt(2 / 20000) = 1% of v
 
 
 def test_iaf_moments_and_kl_are_sample_estimates():
