@@ -43,6 +43,11 @@ class PointMass(Posterior):
         z = tf.broadcast_to(self.loc, [num_samples, *tf.unstack(tf.shape(self.loc))])
         return z, tf.fill(tf.shape(z)[:-1], float("inf"))
 
+    def sample_from_noise(self, noise):
+        """The code for every draw (noise `[S, N, D]` only sets the shape); log q is +inf."""
+        z = tf.broadcast_to(self.loc, tf.shape(noise))
+        return z, tf.fill(tf.shape(z)[:-1], float("inf"))
+
     def mean(self, num_samples=None, seed=None):
         return self.loc
 
