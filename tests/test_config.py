@@ -510,6 +510,24 @@ def test_run_ids_are_stable_and_depend_only_on_what_decides_results(in_tmp):
         }
 
 
+def test_families_whose_model_changed_get_new_ids_and_the_diagonal_keeps_its_own(in_tmp):
+    """full_covariance and iaf now start as the diagonal family: old trainings must not count."""
+    from benchmark.config.runs import FAMILY_REVISIONS
+
+    specs = expand_task(load(write(in_tmp, GOOD)))
+    for spec in specs:
+        identity = spec.training_identity()
+        family = spec.model_args["posterior"]
+        if family == "diagonal":
+            assert "family_revision" not in identity
+        else:
+            assert identity.pop("family_revision") == FAMILY_REVISIONS[family] == 2
+            old_id = run_id_of({**identity, "evaluation": spec.evaluation_identity()})
+            assert spec.run_id != old_id  # the id of the same configuration before the change
+        assert spec.run_id == run_id_of(spec.identity())
+    assert {s.model_args["posterior"] for s in specs} >= {"diagonal", "iaf"}
+
+
 def test_run_spec_round_trips_through_json(in_tmp):
     spec = expand_task(load(write(in_tmp, GOOD)))[3]
     again = RunSpec.from_dict(json.loads(json.dumps(spec.to_dict())))

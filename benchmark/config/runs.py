@@ -27,7 +27,21 @@ from typing import Any
 
 from benchmark.config.schema import EvaluationConfig, Scalar, TaskConfig, TrainingConfig
 
-__all__ = ["RUN_ID_LENGTH", "RunSpec", "canonical_json", "expand_task", "run_id_of"]
+__all__ = [
+    "FAMILY_REVISIONS",
+    "RUN_ID_LENGTH",
+    "RunSpec",
+    "canonical_json",
+    "expand_task",
+    "run_id_of",
+]
+
+# Posterior families whose model changed after results were first stored under
+# their ids: `full_covariance` and `iaf` now start as the diagonal family
+# (revision 2). The revision enters the training identity, so a database that
+# holds trainings of the old models never counts them as the new ones; the
+# diagonal family's ids are unchanged.
+FAMILY_REVISIONS: dict[str, int] = {"full_covariance": 2, "iaf": 2}
 
 RUN_ID_LENGTH = 16
 
@@ -101,7 +115,7 @@ class RunSpec:
         for name in ("convergence_tolerance", "stop_when_converged"):
             if getattr(self.training, name) != getattr(defaults, name):
                 training[name] = getattr(self.training, name)
-        return {
+        identity: dict[str, Any] = {
             "dataset": self.dataset,
             "dataset_args": self.dataset_args,
             "entry": self.entry,
@@ -109,6 +123,10 @@ class RunSpec:
             "seed": self.seed,
             "training": training,
         }
+        revision = FAMILY_REVISIONS.get(str(self.model_args.get("posterior", "")))
+        if revision is not None:
+            identity["family_revision"] = revision
+        return identity
 
     def evaluation_identity(self) -> dict[str, Any]:
         """The fields that decide only the scores of trained weights."""
