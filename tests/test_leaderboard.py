@@ -1,8 +1,9 @@
-"""Leaderboards: bootstrap intervals, the Markdown page (golden file), figures and the index."""
+"""Leaderboards: Student-t intervals, the Markdown page (golden file), figures and the index."""
 
 from __future__ import annotations
 
 import io
+import math
 import os
 from pathlib import Path
 
@@ -20,9 +21,9 @@ from benchmark.config import (
 )
 from benchmark.errors import UserInputError
 from benchmark.leaderboard import (
-    bootstrap_ci,
     load_results,
     render_markdown,
+    seed_interval,
     write_leaderboard,
 )
 from benchmark.leaderboard.figures import best_run, plan_figures
@@ -33,40 +34,45 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "leaderboard_synthetic.md"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-# ---- bootstrap -----------------------------------------------------------------------------
+# ---- intervals over seeds ----------------------------------------------------------------------
 
 
-def test_bootstrap_interval_is_reproducible_and_brackets_the_mean():
-    values = [0.2, 0.5, 0.4, 0.9, 0.3]
-    first = bootstrap_ci(values)
-    assert first == bootstrap_ci(values)
-    assert first.n == 5 and first.mean == pytest.approx(np.mean(values))
-    assert min(values) <= first.low < first.mean < first.high <= max(values)
-    # The same resampling by hand: RandomState(0), 10,000 resamples, 2.5% / 97.5% quantiles.
-    data = np.asarray(values)
-    means = data[np.random.RandomState(0).randint(5, size=(10_000, 5))].mean(axis=1)
-    assert (first.low, first.high) == tuple(np.quantile(means, [0.025, 0.975]))
-    # More seeds of the same spread: a narrower interval.
-    wide = bootstrap_ci(values * 1)
-    narrow = bootstrap_ci(values * 8)
-    assert narrow.high - narrow.low < wide.high - wide.low
+def test_student_t_interval_matches_the_textbook_value():
+    # n = 5, mean 3, s = sqrt(2.5), t(0.975, 4) = 2.7764 (any t table): 3 +- 1.9632.
+    summary = seed_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert summary.n == 5 and summary.mean == pytest.approx(3.0)
+    assert summary.low == pytest.approx(3.0 - 2.7764 * math.sqrt(2.5 / 5), abs=1e-4)
+    assert summary.high == pytest.approx(3.0 + 2.7764 * math.sqrt(2.5 / 5), abs=1e-4)
+    # Two seeds: t(0.975, 1) = 12.706, far wider than the two values themselves.
+    pair = seed_interval([0.4, 0.6])
+    assert pair.high - pair.low == pytest.approx(2 * 12.706 * 0.1, abs=1e-3)
+    assert pair.low < 0.4 and pair.high > 0.6
 
 
-def test_bootstrap_edge_cases():
-    assert bootstrap_ci([]) is None
-    assert bootstrap_ci([float("nan")]) is None
-    single = bootstrap_ci([0.7, float("nan")])
+def test_student_t_interval_covers_the_mean_at_its_stated_rate():
+    rng = np.random.RandomState(0)
+    draws = rng.normal(1.0, 2.0, size=(4000, 5))
+    covered = [(s.low <= 1.0 <= s.high) for s in map(seed_interval, draws)]
+    assert np.mean(covered) == pytest.approx(0.95, abs=0.015)  # binomial sd 0.0034
+
+
+def test_interval_edge_cases():
+    assert seed_interval([]) is None
+    assert seed_interval([float("nan")]) is None
+    single = seed_interval([0.7, float("nan")])
     assert (single.mean, single.low, single.high, single.n) == (0.7, 0.7, 0.7, 1)
-    constant = bootstrap_ci([0.5, 0.5, 0.5])
+    constant = seed_interval([0.5, 0.5, 0.5])
     assert constant.low == constant.high == 0.5
+    with pytest.raises(ValueError):
+        seed_interval([1.0, 2.0], confidence=1.0)
 
 
 def test_best_respects_direction_and_ties():
-    summaries = [bootstrap_ci([0.3]), bootstrap_ci([0.5]), None, bootstrap_ci([0.5])]
+    summaries = [seed_interval([0.3]), seed_interval([0.5]), None, seed_interval([0.5])]
     assert best_indices(summaries, +1) == {1, 3}
     assert best_indices(summaries, -1) == {0}
     assert best_indices(summaries, 0) == set()
-    assert best_indices([bootstrap_ci([0.3]), None], +1) == set()  # one row: nothing to beat
+    assert best_indices([seed_interval([0.3]), None], +1) == set()  # one row: nothing to beat
 
 
 # ---- a fixed synthetic database ----------------------------------------------------------------

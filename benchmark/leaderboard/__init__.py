@@ -8,14 +8,14 @@ package does not import matplotlib; drawing does.
 
 from benchmark.leaderboard.markdown import render_index, render_markdown
 from benchmark.leaderboard.results import RunRow, TaskResults, load_results
-from benchmark.leaderboard.stats import Summary, bootstrap_ci
+from benchmark.leaderboard.stats import Summary, seed_interval
 from benchmark.leaderboard.writer import write_index, write_leaderboard
 
 __all__ = [
     "RunRow",
     "Summary",
     "TaskResults",
-    "bootstrap_ci",
+    "seed_interval",
     "load_results",
     "render_index",
     "render_markdown",

@@ -2,7 +2,7 @@
 
 - one `<key>_vs_<x>.png` per headline column present: the metric against the
   swept argument `x` (usually beta), one line per series (the row fields
-  other than `x`, e.g. entry and posterior family) with its bootstrap band;
+  other than `x`, e.g. entry and posterior family) with its Student-t band;
 - `traversals_best.png`: the latent traversals artefact of the best run
   (best row by the main metric, then its best seed);
 - `posterior_correlation.png`: the posterior correlation matrix (score
@@ -26,7 +26,7 @@ from typing import Any
 from benchmark.leaderboard.columns import column_for
 from benchmark.leaderboard.rate_distortion import rate_distortion_rows
 from benchmark.leaderboard.results import RunRow, TaskResults
-from benchmark.leaderboard.stats import Summary, bootstrap_ci
+from benchmark.leaderboard.stats import Summary, seed_interval
 from benchmark.leaderboard.tables import (
     build_rows,
     build_tables,
@@ -107,7 +107,7 @@ def metric_series(results: TaskResults, key: str) -> dict[str, list[tuple[float,
             bucket.append(value)
     series = {}
     for label, by_x in points.items():
-        line = [(x, bootstrap_ci(v)) for x, v in sorted(by_x.items()) if v]
+        line = [(x, seed_interval(v)) for x, v in sorted(by_x.items()) if v]
         if line:
             series[label] = [(x, s) for x, s in line if s is not None]
     return series
@@ -252,7 +252,7 @@ def plan_figures(results: TaskResults) -> list[Figure]:
                     kind="metric_vs_x",
                     filename=f"{safe}_vs_{x_field}.png",
                     title=f"{column.label} against {x_field}",
-                    caption="Mean over seeds; the band is the 95% bootstrap interval.",
+                    caption="Mean over seeds; the band is the 95% Student-t interval of the mean.",
                     key=column.key,
                 )
             )

@@ -271,8 +271,8 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
         lines.append(f"| free parameters | {cell(parameters)} |")
     lines += [
         "",
-        "Each cell is the mean over seeds with its 95% bootstrap confidence interval "
-        "[low, high] (10,000 resamples, fixed seed); n is the number of finished seeds "
+        "Each cell is the mean over seeds with its 95% Student-t confidence interval "
+        "[low, high] (mean ± t(0.975, n-1) s/√n); n is the number of finished seeds "
         "(given in a cell when it differs). ↑: higher is better, ↓: lower is better; "
         f"the best mean of each column is in bold. Main metric: {text(column_for(main).label)}.",
         "",

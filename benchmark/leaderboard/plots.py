@@ -44,7 +44,7 @@ def _save(figure: MplFigure, path: Path) -> Path:
 
 
 def draw_metric_vs_x(results: TaskResults, key: str, path: Path) -> Path:
-    """One line per series: the metric's mean against x, with its bootstrap band."""
+    """One line per series: the metric's mean against x, with its Student-t band."""
     _, _, x_field = layout(results)
     column = column_for(key)
     series = metric_series(results, key)

@@ -17,7 +17,7 @@ from benchmark.leaderboard.columns import (
     representation_prefix,
 )
 from benchmark.leaderboard.results import RunRow, TaskResults
-from benchmark.leaderboard.stats import Summary, bootstrap_ci
+from benchmark.leaderboard.stats import Summary, seed_interval
 
 __all__ = [
     "MISSING",
@@ -47,9 +47,9 @@ class Row:
         return tuple(r for r in self.runs if r.status == "done")
 
     def summary(self, key: str) -> Summary | None:
-        """Mean and bootstrap interval of score `key` over this row's finished runs."""
+        """Mean and Student-t interval of score `key` over this row's finished runs."""
         values = [scalar_score(r, key) for r in self.done]
-        return bootstrap_ci([v for v in values if v is not None])
+        return seed_interval([v for v in values if v is not None])
 
 
 @dataclass(frozen=True)
