@@ -108,6 +108,7 @@ def test_shipped_tasks_validate_and_have_the_study_sizes():
         "correlated_factors": 180,
         "dlib_reproduction": 1800,
         "autoencoder_vs_vae": 30,
+        "cpu_study": 45,
     }
 
 
@@ -140,6 +141,11 @@ def test_shipped_runs_are_shared_between_tasks_with_equal_configurations():
     dlib = {s.run_id for s in expand_task(load_task("dlib_reproduction", catalog=catalog()))}
     # beta_vae, diagonal, beta in {1, 2, 4, 6, 8, 16}, seeds 0..9: the same 60 runs.
     assert len(sweep & dlib) == 60
+    # autoencoder_vs_vae's beta-VAEs are cpu_study's beta 1 and 16 at seeds 0-2: 18 runs.
+    study = {s.run_id for s in expand_task(load_task("cpu_study", catalog=catalog()))}
+    baselines = expand_task(load_task("autoencoder_vs_vae", catalog=catalog()))
+    shared = [s for s in baselines if s.run_id in study]
+    assert len(shared) == 18 and {s.entry for s in shared} == {"beta_vae"}
 
 
 def test_the_readme_task_file_example_is_valid(tmp_path, monkeypatch):
