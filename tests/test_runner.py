@@ -276,3 +276,12 @@ def test_a_huge_error_message_is_cut_to_one_readable_line():
     assert "\n" not in reason
     assert reason.startswith("RuntimeError: in user code: File x.py")
     assert reason.endswith("(full traceback in the database)")
+
+
+def test_finished_run_lines_carry_the_count_and_an_eta():
+    from benchmark.runner.suite import _progress_note
+
+    # 5 of 45 finished, 2 of them by this invocation in 20 minutes: 40 more at 10 min each.
+    assert _progress_note(finished=5, total=45, ran_here=2, elapsed_s=1200) == "[5/45, ETA 6h40m]"
+    assert _progress_note(finished=45, total=45, ran_here=2, elapsed_s=1200) == "[45/45]"
+    assert _progress_note(finished=3, total=45, ran_here=0, elapsed_s=0) == "[3/45]"

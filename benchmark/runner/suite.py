@@ -200,6 +200,7 @@ def run_task(
         disable=None if progress else True,  # None: no bar when stderr is not a terminal
     )
     outcomes = executor.map(jobs())
+    finished_here = 0  # runs recorded by this invocation (the bar counts nothing when disabled)
     stopped: BaseException | None = None
     try:
         for outcome in outcomes:
@@ -213,8 +214,15 @@ def run_task(
             if store.record_outcome(outcome, owner=me):
                 summary.ran += 1
             in_flight.discard(outcome.run_id)
-            _report(bar, specs[outcome.run_id], outcome, task)
             bar.update(1)
+            finished_here += 1
+            progress_note = _progress_note(
+                finished=already_done + kept_failed + finished_here,
+                total=len(records),
+                ran_here=finished_here,
+                elapsed_s=time.perf_counter() - start,
+            )
+            _report(bar, specs[outcome.run_id], outcome, task, progress_note)
     except BaseException as error:
         stopped = error
         raise
@@ -246,13 +254,27 @@ def _describe(spec: RunSpec | None, record: RunRecord) -> str:
     return spec.describe() if spec is not None else f"{record.label} seed={record.seed}"
 
 
-def _report(bar: tqdm, spec: RunSpec, outcome: RunOutcome, task: TaskConfig) -> None:
+def _progress_note(*, finished: int, total: int, ran_here: int, elapsed_s: float) -> str:
+    """`[7/45, ETA 3h12m]`: runs finished of the task, and the time the rest would take
+    at this invocation's pace so far (runs it finished per wall-clock second, whatever
+    the number of workers). A log without a terminal has no progress bar; this is it."""
+    note = f"[{finished}/{total}"
+    remaining = total - finished
+    if remaining > 0 and ran_here > 0 and elapsed_s > 0:
+        note += f", ETA {_format_duration(remaining * elapsed_s / ran_here)}"
+    return note + "]"
+
+
+def _report(
+    bar: tqdm, spec: RunSpec, outcome: RunOutcome, task: TaskConfig, progress_note: str = ""
+) -> None:
     """One line per finished run, above the bars (kept in logs without a terminal too)."""
     took = _format_duration(outcome.duration_s)
+    tail = f"  {progress_note}" if progress_note else ""
     if outcome.status == "done":
         main = task.leaderboard.main_metric
         value = outcome.scores.get(main)
         score = f"  {main}={value:.3f}" if isinstance(value, float) else ""
-        bar.write(f"done    {spec.run_id}  {spec.describe()}{score}  ({took})")
+        bar.write(f"done    {spec.run_id}  {spec.describe()}{score}  ({took}){tail}")
     else:
-        bar.write(f"FAILED  {spec.run_id}  {spec.describe()}  ({took}): {outcome.error}")
+        bar.write(f"FAILED  {spec.run_id}  {spec.describe()}  ({took}){tail}: {outcome.error}")
