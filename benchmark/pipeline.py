@@ -27,6 +27,7 @@ from benchmark.evaluation.posterior_codes import (
 from benchmark.evaluation.posterior_extras import posterior_extras
 from benchmark.evaluation.posterior_scores import is_point_mass
 from benchmark.evaluation.posterior_settings import resolve_settings
+from benchmark.evaluation.reconstructions import write_reconstructions
 from benchmark.evaluation.traversals import latent_traversals
 from benchmark.metrics import settings
 from benchmark.models import build_model
@@ -133,7 +134,7 @@ def execute_run(
     `training_dir` (default `workdir/checkpoints`) is shared by every run of
     the same `spec.training_id`: when it holds the finished training, nothing
     is trained and the final checkpoint is only evaluated (`train_steps` 0).
-    Per-run files (traversals) go to `workdir`.
+    Per-run files (traversals, reconstructions, the UDR codes) go to `workdir`.
 
     Returns the scores (metric keys of `benchmark.metrics`, latent-score keys
     of `benchmark.evaluation.latent_scores`; with the "sampled" representation
@@ -206,7 +207,11 @@ def execute_run(
         scores[f"train/{key}"] = value
     scores.update(convergence_scores(trained))
 
-    scores["artifacts"] = {**_traversals(model, dataset, spec, workdir), **artifacts}
+    scores["artifacts"] = {
+        **_traversals(model, dataset, spec, workdir),
+        **write_reconstructions(model, dataset, workdir, seed=spec.seed),
+        **artifacts,
+    }
     scores["durations"] = {
         "train_s": trained_at - started,
         "metrics_s": scored_at - trained_at,

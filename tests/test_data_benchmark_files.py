@@ -1,5 +1,7 @@
 """Shapes3D, MPI3D and Cars3D loaders on small files written in each real format."""
 
+import struct
+
 import h5py
 import numpy as np
 import pytest
@@ -115,3 +117,127 @@ def test_cars3d_errors(tmp_path):
     scipy.io.savemat(tmp_path / "bad.mat", {"im": np.zeros((8, 8, 3), np.uint8)})
     with pytest.raises(UserInputError, match=r"bad.mat: im: expected a Cars3D .mat file"):
         get_dataset("cars3d", path=str(tmp_path), num_objects=1)
+
+
+# ---- SmallNORB: NORB binary matrices ----------------------------------------------------------
+
+NORB_SIZES = (2, 1, 2, 1)  # category, elevation, azimuth, lighting; real: 5, 9, 18, 6
+NORB_BYTE, NORB_INT = 0x1E3D4C55, 0x1E3D4C54
+NORB_CHUNKS = ("5x46789x9x18x6x2x96x96-training", "5x01235x9x18x6x2x96x96-testing")
+
+
+def _norb_matrix(path, magic, array):
+    """A NORB binary matrix: magic, ndim, max(3, ndim) dims (padded with 1), row-major data."""
+    dims = list(array.shape) + [1] * (3 - array.ndim)
+    header = struct.pack(f"<ii{len(dims)}i", magic, array.ndim, *dims)
+    path.write_bytes(header + array.tobytes())
+
+
+def _norb_value(category, instance, azimuth):
+    return 20 + 100 * category + 50 * instance + 10 * azimuth
+
+
+def _write_norb(folder):
+    """Eight stereo pairs: 2 categories x 2 instances (1 in training, 0 in testing) x azimuth
+    values 0 and 2; the left image is flat grey `_norb_value`, the right one white."""
+    for chunk, instance in zip(NORB_CHUNKS, (1, 0), strict=True):
+        rows = [(c, a) for a in (2, 0) for c in (1, 0)]  # not in grid order
+        dat = np.full((len(rows), 2, 96, 96), 255, np.uint8)
+        info = np.zeros((len(rows), 4), np.int32)
+        for i, (category, azimuth) in enumerate(rows):
+            dat[i, 0] = _norb_value(category, instance, azimuth // 2)
+            info[i] = (instance, 0, azimuth, 0)
+        cat = np.array([c for c, _ in rows], np.int32)
+        _norb_matrix(folder / f"smallnorb-{chunk}-dat.mat", NORB_BYTE, dat)
+        _norb_matrix(folder / f"smallnorb-{chunk}-cat.mat", NORB_INT, cat)
+        _norb_matrix(folder / f"smallnorb-{chunk}-info.mat", NORB_INT, info)
+
+
+def test_smallnorb_reads_the_first_camera_and_draws_the_instance(tmp_path):
+    _write_norb(tmp_path)
+    header = (tmp_path / f"smallnorb-{NORB_CHUNKS[0]}-cat.mat").read_bytes()[:20]
+    assert struct.unpack("<5i", header) == (NORB_INT, 1, 4, 1, 1)  # the real files' header
+    data = get_dataset("smallnorb", path=str(tmp_path), factor_sizes=NORB_SIZES)
+    assert data.factor_names == ("category", "elevation", "azimuth", "lighting")
+    assert data.factor_sizes == NORB_SIZES and data.observation_shape == (64, 64, 1)
+    factors = data.sample_factors(50, np.random.RandomState(3))
+    random_state = np.random.RandomState(7)
+    observed = data.sample_observations_from_factors(factors, random_state)
+    assert observed.dtype == np.float32 and observed.shape == (50, 64, 64, 1)
+    assert 0.0 <= observed.min() and observed.max() <= 1.0
+    instance = np.random.RandomState(7).randint(2, size=50)  # drawn after the factors
+    expected = _norb_value(factors[:, 0], instance, factors[:, 2])
+    np.testing.assert_array_equal(np.rint(observed * 255), np.broadcast_to(
+        expected[:, None, None, None].astype(np.float32), observed.shape
+    ))  # fmt: skip
+    assert len(np.unique(instance)) == 2
+
+
+def test_smallnorb_real_sizes_by_default(tmp_path):
+    _write_norb(tmp_path)
+    with pytest.raises(
+        UserInputError,
+        match=r"training-dat.mat: holds \[4, 2, 96, 96\]; expected a NORB byte matrix "
+        r"\[24300, 2, 96, 96\] \(magic 0x1E3D4C55\)",
+    ):
+        get_dataset("smallnorb", path=str(tmp_path))
+
+
+def test_smallnorb_errors_name_the_file(tmp_path):
+    folder = tmp_path / "norb"
+    with pytest.raises(UserInputError, match="norb: no such folder; expected the folder holding"):
+        get_dataset("smallnorb", path=str(folder))
+    folder.mkdir()
+    _write_norb(folder)
+    info = folder / f"smallnorb-{NORB_CHUNKS[1]}-info.mat"
+    saved = info.read_bytes()
+    info.unlink()
+    with pytest.raises(
+        UserInputError,
+        match=r"testing-info.mat: no such file; expected a NORB int32 matrix \[N, 4\]",
+    ):
+        get_dataset("smallnorb", path=str(folder), factor_sizes=NORB_SIZES)
+    info.write_bytes(saved[:-3])
+    with pytest.raises(
+        UserInputError, match=r"testing-info.mat: truncated: 81 bytes, its header \[4, 4\] needs 84"
+    ):
+        get_dataset("smallnorb", path=str(folder), factor_sizes=NORB_SIZES)
+    info.write_bytes(saved)
+    dat = folder / f"smallnorb-{NORB_CHUNKS[0]}-dat.mat"
+    dat.write_bytes(struct.pack("<i", NORB_INT) + dat.read_bytes()[4:])
+    with pytest.raises(
+        UserInputError,
+        match=r"training-dat.mat: magic number 0x1E3D4C54 \(int32\); expected a NORB byte matrix",
+    ):
+        get_dataset("smallnorb", path=str(folder), factor_sizes=NORB_SIZES)
+
+
+def test_smallnorb_checks_the_factor_grid(tmp_path):
+    _write_norb(tmp_path)
+    info = tmp_path / f"smallnorb-{NORB_CHUNKS[0]}-info.mat"
+    _norb_matrix(info, NORB_INT, np.array([[1, 0, 3, 0]] * 4, np.int32))
+    with pytest.raises(UserInputError, match=r"info.mat: azimuth \(column 2\) 3; expected 0, 2"):
+        get_dataset("smallnorb", path=str(tmp_path), factor_sizes=NORB_SIZES)
+    _norb_matrix(info, NORB_INT, np.array([[1, 0, 0, 0]] * 4, np.int32))
+    with pytest.raises(UserInputError, match="combinations .* exactly once .* 2 are missing"):
+        get_dataset("smallnorb", path=str(tmp_path), factor_sizes=NORB_SIZES)
+
+
+def test_smallnorb_task_naming_a_missing_file_fails_validation(tmp_path, capsys):
+    from benchmark.cli.main import main
+
+    task = tmp_path / "norb_task.yaml"  # the folder exists but holds none of the six files
+    task.write_text(
+        "name: norb_task\n"
+        f"dataset: {{name: smallnorb, args: {{path: '{tmp_path}'}}}}\n"
+        "models:\n  - {entry: beta_vae, args: {architecture: conv, latent_dim: 4}}\n"
+        "seeds: 1\ntraining: {steps: 10}\nevaluation: {metrics: [mig]}\n"
+    )
+    assert main(["validate", str(task)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "dataset.args.path: " in err[0]
+    assert (
+        f"smallnorb-{NORB_CHUNKS[0]}-dat.mat: no such file; "
+        "expected a NORB byte matrix [24300, 2, 96, 96]" in err[0]
+    )

@@ -29,6 +29,15 @@ def _traversals(latents=3, steps=5, size=24) -> np.ndarray:
     return images
 
 
+def _reconstruction_pairs(num=4, size=24) -> np.ndarray:
+    """uint8 `[2, num, size, size, 1]`: inputs whose pixel [0, 0] is 10 * i, reconstructions grey."""
+    pairs = np.zeros((2, num, size, size, 1), np.uint8)
+    pairs[0, :, 0, 0, 0] = 10 * np.arange(num)
+    pairs[0, :, 8:16, 8:16] = 255
+    pairs[1] = 128
+    return pairs
+
+
 @pytest.fixture
 def db(tmp_path):
     task = TaskConfig(
@@ -49,6 +58,8 @@ def db(tmp_path):
     store.claim(spec.run_id, "h:1", expected_status="pending", expected_owner=None)
     buffer = io.BytesIO()
     np.save(buffer, _traversals().astype(np.float16))
+    pairs = io.BytesIO()
+    np.save(pairs, _reconstruction_pairs())
     mi = np.zeros((3, 5))
     mi[0, 3], mi[1, 4], mi[2, 0] = 1.2, 0.9, 0.3
     store.record_outcome(
@@ -63,7 +74,10 @@ def db(tmp_path):
                 "dci_importance_matrix_codes_x_factors": (mi / mi.sum()).tolist(),
                 "rate_per_latent_nats": [0.5, 2.0, 0.01],
             },
-            artifacts={"traversals": ("traversals.npy", buffer.getvalue())},
+            artifacts={
+                "traversals": ("traversals.npy", buffer.getvalue()),
+                "reconstructions": ("reconstructions.npy", pairs.getvalue()),
+            },
         )
     )
     store.close()
@@ -79,6 +93,7 @@ def test_show_writes_the_pictures(db, tmp_path, capsys):
         "dci_importance.png",
         "kl_per_latent.png",
         "mig_mutual_info.png",
+        "reconstructions.png",
         "traversals.gif",
     ]
     gif = PIL.Image.open(out / "traversals.gif")
@@ -104,6 +119,7 @@ def test_leaderboard_embeds_the_best_runs_pictures(db, tmp_path):
     assert f"### diagonal, beta 1 (run `{run_id}`)" in page
     for name in (
         "traversals.gif",
+        "reconstructions.png",
         "mig_mutual_info.png",
         "dci_importance.png",
         "kl_per_latent.png",
@@ -112,3 +128,65 @@ def test_leaderboard_embeds_the_best_runs_pictures(db, tmp_path):
         assert (
             tmp_path / "boards" / "show_demo" / "diagnostics" / "diagonal_beta1" / name
         ).is_file()
+
+
+def test_reconstruction_canvas_puts_the_inputs_above():
+    from benchmark.leaderboard.diagnostics import reconstruction_canvas
+
+    pairs = _reconstruction_pairs().astype(np.float32) / 255
+    canvas = reconstruction_canvas(pairs)
+    assert canvas.shape == (2 * 24 + 2, 4 * 24 + 3 * 2, 1)
+    for i in range(4):
+        left = i * (24 + 2)
+        np.testing.assert_array_equal(canvas[:24, left : left + 24], pairs[0, i])
+        np.testing.assert_array_equal(canvas[26:, left : left + 24], pairs[1, i])
+    assert np.all(canvas[24:26] == 1.0)  # a white gap between the rows
+
+
+def test_show_draws_reconstructions_from_a_checkpoint_when_none_were_stored(tmp_path, capsys):
+    """A run evaluated before reconstructions were stored: `--checkpoint` draws them."""
+    from benchmark.data import get_dataset
+    from benchmark.evaluation.reconstructions import reconstruction_inputs
+    from benchmark.models import build_model
+    from benchmark.training import train
+
+    task = TaskConfig(
+        name="old_run",
+        description="one run without reconstructions",
+        dataset=DatasetConfig("dsprites"),
+        models=(ModelConfig("beta_vae", {"architecture": "fc", "fc_width": 16, "latent_dim": 2}),),
+        sweep=({"beta": 1, "posterior": "diagonal"},),
+        seeds=(0,),
+        training=TrainingConfig(steps=2, batch_size=8, learning_rate=0.001),
+        evaluation=EvaluationConfig(metrics=("mig",), representation=("mean",)),
+        leaderboard=LeaderboardConfig(rows=("entry", "posterior", "beta"), main_metric="mig"),
+    )
+    (spec,) = expand_task(task)
+    data = get_dataset("dsprites")
+    model = build_model(spec.entry, data.observation_shape, **spec.model_args)
+    checkpoints = tmp_path / "checkpoints"
+    train(model, data, steps=2, batch_size=8, seed=0, checkpoint_dir=checkpoints, progress=False)
+    path = tmp_path / "old.sqlite"
+    with ResultStore(path) as store:
+        store.register_task(task.name, task.to_dict(), [spec])
+        store.claim(spec.run_id, "h:1", expected_status="pending", expected_owner=None)
+        store.record_outcome(
+            RunOutcome(
+                run_id=spec.run_id,
+                status="done",
+                started_at="2025-03-01T10:00:00Z",
+                finished_at="2025-03-01T10:01:00Z",
+                duration_s=60.0,
+                scores={"mig": 0.1},
+            )
+        )
+    out = tmp_path / "pictures"
+    assert main(["show", spec.run_id, "--db", str(path), "--out", str(out)]) == 0
+    assert "stored no reconstructions; pass --checkpoint" in capsys.readouterr().err
+    assert not (out / "reconstructions.png").exists()
+    argv = ["show", spec.run_id, "--db", str(path), "--out", str(out), "--checkpoint"]
+    assert main([*argv, str(checkpoints)]) == 0
+    assert "reconstructions.png" in capsys.readouterr().out
+    picture = np.asarray(PIL.Image.open(out / "reconstructions.png"))
+    assert picture.ndim == 3 and picture.shape[1] > picture.shape[0]  # two rows of ten
+    assert reconstruction_inputs(data).shape == (10, 64, 64, 1)

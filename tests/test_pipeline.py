@@ -62,6 +62,8 @@ def test_scores_artefacts_and_durations(run):
     assert not {"sklearn_version", "seed", "skipped", "dci_gbt_random_state"} & set(result)
     traversals = np.load(workdir / result["artifacts"]["traversals"])
     assert traversals.shape == (3, 9, 64, 64, 1)
+    pairs = np.load(workdir / result["artifacts"]["reconstructions"])
+    assert pairs.shape == (2, 10, 64, 64, 1) and pairs.dtype == np.uint8
     assert set(result["durations"]) >= {"train_s", "metrics_s", "latent_scores_s"}
     # inference gaps, the KL decomposition and the rotation controls
     for key in ("approximation_gap_nats", "amortisation_gap_nats", "gap_log_px_nats",

@@ -4,7 +4,7 @@ Importing this package registers every built-in data set. None of them needs
 TensorFlow; only the training stream (`benchmark.data.stream`) does.
 """
 
-import benchmark.data.benchmark_files  # noqa: F401  (registers shapes3d, mpi3d, cars3d)
+import benchmark.data.benchmark_files  # noqa: F401  (registers shapes3d, mpi3d, cars3d, smallnorb)
 import benchmark.data.dsprites  # noqa: F401  (registers "dsprites")
 import benchmark.data.dsprites_file  # noqa: F401  (registers "dsprites_file")
 import benchmark.data.variants  # noqa: F401  (registers the three dsprites variants)

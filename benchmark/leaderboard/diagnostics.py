@@ -4,12 +4,16 @@
 
 - `traversals.gif`: the stored latent traversals animated, one frame per
   traversal step with every latent side by side (left to right: z0, z1, ...);
+- `reconstructions.png`: the stored reconstructions: a fixed sample of ten
+  inputs in the top row, below each its reconstruction, the decoder's mean
+  (Bernoulli probabilities) at the posterior mean code E[z|x];
 - `mig_mutual_info.png`: the MIG mutual-information matrix (codes x factors, nats);
 - `dci_importance.png`: the DCI importance matrix (codes x factors);
 - `kl_per_latent.png`: the KL of each latent's marginal to N(0, 1), sorted (nats).
 
-Each picture is skipped when the run did not store what it needs.
-Reconstructions need the trained model, not the database, and are not drawn here.
+Each picture is skipped when the run did not store what it needs (runs
+evaluated before reconstructions were stored have none; re-scoring them
+from their checkpoint stores them).
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ import numpy as np
 from benchmark.errors import UserInputError
 from benchmark.store import ResultStore
 
-__all__ = ["write_diagnostics"]
+__all__ = ["find_run", "reconstruction_canvas", "write_diagnostics"]
+
+RECONSTRUCTIONS_CAPTION = (
+    "top: inputs (a fixed sample); bottom: reconstructions, the decoder's mean "
+    "(Bernoulli probabilities) at the posterior mean code E[z|x]"
+)
 
 
 def _find(store: ResultStore, run_id: str):
@@ -106,8 +115,68 @@ def _gif(images: np.ndarray, path: Path) -> Path:
     return path
 
 
-def write_diagnostics(store: ResultStore, run_id: str, out_dir: Path) -> list[Path]:
-    """Writes the run's pictures into `out_dir` (created); returns the paths written."""
+def reconstruction_canvas(images: np.ndarray, gap: int = 2) -> np.ndarray:
+    """`[2 H + gap, N W + (N - 1) gap, C]` in [0, 1] from `images` `[2, N, H, W, C]` in [0, 1]:
+    row 0 (the inputs) above row 1 (their reconstructions), white between the pictures."""
+    rows, num, height, width, channels = images.shape
+    canvas = np.ones((rows * (height + gap) - gap, num * (width + gap) - gap, channels), np.float32)
+    for r in range(rows):
+        for i in range(num):
+            top, left = r * (height + gap), i * (width + gap)
+            canvas[top : top + height, left : left + width] = images[r, i]
+    return np.clip(canvas, 0.0, 1.0)
+
+
+def _reconstructions_png(images: np.ndarray, path: Path) -> Path:
+    """`images` `[2, N, H, W, C]` in [0, 1]: inputs above, reconstructions below, captioned."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    canvas = reconstruction_canvas(images)
+    height = images.shape[2]
+    fig, ax = plt.subplots(figsize=(1.6 + canvas.shape[1] / 64, 0.8 + canvas.shape[0] / 64))
+    if canvas.shape[2] == 1:
+        ax.imshow(canvas[..., 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(canvas, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([height / 2, height + 2 + height / 2], ["input", "reconstruction"])
+    ax.set_title("Reconstructions", fontsize=10)
+    ax.set_xlabel(RECONSTRUCTIONS_CAPTION, fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _stored_reconstructions(store: ResultStore, run_id: str) -> np.ndarray | None:
+    """The run's `[2, N, H, W, C]` reconstructions in [0, 1], or None when it stored none."""
+    stored = store.artifact(run_id, "reconstructions")
+    if stored is None or not stored[0].endswith(".npy"):
+        return None
+    images = np.load(io.BytesIO(stored[1]), allow_pickle=False)
+    if images.ndim != 5 or images.shape[0] != 2:
+        return None
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / np.float32(255.0)
+    return images.astype(np.float32)
+
+
+def find_run(store: ResultStore, run_id: str):
+    """The `RunRecord` whose id is `run_id` or starts with it; `UserInputError` when none."""
+    return _find(store, run_id)
+
+
+def write_diagnostics(
+    store: ResultStore, run_id: str, out_dir: Path, reconstructions: np.ndarray | None = None
+) -> list[Path]:
+    """Writes the run's pictures into `out_dir` (created); returns the paths written.
+
+    `reconstructions` (`[2, N, H, W, C]` in [0, 1]) stands in for a run that
+    stored none (`disbench show --checkpoint` computes them from its model).
+    """
     record = _find(store, run_id)
     if record.status != "done":
         raise UserInputError(f"run {record.run_id}: status {record.status}, nothing to show")
@@ -120,6 +189,10 @@ def write_diagnostics(store: ResultStore, run_id: str, out_dir: Path) -> list[Pa
         images = np.load(io.BytesIO(stored[1]), allow_pickle=False).astype(np.float32)
         if images.ndim == 5:
             written.append(_gif(images, out_dir / "traversals.gif"))
+    pairs = _stored_reconstructions(store, record.run_id)
+    pairs = reconstructions if pairs is None else pairs
+    if pairs is not None:
+        written.append(_reconstructions_png(pairs, out_dir / "reconstructions.png"))
     for key, name, title, unit in (
         ("mutual_info_matrix_codes_x_factors", "mig_mutual_info.png",
          "MIG: mutual information I(z_j; v_k)", "nats"),
@@ -147,8 +220,11 @@ _MATRICES = {
 
 def planned_pictures(run) -> list[str]:
     """File names `write_diagnostics` draws for a leaderboard run (a `RunRow`); the GIF only
-    alongside the matrices (runs of the real pipeline store 5-D traversal arrays)."""
+    alongside the matrices (runs of the real pipeline store 5-D traversal arrays), the
+    reconstructions whenever the run stored them."""
     names = [name for name, key in _MATRICES.items() if isinstance(run.scores.get(key), list)]
+    if "reconstructions" in run.artifacts:
+        names.insert(0, "reconstructions.png")
     if names and "traversals" in run.artifacts:
         names.insert(0, "traversals.gif")
     return names
@@ -188,9 +264,10 @@ def diagnostics_section(results, figure_dir: str) -> list[str]:
         "## Diagnostics of the best run of each posterior and beta",
         "",
         "Per cell, the run with the best main metric: the latent traversals animated (one frame "
-        "per step, latents z0, z1, ... side by side), the MIG mutual-information and DCI "
-        "importance matrices (codes x factors), and the KL of each latent, sorted. "
-        "`disbench show RUN_ID` draws them for any run.",
+        "per step, latents z0, z1, ... side by side); reconstructions of ten fixed images "
+        "(inputs above; below, the decoder's mean at the posterior mean code E[z|x]); the MIG "
+        "mutual-information and DCI importance matrices (codes x factors); and the KL of each "
+        "latent, sorted. `disbench show RUN_ID` draws them for any run.",
         "",
     ]
     for name, run in cells:
