@@ -30,7 +30,7 @@ from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.traversals import latent_traversals
 from benchmark.metrics import settings
 from benchmark.models import build_model
-from benchmark.training import train
+from benchmark.training import restore, train
 from benchmark.training.lock import training_lock
 
 __all__ = [
@@ -133,7 +133,8 @@ def execute_run(
     `training_dir` (default `workdir/checkpoints`) is shared by every run of
     the same `spec.training_id`: when it holds the finished training, nothing
     is trained and the final checkpoint is only evaluated (`train_steps` 0).
-    Per-run files (traversals) go to `workdir`.
+    Per-run files (traversals) go to `workdir`. Training runs under
+    `spec.training.precision`; evaluation always computes in float32.
 
     Returns the scores (metric keys of `benchmark.metrics`, latent-score keys
     of `benchmark.evaluation.latent_scores`; with the "sampled" representation
@@ -170,7 +171,13 @@ def execute_run(
             progress=progress,
             convergence_tolerance=training.convergence_tolerance,
             stop_when_converged=training.stop_when_converged,
+            precision=training.precision,
         )
+    if model.precision != "float32":
+        # Scores are computed in float32 whatever the training precision: the trained
+        # (float32) weights go into a float32 build of the same model.
+        model = build_model(spec.entry, dataset.observation_shape, **spec.model_args)
+        restore(model, checkpoint_dir)
     trained_at = time.perf_counter()
 
     # Model size per part (free parameters), so equal-capacity questions can be answered.
