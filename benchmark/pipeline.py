@@ -31,7 +31,7 @@ from benchmark.evaluation.reconstructions import write_reconstructions
 from benchmark.evaluation.traversals import latent_traversals
 from benchmark.metrics import settings
 from benchmark.models import build_model
-from benchmark.training import train
+from benchmark.training import restore, train
 from benchmark.training.lock import training_lock
 
 __all__ = [
@@ -135,6 +135,8 @@ def execute_run(
     the same `spec.training_id`: when it holds the finished training, nothing
     is trained and the final checkpoint is only evaluated (`train_steps` 0).
     Per-run files (traversals, reconstructions, the UDR codes) go to `workdir`.
+    Training runs under `spec.training.precision`; evaluation always computes
+    in float32.
 
     Returns the scores (metric keys of `benchmark.metrics`, latent-score keys
     of `benchmark.evaluation.latent_scores`; with the "sampled" representation
@@ -171,7 +173,13 @@ def execute_run(
             progress=progress,
             convergence_tolerance=training.convergence_tolerance,
             stop_when_converged=training.stop_when_converged,
+            precision=training.precision,
         )
+    if model.precision != "float32":
+        # Scores are computed in float32 whatever the training precision: the trained
+        # (float32) weights go into a float32 build of the same model.
+        model = build_model(spec.entry, dataset.observation_shape, **spec.model_args)
+        restore(model, checkpoint_dir)
     trained_at = time.perf_counter()
 
     # Model size per part (free parameters), so equal-capacity questions can be answered.

@@ -37,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        help="float32 (default), mixed_bfloat16 or mixed_float16: the networks' compute type",
+    )
     parser.add_argument("--checkpoint-every", type=int, default=1000)
     parser.add_argument("--log-every", type=int, default=100)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -101,6 +106,12 @@ def run(args: argparse.Namespace) -> int:
             raise UserInputError(f"{flag}: expected an integer from {low} to {high:,}, got {value}")
     from benchmark.data import get_dataset
     from benchmark.models import MODELS, build_model
+    from benchmark.models.precision import check_precision
+
+    try:
+        check_precision(args.precision)
+    except UserInputError as error:
+        raise UserInputError(f"--{error}") from None
     from benchmark.training import TrainingDiverged, train
 
     # the entry's declared checks first: a bad value fails before a data file is read
@@ -125,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
             checkpoint_every=args.checkpoint_every,
             log_every=args.log_every,
             progress=not args.no_progress,
+            precision=args.precision,
         )
     except TrainingDiverged as error:
         print(f"disbench train: failed: {error}", file=sys.stderr)

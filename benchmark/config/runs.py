@@ -60,7 +60,7 @@ class RunSpec:
       sweep: the swept values of this run (a subset of `model_args`), for display.
       seed: the run's seed (initialisation, data order, evaluation sampling).
       training: steps, batch_size, learning_rate, checkpoint_every, log_every,
-        convergence_tolerance, stop_when_converged.
+        convergence_tolerance, stop_when_converged, precision.
       evaluation: metrics, representation ("mean"/"sampled"), settings, latent_scores.
     """
 
@@ -103,8 +103,9 @@ class RunSpec:
         """The fields that decide the trained weights (what `training_id` hashes).
 
         Training settings added after the first results (convergence
-        tolerance, early stop) enter only when not at their defaults, so the
-        ids of configurations that do not use them stay as they were.
+        tolerance, early stop, precision) enter only when not at their
+        defaults, so the ids of configurations that do not use them stay as
+        they were.
         """
         training: dict[str, Any] = {
             "steps": self.training.steps,
@@ -112,7 +113,7 @@ class RunSpec:
             "learning_rate": self.training.learning_rate,
         }
         defaults = TrainingConfig(steps=1)
-        for name in ("convergence_tolerance", "stop_when_converged"):
+        for name in ("convergence_tolerance", "stop_when_converged", "precision"):
             if getattr(self.training, name) != getattr(defaults, name):
                 training[name] = getattr(self.training, name)
         identity: dict[str, Any] = {

@@ -17,12 +17,16 @@ __all__ = [
     "ExecutionConfig",
     "LeaderboardConfig",
     "ModelConfig",
+    "PRECISIONS",
     "Scalar",
     "TaskConfig",
     "TrainingConfig",
 ]
 
 Scalar = bool | int | float | str
+
+# `training.precision`: float32, or a Keras mixed policy (networks in 16 bits, the rest float32).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,12 @@ class TrainingConfig:
     its held-out ELBO improved by less than this fraction of |ELBO| over the
     last 20% of its steps (`benchmark.training.convergence`);
     `stop_when_converged`: end a run early once that holds (`steps` is then
-    the most it trains). Both enter run ids only when not at their defaults,
-    so the ids of existing configurations stay as they are.
+    the most it trains). `precision`: one of `PRECISIONS`; under a mixed
+    policy the encoder trunk and the decoder compute in bfloat16 or float16
+    while the posterior family, the losses and Adam stay float32 (float16
+    with dynamic loss scaling; `benchmark.models.precision`). These three
+    enter run ids only when not at their defaults, so the ids of existing
+    configurations stay as they are.
     """
 
     steps: int
@@ -72,6 +80,7 @@ class TrainingConfig:
     log_every: int = 1_000
     convergence_tolerance: float = 0.005
     stop_when_converged: bool = False
+    precision: str = "float32"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:

@@ -26,6 +26,7 @@ from benchmark.config.fields import (
 )
 from benchmark.config.runs import canonical_json
 from benchmark.config.schema import (
+    PRECISIONS,
     DatasetConfig,
     EvaluationConfig,
     ExecutionConfig,
@@ -506,6 +507,7 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
         "log_every",
         "convergence_tolerance",
         "stop_when_converged",
+        "precision",
     )
     check_keys(sources, data, path, allowed=keys, required=("steps",))
     values: dict[str, object] = {}
@@ -524,6 +526,8 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
             values[key] = tolerance
         elif key == "stop_when_converged":
             values[key] = sources.boolean(data[key], (*path, key))
+        elif key == "precision":
+            values[key] = sources.choice(data[key], (*path, key), PRECISIONS, "precision")
         else:
             maximum = {"batch_size": MAX_BATCH_SIZE}.get(key, MAX_STEPS)
             values[key] = sources.integer(data[key], (*path, key), minimum=1, maximum=maximum)

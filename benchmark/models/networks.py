@@ -14,6 +14,11 @@ from latents `[..., D]` to Bernoulli logits `[..., *observation_shape]`.
   (1200) ReLU twice (F = `fc_width`); decoder dense `fc_width` tanh three
   times then a dense layer to all pixels. Any observation shape; tests and
   quick runs use it with a small `fc_width`.
+
+Both take `dtype`, the Keras dtype policy of every layer (None: float32);
+under a mixed policy (`benchmark.models.precision`) the layers keep float32
+weights, compute in bfloat16 or float16 and return that type, which the
+caller casts back to float32.
 """
 
 from __future__ import annotations
@@ -53,25 +58,28 @@ def feature_dim(architecture: str, fc_width: int) -> int:
 
 
 def make_encoder(
-    architecture: str, observation_shape: tuple[int, ...], fc_width: int = 1200
+    architecture: str,
+    observation_shape: tuple[int, ...],
+    fc_width: int = 1200,
+    dtype: tf_keras.mixed_precision.Policy | None = None,
 ) -> tf_keras.layers.Layer:
-    """Observations `[N, *observation_shape]` -> features `[N, F]`."""
+    """Observations `[N, *observation_shape]` -> features `[N, F]` (in `dtype`'s compute type)."""
     check_architecture(architecture, observation_shape)
     layers = tf_keras.layers
     if architecture == "conv":
         stack = [
-            layers.Conv2D(32, 4, strides=2, padding="same", activation="relu", name="e1"),
-            layers.Conv2D(32, 4, strides=2, padding="same", activation="relu", name="e2"),
-            layers.Conv2D(64, 2, strides=2, padding="same", activation="relu", name="e3"),
-            layers.Conv2D(64, 2, strides=2, padding="same", activation="relu", name="e4"),
-            layers.Flatten(),
-            layers.Dense(_CONV_FEATURES, activation="relu", name="e5"),
+            layers.Conv2D(32, 4, 2, "same", activation="relu", name="e1", dtype=dtype),
+            layers.Conv2D(32, 4, 2, "same", activation="relu", name="e2", dtype=dtype),
+            layers.Conv2D(64, 2, 2, "same", activation="relu", name="e3", dtype=dtype),
+            layers.Conv2D(64, 2, 2, "same", activation="relu", name="e4", dtype=dtype),
+            layers.Flatten(dtype=dtype),
+            layers.Dense(_CONV_FEATURES, activation="relu", name="e5", dtype=dtype),
         ]
     else:
         stack = [
-            layers.Flatten(),
-            layers.Dense(fc_width, activation="relu", name="e1"),
-            layers.Dense(fc_width, activation="relu", name="e2"),
+            layers.Flatten(dtype=dtype),
+            layers.Dense(fc_width, activation="relu", name="e1", dtype=dtype),
+            layers.Dense(fc_width, activation="relu", name="e2", dtype=dtype),
         ]
     return tf_keras.Sequential(stack, name="encoder")
 
@@ -106,31 +114,33 @@ class _Decoder(tf_keras.layers.Layer):
 
 
 def make_decoder(
-    architecture: str, observation_shape: tuple[int, ...], fc_width: int = 1200
+    architecture: str,
+    observation_shape: tuple[int, ...],
+    fc_width: int = 1200,
+    dtype: tf_keras.mixed_precision.Policy | None = None,
 ) -> tf_keras.layers.Layer:
-    """Latents `[..., D]` -> Bernoulli logits `[..., *observation_shape]`."""
+    """Latents `[..., D]` -> Bernoulli logits `[..., *observation_shape]` (in `dtype`'s compute type)."""
     check_architecture(architecture, observation_shape)
     layers = tf_keras.layers
     if architecture == "conv":
         height, width, channels = observation_shape
         start = (height // 16, width // 16, 64)
+        up = layers.Conv2DTranspose
         stack = [
-            layers.Dense(256, activation="relu", name="d1"),
-            layers.Dense(math.prod(start), activation="relu", name="d2"),
-            layers.Reshape(start),
-            layers.Conv2DTranspose(64, 4, strides=2, padding="same", activation="relu", name="d3"),
-            layers.Conv2DTranspose(32, 4, strides=2, padding="same", activation="relu", name="d4"),
-            layers.Conv2DTranspose(32, 4, strides=2, padding="same", activation="relu", name="d5"),
-            layers.Conv2DTranspose(
-                channels, 4, strides=2, padding="same", use_bias=False, name="d6"
-            ),
-            _ChannelBias(name="d6_bias"),
+            layers.Dense(256, activation="relu", name="d1", dtype=dtype),
+            layers.Dense(math.prod(start), activation="relu", name="d2", dtype=dtype),
+            layers.Reshape(start, dtype=dtype),
+            up(64, 4, 2, "same", activation="relu", name="d3", dtype=dtype),
+            up(32, 4, 2, "same", activation="relu", name="d4", dtype=dtype),
+            up(32, 4, 2, "same", activation="relu", name="d5", dtype=dtype),
+            up(channels, 4, 2, "same", use_bias=False, name="d6", dtype=dtype),
+            _ChannelBias(name="d6_bias", dtype=dtype),
         ]
     else:
         stack = [
-            layers.Dense(fc_width, activation="tanh", name="d1"),
-            layers.Dense(fc_width, activation="tanh", name="d2"),
-            layers.Dense(fc_width, activation="tanh", name="d3"),
-            layers.Dense(math.prod(observation_shape), name="d4"),
+            layers.Dense(fc_width, activation="tanh", name="d1", dtype=dtype),
+            layers.Dense(fc_width, activation="tanh", name="d2", dtype=dtype),
+            layers.Dense(fc_width, activation="tanh", name="d3", dtype=dtype),
+            layers.Dense(math.prod(observation_shape), name="d4", dtype=dtype),
         ]
-    return _Decoder(stack, observation_shape, name="decoder")
+    return _Decoder(stack, observation_shape, name="decoder", dtype=dtype)

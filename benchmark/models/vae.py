@@ -22,6 +22,9 @@ The public surface other parts use:
   gradient is not finite
 - `heldout_terms(x, seed)`: the ELBO and its two terms on a held-out batch
 - `initialize(seed)`: creates the variables (seeded), once.
+- `set_precision(precision)`: before `initialize`, makes the networks compute
+  in bfloat16 or float16 (`benchmark.models.precision`); `precision` and
+  `loss_scale` (a `LossScale` under "mixed_float16", else None) say which.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from benchmark.models.networks import (
 from benchmark.models.objectives import bernoulli_nll
 from benchmark.models.optimizers import Adam
 from benchmark.models.posteriors import POSTERIORS, Posterior, make_family
+from benchmark.models.precision import LossScale, check_precision, layer_policy
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()
@@ -195,6 +199,7 @@ class VAE(tf_keras.Model):
         check_architecture(architecture, self.observation_shape)
         self.architecture = architecture
         fc_width = self.check_arg("fc_width", fc_width)
+        self.fc_width = fc_width
         self.kl_samples = self.check_arg("kl_samples", kl_samples)
         self.encoder = make_encoder(architecture, self.observation_shape, fc_width)
         self.family = make_family(
@@ -207,18 +212,50 @@ class VAE(tf_keras.Model):
             moment_samples=self.check_arg("moment_samples", moment_samples),
         )
         self.decoder = make_decoder(architecture, self.observation_shape, fc_width)
+        self.precision = "float32"
+        self.loss_scale: LossScale | None = None
         self._initialized = False
         self._term_shapes: Mapping[str, tf.TensorShape] = MappingProxyType({})
 
+    def set_precision(self, precision: str) -> None:
+        """Rebuilds the encoder trunk and decoder under `precision`'s Keras policy (before `initialize`).
+
+        "float32" changes nothing. Under "mixed_bfloat16" or "mixed_float16"
+        the networks keep float32 weights and compute in the 16-bit type;
+        `encode` and `decode` cast their outputs to float32, so the posterior
+        family, log-densities, KL and losses stay float32. "mixed_float16"
+        also creates `loss_scale`, which `apply_update` uses. The layers are
+        made afresh (same names, same weight shapes, so checkpoints are
+        interchangeable), hence only before the variables exist.
+        """
+        precision = check_precision(precision)
+        if precision == self.precision:
+            return
+        if self._initialized:
+            raise ValueError(
+                f"set_precision({precision!r}): the model's variables already exist "
+                f"(built under {self.precision!r}); set the precision before initialize()"
+            )
+        policy = layer_policy(precision)
+        shape = self.observation_shape
+        self.encoder = make_encoder(self.architecture, shape, self.fc_width, dtype=policy)
+        self.decoder = make_decoder(self.architecture, shape, self.fc_width, dtype=policy)
+        self.loss_scale = LossScale() if precision == "mixed_float16" else None
+        self.precision = precision
+
     # --- the model --------------------------------------------------------------------------
+
+    def features(self, x: tf.Tensor) -> tf.Tensor:
+        """The encoder trunk's features `[N, F]` of a float32 batch, as float32."""
+        return tf.cast(self.encoder(x), tf.float32)
 
     def encode(self, x: tf.Tensor) -> Posterior:
         """q(z|x) for a float32 batch `[N, *observation_shape]`."""
-        return self.family.posterior(self.encoder(x))
+        return self.family.posterior(self.features(x))
 
     def decode(self, z: tf.Tensor) -> tf.Tensor:
-        """Bernoulli logits `[..., *observation_shape]` for latents `[..., D]`."""
-        return self.decoder(z)
+        """Bernoulli logits `[..., *observation_shape]` (float32) for latents `[..., D]`."""
+        return tf.cast(self.decoder(z), tf.float32)
 
     def reconstruction_nll(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
         """-log p(x|z) in nats, `[..., N]`, for `x [N, *obs]` and `z [..., N, D]`."""
@@ -317,7 +354,7 @@ class VAE(tf_keras.Model):
         dummy = tf.zeros((2, *self.observation_shape), tf.float32)
         context = seeded_initialization(seed) if seed is not None else contextlib.nullcontext()
         with context:
-            self.family.head(self.encoder(dummy))
+            self.family.head(self.features(dummy))
             self.decode(tf.zeros((2, self.latent_dim), tf.float32))
             _, terms = self.loss_terms(dummy, step=0.0, seed=[0, 0])
         # A read-only mapping: Keras would wrap (and track) a plain dict attribute.
@@ -344,6 +381,17 @@ class VAE(tf_keras.Model):
         kl = tf.reduce_mean(posterior.kl_from_samples(samples, log_q))
         return {"elbo": -(reconstruction + kl), "reconstruction": reconstruction, "kl": kl}
 
+    def update_term_shapes(self) -> dict[str, tf.TensorShape]:
+        """Name -> shape of every term `apply_update` returns.
+
+        `term_shapes()` plus "grad_norm", and under loss scaling "loss_scale"
+        and "skipped" (see `apply_update`).
+        """
+        shapes = {**self.term_shapes(), "grad_norm": tf.TensorShape([])}
+        if self.loss_scale is not None:
+            shapes.update(loss_scale=tf.TensorShape([]), skipped=tf.TensorShape([]))
+        return shapes
+
     def apply_update(
         self,
         x: tf.Tensor,
@@ -362,24 +410,57 @@ class VAE(tf_keras.Model):
         chunk's start itself (`benchmark.training.loop`). `terms` gains
         "grad_norm" (global norm of all gradients). Call inside
         `tf.function`, with the optimizers built for `optimizer_variables()`.
+
+        Under loss scaling ("mixed_float16", `self.loss_scale`) each loss is
+        multiplied by the scale before differentiation and the gradients
+        divided by it after. A step whose gradients are not all finite while
+        the scale can still shrink is an overflow, not a divergence: its
+        update is skipped (a `tf.cond` whatever `guard` says, as Keras's
+        `LossScaleOptimizer` does; one XLA conditional where updates are
+        compiled), the scale halves and `ok` stays True. `terms` then also
+        hold "loss_scale" (the scale this step used) and "skipped" (1.0 for
+        a skipped update, so its logged mean is the fraction skipped), and
+        "grad_norm" is 0 for a skipped update.
         """
         groups = self.optimizer_variables()
+        scaling = self.loss_scale
         with tf.GradientTape(persistent=len(groups) > 1) as tape:
             losses, terms = self.loss_terms(x, step, seed)
-        gradients = {name: tape.gradient(losses[name], groups[name]) for name in groups}
+            if scaling is not None:
+                used_scale = tf.identity(scaling.scale)
+                targets = {name: scaling.scale_loss(loss) for name, loss in losses.items()}
+            else:
+                targets = losses
+        gradients = {name: tape.gradient(targets[name], groups[name]) for name in groups}
         del tape
+        if scaling is not None:
+            gradients = {name: scaling.unscale(grads) for name, grads in gradients.items()}
         grad_norm = tf.linalg.global_norm([g for name in groups for g in gradients[name]])
-        ok = tf.math.is_finite(grad_norm)
+        finite_gradients = tf.math.is_finite(grad_norm)
+        finite_losses = tf.constant(True)
         for loss in losses.values():
-            ok = tf.logical_and(ok, tf.math.is_finite(loss))
+            finite_losses = tf.logical_and(finite_losses, tf.math.is_finite(loss))
+        ok = tf.logical_and(finite_gradients, finite_losses)
 
         def update() -> tf.Tensor:
             for name, variables in groups.items():
                 optimizers[name].apply_gradients(zip(gradients[name], variables, strict=True))
             return tf.constant(True)
 
-        if guard:
-            tf.cond(ok, update, lambda: tf.constant(False))
-        else:
-            update()
-        return {**terms, "grad_norm": grad_norm}, ok
+        if scaling is None:
+            if guard:
+                tf.cond(ok, update, lambda: tf.constant(False))
+            else:
+                update()
+            return {**terms, "grad_norm": grad_norm}, ok
+        applied = ok
+        ok = tf.logical_and(finite_losses, tf.logical_or(finite_gradients, scaling.can_shrink()))
+        tf.cond(applied, update, lambda: tf.constant(False))
+        scaling.update(finite_gradients, ok)
+        skipped = tf.logical_and(ok, tf.logical_not(applied))
+        return {
+            **terms,
+            "grad_norm": tf.where(skipped, tf.zeros_like(grad_norm), grad_norm),
+            "loss_scale": used_scale,
+            "skipped": tf.cast(skipped, tf.float32),
+        }, ok

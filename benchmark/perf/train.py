@@ -5,12 +5,17 @@ trains on 64x64x1 `dsprites` batches from the real input stream
 (`benchmark.data.stream.make_batches`), through the trainer's own chunk
 runner (`benchmark.training.loop.make_chunk_runner`: no per-step host round
 trip). Rows, keyed `family/batch/precision/xla`: every family at batch 64;
-the diagonal family also at batch 128 and 256, and with each update compiled
-by XLA (`jit_compile`), which the trainer uses on a GPU only. The "diagonal"
-batch-64 row also times the trainer's previous loop, the guarded per-step
-runner (`make_step_runner`, a `tf.cond` and a read of the device step per
-update, 25 updates per call), in alternating blocks. Only float32 is
-measured: mixed precision is not implemented. Reported per row:
+the diagonal family also at batch 128 and 256, under each mixed precision
+policy ("mixed_bfloat16", "mixed_float16": the networks compute in 16 bits,
+see `benchmark.models.precision`) at batch 64 (and 256 on a GPU), and with
+each update compiled by XLA (`jit_compile`), which the trainer uses on a GPU
+only. Every
+row is timed in rounds: one block of updates per row per round, so load from
+other processes spreads over all rows alike and their ratios mean more than
+their absolute rates. The "diagonal" batch-64 float32 row also times the
+trainer's previous loop, the guarded per-step runner (`make_step_runner`, a
+`tf.cond` and a read of the device step per update, 25 updates per call),
+within its blocks. Reported per row:
 
 - steps_per_second: updates per second of wall time, after a warm-up;
 - images_per_second: steps_per_second times the batch size;
@@ -80,12 +85,15 @@ def count_gflop(function, *args) -> float:
     return flops / 1e9
 
 
-def _model_and_runner(family: str, seed: int, jit_compile: bool = False):
+def _model_and_runner(
+    family: str, seed: int, jit_compile: bool = False, precision: str = "float32"
+):
     tf = import_tensorflow()
     from benchmark.models import build_model
     from benchmark.training.loop import make_chunk_runner, make_step_runner
 
     model = build_model("beta_vae", (64, 64, 1), posterior=family, architecture="conv")
+    model.set_precision(precision)
     model.initialize(seed)
     optimizers = model.make_optimizers(1e-4)
     for name, variables in model.optimizer_variables().items():
@@ -162,72 +170,106 @@ def _single_step(model, optimizers):
     return step
 
 
-def _rows(quick: bool) -> list[tuple[str, int, bool]]:
-    """(family, batch size, XLA) of each row."""
-    rows = [(family, BATCH_SIZE, False) for family in FAMILIES]
-    rows += [("diagonal", 128, False), ("diagonal", 256, False), ("diagonal", BATCH_SIZE, True)]
-    return rows[:1] + rows[-1:] if quick else rows
+def _rows(quick: bool, on_gpu: bool = False) -> list[tuple[str, int, str, bool]]:
+    """(family, batch size, precision, XLA) of each row.
+
+    Mixed precision at batch 256 only on a GPU: a CPU without 16-bit
+    arithmetic (AVX2) runs those rows several times slower than float32,
+    minutes per row.
+    """
+    rows = [(family, BATCH_SIZE, "float32", False) for family in FAMILIES]
+    rows += [("diagonal", 128, "float32", False), ("diagonal", 256, "float32", False)]
+    for batch in (BATCH_SIZE, 256) if on_gpu else (BATCH_SIZE,):
+        rows += [("diagonal", batch, p, False) for p in ("mixed_bfloat16", "mixed_float16")]
+    rows.append(("diagonal", BATCH_SIZE, "float32", True))
+    if quick:
+        return [rows[0], *(r for r in rows if r[1] == BATCH_SIZE and r[2] != "float32"), rows[-1]]
+    return rows
+
+
+class _Row:
+    """One row's model, runners and stream, warmed up; `block(n)` times `n` more updates."""
+
+    def __init__(self, data, family: str, batch: int, precision: str, xla: bool) -> None:
+        tf = import_tensorflow()
+        from benchmark.data.stream import make_batches
+
+        self.batch = batch
+        self.key = f"{family}/{batch}/{precision}/{'xla' if xla else 'no-xla'}"
+        model, optimizers, self.run, self.guarded = _model_and_runner(
+            family, 0, jit_compile=xla, precision=precision
+        )
+        self.iterator = iter(make_batches(data, batch, seed=0))
+        spec = tf.TensorSpec([batch, 64, 64, 1], tf.float32)
+        self.gflop = count_gflop(_single_step(model, optimizers), spec)
+        self.run(self.iterator, tf.constant(0, tf.int64), tf.constant(3)).numpy()  # trace, warm up
+        self.current = 3
+        self.seconds = 0.0
+        self.steps = 0
+        self.baseline = family == "diagonal" and batch == BATCH_SIZE
+        self.baseline = self.baseline and precision == "float32" and not xla
+        self.plain_seconds = self.old_seconds = 0.0
+        if self.baseline:
+            self.plain = _plain_keras_step()
+            self.plain_iterator = iter(make_batches(data, batch, seed=1))
+            for _ in range(3):
+                self.plain(next(self.plain_iterator))
+            self.old_iterator = iter(make_batches(data, batch, seed=2))
+            self.guarded(self.old_iterator, tf.constant(3))[0].numpy()
+
+    def block(self, steps: int) -> None:
+        tf = import_tensorflow()
+        started = time.perf_counter()
+        self.run(self.iterator, tf.constant(self.current, tf.int64), tf.constant(steps)).numpy()
+        self.current += steps
+        self.steps += steps
+        self.seconds += time.perf_counter() - started
+        if not self.baseline:
+            return
+        started = time.perf_counter()
+        for _ in range(steps):
+            loss = self.plain(next(self.plain_iterator))
+        float(loss.numpy())
+        self.plain_seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(0, steps, 25):  # the old loop: at most 25 updates per call
+            int(self.guarded(self.old_iterator, tf.constant(min(25, steps)))[0].numpy())
+        self.old_seconds += time.perf_counter() - started
+
+    def result(self) -> dict[str, float]:
+        steps_per_second = self.steps / self.seconds
+        row = {
+            "steps_per_second": steps_per_second,
+            "images_per_second": steps_per_second * self.batch,
+            "gflop_per_step": self.gflop,
+            "gflop_per_second": self.gflop * steps_per_second,
+        }
+        if self.baseline:
+            row["baseline_steps_per_second"] = self.steps / self.plain_seconds
+            row["per_step_guard_steps_per_second"] = self.steps / self.old_seconds
+        return row
 
 
 def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """`{"family/batch/precision/xla": {"steps_per_second", ...}}` (see module doc)."""
-    tf = import_tensorflow()
     from benchmark.data import get_dataset
-    from benchmark.data.stream import make_batches
 
     quick = bool(getattr(args, "quick", False))
-    block, blocks = (5, 2) if quick else (25, 4)
+    block, rounds = (5, 2) if quick else (25, 4)
+    tf = import_tensorflow()
     data = get_dataset("dsprites")
-    result: dict[str, dict[str, float]] = {}
-    for family, batch, xla in _rows(quick):
-        model, optimizers, run, guarded = _model_and_runner(family, 0, jit_compile=xla)
-        iterator = iter(make_batches(data, batch, seed=0))
-        spec = tf.TensorSpec([batch, 64, 64, 1], tf.float32)
-        gflop = count_gflop(_single_step(model, optimizers), spec)
-        run(iterator, tf.constant(0, tf.int64), tf.constant(3)).numpy()  # trace and warm up
-        current = 3
-        baseline = family == "diagonal" and batch == BATCH_SIZE and not xla
-        if baseline:
-            plain = _plain_keras_step()
-            plain_iterator = iter(make_batches(data, batch, seed=1))
-            for _ in range(3):
-                plain(next(plain_iterator))
-            old_iterator = iter(make_batches(data, batch, seed=2))
-            guarded(old_iterator, tf.constant(3))[0].numpy()
-        trainer_seconds = plain_seconds = old_seconds = 0.0
-        for _ in range(blocks):
-            started = time.perf_counter()
-            run(iterator, tf.constant(current, tf.int64), tf.constant(block)).numpy()
-            current += block
-            trainer_seconds += time.perf_counter() - started
-            if baseline:
-                started = time.perf_counter()
-                for _ in range(block):
-                    loss = plain(next(plain_iterator))
-                float(loss.numpy())
-                plain_seconds += time.perf_counter() - started
-                started = time.perf_counter()
-                for _ in range(0, block, 25):  # the old loop: at most 25 updates per call
-                    int(guarded(old_iterator, tf.constant(min(25, block)))[0].numpy())
-                old_seconds += time.perf_counter() - started
-        steps_per_second = block * blocks / trainer_seconds
-        row = {
-            "steps_per_second": steps_per_second,
-            "images_per_second": steps_per_second * batch,
-            "gflop_per_step": gflop,
-            "gflop_per_second": gflop * steps_per_second,
-        }
-        if baseline:
-            row["baseline_steps_per_second"] = block * blocks / plain_seconds
-            row["per_step_guard_steps_per_second"] = block * blocks / old_seconds
-        result[f"{family}/{batch}/float32/{'xla' if xla else 'no-xla'}"] = row
-    return result
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    rows = [_Row(data, *spec) for spec in _rows(quick, on_gpu)]
+    for _ in range(rounds):
+        for row in rows:
+            row.block(block)
+    return {row.key: row.result() for row in rows}
 
 
 def format_table(result: dict[str, dict[str, float]]) -> str:
     """A plain-text table of `measure`'s result."""
     lines = [
-        f"{'posterior':<16} {'batch':>5} {'precision':>9} {'XLA':>4} {'steps/s':>8} "
+        f"{'posterior':<16} {'batch':>5} {'precision':>14} {'XLA':>4} {'steps/s':>8} "
         f"{'images/s':>9} {'ms/step':>8} {'GFLOP/step':>11} {'GFLOP/s':>8}",
     ]
     extra = []
@@ -235,7 +277,7 @@ def format_table(result: dict[str, dict[str, float]]) -> str:
         family, batch, precision, xla = key.split("/")
         rate = row["steps_per_second"]
         lines.append(
-            f"{family:<16} {batch:>5} {precision:>9} {'yes' if xla == 'xla' else 'no':>4} "
+            f"{family:<16} {batch:>5} {precision:>14} {'yes' if xla == 'xla' else 'no':>4} "
             f"{rate:8.2f} {row['images_per_second']:9.1f} {1000 / rate:8.1f} "
             f"{row['gflop_per_step']:11.2f} {row['gflop_per_second']:8.1f}"
         )
@@ -254,6 +296,6 @@ def format_table(result: dict[str, dict[str, float]]) -> str:
     lines += extra
     lines.append(
         "beta_vae, conv architecture, 64x64x1 dsprites stream; GFLOP counted by the TF profiler; "
-        "timed in alternating blocks on a possibly shared machine (noisy)"
+        "rows timed in alternating blocks on a possibly shared machine (noisy)"
     )
     return "\n".join(lines)

@@ -3,8 +3,8 @@
 A run directory holds TensorFlow checkpoints (`ckpt-<step>`, the latest two
 kept) of the model, its optimizers and the update counter, plus `run.json`
 (seed, batch size, learning rate, the numerical setup of
-`benchmark.training.setup` and, for models made by `build_model`, the model
-entry) and `train_log.jsonl` (one record per logging interval). The
+`benchmark.training.setup` with the training precision and, for models made
+by `build_model`, the model entry) and `train_log.jsonl` (one record per logging interval). The
 data-stream position and the sampling noise of update t are functions of
 (seed, t), so the counter alone says where a resumed run continues.
 """
@@ -25,6 +25,8 @@ __all__ = ["RUN_FILE", "check_run_file", "load_model", "make_checkpoint", "resto
 
 RUN_FILE = "run.json"
 CHECKPOINT_PREFIX = "ckpt"
+# Setup fields added after runs were first recorded, with the value those runs had.
+_SETUP_BEFORE = {"precision": "float32"}
 
 
 def make_checkpoint(
@@ -42,6 +44,8 @@ def check_run_file(directory: Path, settings: dict[str, object]) -> None:
         path.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
         return
     stored = json.loads(path.read_text())
+    if isinstance(stored.get("setup"), dict):
+        stored["setup"] = {**_SETUP_BEFORE, **stored["setup"]}
     for key, value in settings.items():
         if key == "setup" and key in stored and stored[key] != value:
             from benchmark.training.setup import describe_mismatch

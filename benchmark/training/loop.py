@@ -22,6 +22,11 @@ is compiled with XLA on a GPU, not on a CPU (see `benchmark.training.setup`).
 At every log point the ELBO of a fixed held-out batch is evaluated and
 logged beside the training terms; its curve decides convergence
 (`benchmark.training.convergence`) and, optionally, an early stop.
+
+`precision` ("float32", "mixed_bfloat16" or "mixed_float16"; see
+`benchmark.models.precision`) sets the networks' compute type, held-out
+evaluation included; it is part of the run's recorded setup, so a run is
+resumed only under the precision it started with.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import numpy as np
 
 from benchmark.data.base import GroundTruthData
 from benchmark.errors import UserInputError
+from benchmark.models.precision import check_precision
 from benchmark.models.vae import VAE
 from benchmark.tf_quiet import import_tensorflow
 from benchmark.training.checkpoints import (
@@ -90,7 +96,7 @@ class TrainResult:
     every log point so far; convergence: the criterion on that curve (None
     without a held-out batch); stopped_early: the run ended at convergence
     before `steps`; setup: device, TF32, op determinism and XLA (see
-    `benchmark.training.setup`).
+    `benchmark.training.setup`) and the training precision.
     """
 
     steps_done: int
@@ -157,7 +163,7 @@ def make_chunk_runner(
     it with `make_step_runner`. With `jit_compile` each update is one XLA
     cluster (the batch iterator stays outside it).
     """
-    shapes = {**model.term_shapes(), "grad_norm": tf.TensorShape([])}
+    shapes = model.update_term_shapes()
     base_seed = tf.constant([seed, 1], tf.int32)
 
     def update(x, t):
@@ -237,7 +243,7 @@ def make_step_runner(model: VAE, optimizers: dict, step: tf.Variable, seed: int)
     (not applied); `sums`: per-term sums over the applied updates; `last`:
     the terms of the last update tried. `step` counts applied updates.
     """
-    shapes = {**model.term_shapes(), "grad_norm": tf.TensorShape([])}
+    shapes = model.update_term_shapes()
     base_seed = tf.constant([seed, 1], tf.int32)
 
     @tf.function
@@ -320,6 +326,7 @@ def train(
     heldout_size: int = HELDOUT_SIZE,
     convergence_tolerance: float = DEFAULT_TOLERANCE,
     stop_when_converged: bool = False,
+    precision: str = "float32",
 ) -> TrainResult:
     """Trains `model` for `steps` updates in total, resuming from `checkpoint_dir` if it holds a run.
 
@@ -335,10 +342,13 @@ def train(
     from a `GroundTruthData` with seed `seed + 3000017` (none for a
     `tf.data.Dataset`). Convergence (`benchmark.training.convergence`, with
     `convergence_tolerance`) is assessed on that curve; `stop_when_converged`
-    ends the run at the first log point where it holds. Raises
-    `TrainingDiverged` when a loss or gradient is not finite;
+    ends the run at the first log point where it holds. `precision`: the
+    networks' compute type (`model.set_precision`, before the variables
+    exist). Raises `TrainingDiverged` when a loss or gradient is not finite
+    (under float16 loss scaling, when it stays so at the smallest scale);
     `UserInputError` for bad arguments or a run directory written with
-    another seed, batch size, learning rate or numerical setup.
+    another seed, batch size, learning rate or numerical setup (precision
+    included).
     """
     steps = _check_int("steps", steps, 0)
     batch_size = _check_int("batch_size", batch_size, 1)
@@ -359,10 +369,14 @@ def train(
             f"train: convergence_tolerance: expected a fraction in (0, 1), "
             f"got {convergence_tolerance!r}"
         )
+    try:
+        precision = check_precision(precision)
+    except UserInputError as error:
+        raise UserInputError(f"train: {error}") from None
     started = time.perf_counter()
     directory = Path(checkpoint_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    setup = configure()
+    setup = {**configure(), "precision": precision}
     config = getattr(model, "entry_config", None)
     check_run_file(
         directory,
@@ -375,6 +389,7 @@ def train(
         },
     )
 
+    model.set_precision(precision)
     model.initialize(seed)
     optimizers = model.make_optimizers(float(learning_rate))
     for name, variables in model.optimizer_variables().items():
