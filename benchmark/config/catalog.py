@@ -70,11 +70,11 @@ def dataset_names() -> tuple[tuple[str, ...], dict[str, Callable[..., object]]]:
 
 @lru_cache(maxsize=1)
 def metric_names() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
-    """`(metric names, {metric: the settings of its sampled entry point})` (no TensorFlow)."""
+    """`(metric names, {metric: the settings its spec declares})` (no TensorFlow)."""
     from benchmark.metrics import METRICS
 
     names = tuple(METRICS.names())
-    return names, {name: METRICS.get(name).sampled_settings() for name in names}
+    return names, {name: METRICS.get(name).setting_names() for name in names}
 
 
 @lru_cache(maxsize=1)
@@ -90,20 +90,18 @@ def model_names() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Callable[
 def setting_checks() -> dict[str, dict[str, Callable[[str, object], object]]]:
     """`{metric or "latent_scores": {setting: check}}`; imports TensorFlow.
 
-    Metric settings are checked by `benchmark.metrics.settings.SETTING_CHECKS`,
+    Metric settings are checked as their specs declare (`MetricSpec.checks`),
     the latent scores' by `benchmark.evaluation.latent_scores.SETTING_CHECKS`,
     the pipeline's `LATENT_SAMPLE_CHECKS` and the gaps', decomposition's and
     rotation controls' `benchmark.evaluation.posterior_settings.SETTING_CHECKS`.
     """
     from benchmark.evaluation.latent_scores import SETTING_CHECKS as LATENT_CHECKS
     from benchmark.evaluation.posterior_settings import SETTING_CHECKS as POSTERIOR_CHECKS
-    from benchmark.metrics.settings import SETTING_CHECKS
+    from benchmark.metrics import METRICS
     from benchmark.pipeline import LATENT_SAMPLE_CHECKS
 
-    metrics, per_metric = metric_names()
     checks: dict[str, dict[str, Callable[[str, object], object]]] = {
-        name: {s: SETTING_CHECKS[s] for s in per_metric[name] if s in SETTING_CHECKS}
-        for name in metrics
+        name: METRICS.get(name).checks() for name in METRICS.names()
     }
     checks["latent_scores"] = {**LATENT_CHECKS, **LATENT_SAMPLE_CHECKS, **POSTERIOR_CHECKS}
     return checks

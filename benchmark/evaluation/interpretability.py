@@ -31,7 +31,7 @@ def _metric_settings(evaluation: EvaluationConfig, name: str) -> dict[str, Any]:
     """
     metric = METRICS.get(name)
     if metric.needs_dataset:
-        accepted = tuple(p for p in metric.sampled_settings() if p != "batch_size")
+        accepted = tuple(p for p in metric.setting_names() if p != "batch_size")
     else:
         accepted = (*DRAW_SETTINGS, *metric.array_settings())
     return evaluation.settings_for(name, accepted)
