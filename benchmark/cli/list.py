@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.kind == "metrics":
         from benchmark.metrics import METRICS
 
-        _print([(m.name, _short(m.summary)) for m in METRICS.specs()])
+        _print([(n, _short(METRICS.get(n).summary)) for n in METRICS.names()])
     elif args.kind == "models":
         entries, _, targets = model_names()
         _print([(n, _summary(targets[n]) if n in targets else "") for n in entries])
