@@ -18,6 +18,7 @@ from benchmark.config.runs import RunSpec
 from benchmark.data import get_dataset
 from benchmark.evaluation.interpretability import interpretability_scores
 from benchmark.evaluation.latent_scores import latent_scores
+from benchmark.evaluation.latent_settings import SAMPLE_SETTINGS
 from benchmark.evaluation.point_mass import point_mass_latent_scores
 from benchmark.evaluation.posterior_codes import (
     POSTERIOR_CODE_DEFAULTS,
@@ -28,7 +29,6 @@ from benchmark.evaluation.posterior_extras import posterior_extras
 from benchmark.evaluation.posterior_scores import is_point_mass
 from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.traversals import latent_traversals
-from benchmark.metrics import settings
 from benchmark.models import build_model
 from benchmark.training import train
 from benchmark.training.lock import training_lock
@@ -46,13 +46,9 @@ PARAMETERS_PREFIX = "parameters/"
 # How many images the latent scores average over, and how many held-out images
 # the importance-weighted bound uses (task setting `latent_scores: {num_points, num_heldout}`).
 # `posterior_mig_points`: the stratified grid sample of the posterior MIG (posterior_codes).
-LATENT_SAMPLE_DEFAULTS = {"num_points": 1000, "num_heldout": 500, **POSTERIOR_CODE_DEFAULTS}
-# What those settings may be (checked when a task is loaded); the latent scores need two points.
-LATENT_SAMPLE_CHECKS = {
-    "num_points": settings.integer(2, settings.MAX_POINTS),
-    "num_heldout": settings.integer(1, settings.MAX_POINTS),
-    "posterior_mig_points": settings.integer(2, settings.MAX_POINTS),
-}
+# Declared, with their checks, in `benchmark.evaluation.latent_settings`.
+LATENT_SAMPLE_DEFAULTS = {s.name: s.default for s in SAMPLE_SETTINGS}
+LATENT_SAMPLE_CHECKS = {s.name: s.check for s in SAMPLE_SETTINGS}
 
 # Seed offsets so evaluation draws never coincide with training draws.
 _LATENT_DRAWS, _TRAVERSAL_DRAW = 1_000_003, 2_000_003

@@ -50,6 +50,7 @@ from typing import Any
 from benchmark.errors import UserInputError
 
 __all__ = [
+    "RECORDED_PACKAGES",
     "DEFAULT_DB",
     "SCHEMA_VERSION",
     "STATUSES",
@@ -61,6 +62,18 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
+
+# The packages whose versions every stored run records (with Python's), in display order.
+RECORDED_PACKAGES = (
+    "disbench",
+    "tensorflow",
+    "tensorflow-probability",
+    "tf-keras",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "ray",
+)
 # Columns a database of an older schema version may lack: `_migrate` adds them.
 _ADDED_COLUMNS = {("runs", "training_id")}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1

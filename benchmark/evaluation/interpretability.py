@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmark.config.schema import EvaluationConfig
 from benchmark.data.base import GroundTruthData
 from benchmark.evaluation.encoding import metric_representation
 from benchmark.metrics import METRICS, score_sampled
+
+if TYPE_CHECKING:  # the evaluation reads a configuration; it does not depend on the loader
+    from benchmark.config.schema import EvaluationConfig
 
 __all__ = ["DRAW_SETTINGS", "interpretability_scores"]
 

@@ -31,14 +31,14 @@ from benchmark.leaderboard.tables import (
     format_number,
 )
 from benchmark.leaderboard.udr import udr_section
-from benchmark.runner.environment import PACKAGES
+from benchmark.store import RECORDED_PACKAGES
 
 __all__ = ["INDEX_MARKER", "cell", "code", "render_index", "render_markdown", "summary_of", "text"]
 
 INDEX_MARKER = "<!-- disbench leaderboard "
 NOT_CONVERGED_MARK = "†"
 # The recorded versions (`benchmark.runner.environment`) in display order: ours, then Python.
-_PACKAGES_SHOWN = ("disbench", "python", *(p for p in PACKAGES if p != "disbench"))
+_PACKAGES_SHOWN = ("disbench", "python", *(p for p in RECORDED_PACKAGES if p != "disbench"))
 
 
 def _cell(summary: Summary | None, row_n: int, bold: bool) -> str:
