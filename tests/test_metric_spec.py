@@ -131,3 +131,11 @@ def test_every_builtin_key_with_a_label_has_a_direction_and_a_column():
             if key.label:
                 assert column_for(key.name).label == key.label
                 assert column_for(key.name).metric == spec.name
+
+
+def test_the_readme_shows_this_example_in_full():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Adding a metric\n", 1)[1].split("\n## ", 1)[0]
+    assert TOY_METRIC.strip() in section
