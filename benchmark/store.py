@@ -51,6 +51,7 @@ from benchmark.errors import UserInputError
 
 __all__ = [
     "RECORDED_PACKAGES",
+    "RunResult",
     "DEFAULT_DB",
     "SCHEMA_VERSION",
     "STATUSES",
@@ -207,6 +208,20 @@ class DatabaseError(UserInputError):
 def utc_now() -> str:
     """The current time as ISO 8601 UTC with seconds, e.g. `2025-01-31T12:00:00Z`."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a pipeline returns for one run: its scores, the files it wrote and its durations.
+
+    `scores` maps score keys to numbers or (nested) lists of numbers;
+    `artifacts` maps names to files relative to the run's folder (their bytes
+    are stored with the run); `durations` maps names to seconds.
+    """
+
+    scores: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
