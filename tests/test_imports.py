@@ -52,3 +52,13 @@ def test_latent_settings_match_the_latent_scores_signature():
         if p.kind is p.KEYWORD_ONLY and name not in ("seed", "dataset_size", "timings")
     }
     assert taken == declared
+
+
+def test_executors_register_themselves_and_ray_loads_only_when_a_run_starts():
+    loaded = _modules_after(
+        "from benchmark.runner import EXECUTORS, make_executor\n"
+        "assert EXECUTORS.names() == ['local', 'ray'], EXECUTORS.names()\n"
+        "assert make_executor('ray', 'x:y', ray_address='auto').address == 'auto'\n"
+        "assert make_executor('local', 'x:y', workers=2).workers == 2"
+    )
+    assert "ray" not in loaded
