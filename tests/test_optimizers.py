@@ -64,3 +64,27 @@ def test_adam_follows_tf1_for_100_steps_and_applies_constraints():
         np.testing.assert_allclose(ours.numpy(), reference, rtol=1e-4, atol=1e-5)
     assert np.all(variables[1].numpy()[MASK == 0] == 0)
     assert int(optimizer.iterations.numpy()) == 100
+
+
+class _EarlierAdamState(tf.Module):
+    """The layout of the earlier hand-written optimizer's checkpoints: iterations, m/<i>, v/<i>."""
+
+    def __init__(self, shapes):
+        super().__init__()
+        self.iterations = tf.Variable(7, dtype=tf.int64)
+        self.m = [tf.Variable(tf.fill(s, 0.25)) for s in shapes]
+        self.v = [tf.Variable(tf.fill(s, 0.5)) for s in shapes]
+
+
+def test_checkpoints_of_the_earlier_optimizer_resume(tmp_path):
+    shapes = [(5,), (4, 3)]
+    earlier = _EarlierAdamState(shapes)
+    path = tf.train.Checkpoint(optimizer_vae=earlier).save(str(tmp_path / "earlier"))
+    variables = [tf.Variable(tf.zeros(s)) for s in shapes]
+    optimizer = Adam(LR)
+    optimizer.build(variables)
+    checkpoint = tf.train.Checkpoint(optimizer_vae=optimizer)
+    checkpoint.restore(path).assert_existing_objects_matched()
+    assert int(optimizer.iterations.numpy()) == 7
+    for m, v in zip(optimizer.m, optimizer.v, strict=True):
+        assert np.all(m.numpy() == 0.25) and np.all(v.numpy() == 0.5)

@@ -51,3 +51,17 @@ class Adam(tf_keras.optimizers.Adam):
             jit_compile=False,  # the trainer compiles the whole step itself where it helps
             name=name,
         )
+        # Checkpoints written with the earlier hand-written optimizer name its state
+        # `iterations`, `m/<i>` and `v/<i>` (slots in `build` order, as Keras's): the same
+        # variables are tracked under those names too, so those checkpoints still resume.
+        self._track_trackable(self._iterations, name="iterations", overwrite=True)
+
+    def _build_learning_rate(self, learning_rate):
+        # A constant, not a variable: it is set from the run's settings, never restored
+        # (and the earlier checkpoints hold none).
+        return tf.constant(float(learning_rate))
+
+    def build(self, var_list) -> None:
+        super().build(var_list)
+        self.m = list(self._momentums)
+        self.v = list(self._velocities)
