@@ -18,6 +18,7 @@ from benchmark.config.runs import RunSpec
 from benchmark.data import get_dataset
 from benchmark.evaluation.interpretability import interpretability_scores
 from benchmark.evaluation.latent_scores import latent_scores
+from benchmark.evaluation.latent_settings import SAMPLE_SETTINGS
 from benchmark.evaluation.point_mass import point_mass_latent_scores
 from benchmark.evaluation.posterior_codes import (
     POSTERIOR_CODE_DEFAULTS,
@@ -29,8 +30,8 @@ from benchmark.evaluation.posterior_scores import is_point_mass
 from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.reconstructions import write_reconstructions
 from benchmark.evaluation.traversals import latent_traversals
-from benchmark.metrics import settings
 from benchmark.models import build_model
+from benchmark.store import RunResult
 from benchmark.training import restore, train
 from benchmark.training.lock import training_lock
 
@@ -47,13 +48,9 @@ PARAMETERS_PREFIX = "parameters/"
 # How many images the latent scores average over, and how many held-out images
 # the importance-weighted bound uses (task setting `latent_scores: {num_points, num_heldout}`).
 # `posterior_mig_points`: the stratified grid sample of the posterior MIG (posterior_codes).
-LATENT_SAMPLE_DEFAULTS = {"num_points": 1000, "num_heldout": 500, **POSTERIOR_CODE_DEFAULTS}
-# What those settings may be (checked when a task is loaded); the latent scores need two points.
-LATENT_SAMPLE_CHECKS = {
-    "num_points": settings.integer(2, settings.MAX_POINTS),
-    "num_heldout": settings.integer(1, settings.MAX_POINTS),
-    "posterior_mig_points": settings.integer(2, settings.MAX_POINTS),
-}
+# Declared, with their checks, in `benchmark.evaluation.latent_settings`.
+LATENT_SAMPLE_DEFAULTS = {s.name: s.default for s in SAMPLE_SETTINGS}
+LATENT_SAMPLE_CHECKS = {s.name: s.check for s in SAMPLE_SETTINGS}
 
 # Seed offsets so evaluation draws never coincide with training draws.
 _LATENT_DRAWS, _TRAVERSAL_DRAW = 1_000_003, 2_000_003
@@ -83,14 +80,15 @@ def _latent(
     return latent_scores(model, observations, heldout, seed=spec.seed, timings=timings, **settings)
 
 
-def _posterior_codes(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[str, Any]:
-    """Posterior MIG scores, and the shared-sample codes for UDR as an artefact."""
+def _posterior_codes(
+    model: Any, dataset: Any, spec: RunSpec, workdir: Path
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """`(posterior MIG scores, artefacts)`: the shared-sample codes for UDR are an artefact."""
     settings = {**LATENT_SAMPLE_DEFAULTS, **spec.evaluation.settings_for("latent_scores", ())}
     scores: dict[str, Any] = posterior_mig_scores(
         model, dataset, seed=spec.seed, posterior_mig_points=int(settings["posterior_mig_points"])
     )
-    scores["artifacts"] = write_shared_codes(model, dataset, workdir, seed=spec.seed)
-    return scores
+    return scores, write_shared_codes(model, dataset, workdir, seed=spec.seed)
 
 
 def _traversals(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[str, str]:
@@ -128,7 +126,7 @@ def convergence_scores(trained: Any) -> dict[str, Any]:
 
 def execute_run(
     spec: RunSpec, workdir: Path, progress: bool = True, training_dir: Path | None = None
-) -> dict[str, Any]:
+) -> RunResult:
     """Trains and scores one run; resumes from the checkpoints in `training_dir`.
 
     `training_dir` (default `workdir/checkpoints`) is shared by every run of
@@ -141,8 +139,8 @@ def execute_run(
     Returns the scores (metric keys of `benchmark.metrics`, latent-score keys
     of `benchmark.evaluation.latent_scores`; with the "sampled" representation
     also `sampled/<key>`; the model's free parameters per part as
-    `parameters/<part>`, see `VAE.parameter_counts`), plus `artifacts`
-    ({name: file in workdir}) and `durations` (seconds): `train_s`,
+    `parameters/<part>`, see `VAE.parameter_counts`) in a `RunResult`, with
+    its `artifacts` ({name: file in workdir}) and `durations` (seconds): `train_s`,
     `train_steps` (updates trained by this call: 0 for a re-scored run),
     `metrics_s`, `latent_scores_s`, and per part `metric_s/<metric>`
     (`metric_s/sampled/<metric>` for sampled codes; also `metric_s/draws` and
@@ -205,8 +203,8 @@ def execute_run(
         spent = {}
         scores.update(_latent(model, dataset, spec, spent))
         parts.update({f"latent_s/{name}": value for name, value in spent.items()})
-        posterior = _posterior_codes(model, dataset, spec, workdir)
-        artifacts.update(posterior.pop("artifacts"))
+        posterior, written = _posterior_codes(model, dataset, spec, workdir)
+        artifacts.update(written)
         scores.update(posterior)
     latent_at = time.perf_counter()
     extra_scores, extra_durations = posterior_extras(model, dataset, spec.evaluation, spec.seed)
@@ -215,12 +213,7 @@ def execute_run(
         scores[f"train/{key}"] = value
     scores.update(convergence_scores(trained))
 
-    scores["artifacts"] = {
-        **_traversals(model, dataset, spec, workdir),
-        **write_reconstructions(model, dataset, workdir, seed=spec.seed),
-        **artifacts,
-    }
-    scores["durations"] = {
+    durations = {
         "train_s": trained_at - started,
         "metrics_s": scored_at - trained_at,
         "latent_scores_s": latent_at - scored_at,
@@ -229,4 +222,9 @@ def execute_run(
         **extra_durations,
         "train_steps": trained.steps_done - trained.resumed_from_step,  # 0: only re-scored
     }
-    return scores
+    artifacts = {
+        **_traversals(model, dataset, spec, workdir),
+        **write_reconstructions(model, dataset, workdir, seed=spec.seed),
+        **artifacts,
+    }
+    return RunResult(scores=scores, artifacts=artifacts, durations=durations)

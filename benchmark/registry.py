@@ -1,15 +1,23 @@
-"""One registry class for data sets, model entries, metrics and posterior families."""
+"""One registry class for data sets, model entries, metrics, posterior families and executors.
+
+`Registry` maps names to registered objects. `DiscoveredRegistry` also
+imports every module of one or more packages before its first lookup, so an
+extension registers itself by being a file in the right folder (a model entry
+in `benchmark/models/entries/`, a metric in `benchmark/metrics/`, ...).
+"""
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
+import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from benchmark.errors import UserInputError
 
-__all__ = ["Registry", "check_kwargs", "suggest"]
+__all__ = ["DiscoveredRegistry", "Registry", "check_kwargs", "suggest"]
 
 T = TypeVar("T")
 
@@ -74,6 +82,10 @@ class Registry(Generic[T]):
         check_kwargs(target, kwargs, f"{self.kind} {name!r}", required=True)
         return target(**kwargs)  # type: ignore[operator]
 
+    def remove(self, name: str) -> None:
+        """Forgets `name` (for tests that register a temporary extension)."""
+        self._entries.pop(name, None)
+
     def names(self) -> list[str]:
         """Registered names, sorted."""
         return sorted(self._entries)
@@ -86,6 +98,50 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class DiscoveredRegistry(Registry[T]):
+    """A `Registry` that imports every module of `packages` before its first lookup.
+
+    Modules register their extension when imported (a decorator or a
+    `register_*` call at module level); modules whose names start with `_` are
+    skipped. Import errors propagate: a broken extension is not silently absent.
+    """
+
+    def __init__(self, kind: str, *packages: str) -> None:
+        super().__init__(kind)
+        self._packages = packages
+        self._discovered = False
+
+    def discover(self, *, again: bool = False) -> None:
+        """Imports the packages' modules (once; `again` imports modules added since)."""
+        if self._discovered and not again:
+            return
+        self._discovered = True
+        for name in self._packages:
+            package = importlib.import_module(name)
+            for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+                if not info.name.startswith("_"):
+                    importlib.import_module(f"{name}.{info.name}")
+
+    def get(self, name: str) -> T:
+        self.discover()
+        return super().get(name)
+
+    def names(self) -> list[str]:
+        self.discover()
+        return super().names()
+
+    def __contains__(self, name: object) -> bool:
+        self.discover()
+        return super().__contains__(name)
+
+    def __len__(self) -> int:
+        self.discover()
+        return super().__len__()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
 
 
 def check_kwargs(

@@ -50,6 +50,8 @@ from typing import Any
 from benchmark.errors import UserInputError
 
 __all__ = [
+    "RECORDED_PACKAGES",
+    "RunResult",
     "DEFAULT_DB",
     "SCHEMA_VERSION",
     "STATUSES",
@@ -61,6 +63,18 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
+
+# The packages whose versions every stored run records (with Python's), in display order.
+RECORDED_PACKAGES = (
+    "disbench",
+    "tensorflow",
+    "tensorflow-probability",
+    "tf-keras",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "ray",
+)
 # Columns a database of an older schema version may lack: `_migrate` adds them.
 _ADDED_COLUMNS = {("runs", "training_id")}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -194,6 +208,20 @@ class DatabaseError(UserInputError):
 def utc_now() -> str:
     """The current time as ISO 8601 UTC with seconds, e.g. `2025-01-31T12:00:00Z`."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a pipeline returns for one run: its scores, the files it wrote and its durations.
+
+    `scores` maps score keys to numbers or (nested) lists of numbers;
+    `artifacts` maps names to files relative to the run's folder (their bytes
+    are stored with the run); `durations` maps names to seconds.
+    """
+
+    scores: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -411,15 +439,19 @@ class ResultStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _cannot_write(self, error: sqlite3.Error, *, kept: bool = False) -> DatabaseError:
+        """The one translation of a failed write: the file, SQLite's reason and, with `kept`,
+        that results recorded before this write are kept."""
+        note = "; results recorded before this one are kept" if kept else ""
+        return DatabaseError(f"{self.path}: cannot write the results database: {error}{note}")
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it is committed, or none of it."""
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            raise DatabaseError(
-                f"{self.path}: cannot write the results database: {error}"
-            ) from None
+            raise self._cannot_write(error) from None
         try:
             yield self._conn
         except BaseException:
@@ -433,10 +465,7 @@ class ResultStore:
             if self._conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
-            raise DatabaseError(
-                f"{self.path}: cannot write the results database: {error}; "
-                "results recorded before this one are kept"
-            ) from None
+            raise self._cannot_write(error, kept=True) from None
 
     def _write(self, statements: Iterable[tuple[str, Sequence[object]]]) -> None:
         try:
@@ -449,10 +478,7 @@ class ResultStore:
                 "nothing of this write was kept"
             ) from None
         except sqlite3.OperationalError as error:
-            raise DatabaseError(
-                f"{self.path}: cannot write the results database: {error}; "
-                "results recorded before this one are kept"
-            ) from None
+            raise self._cannot_write(error, kept=True) from None
 
     # ---- tasks and runs ------------------------------------------------------------------
 
@@ -528,44 +554,26 @@ class ResultStore:
 
     def runs(self, task: str) -> list[RunRecord]:
         """The task's runs in expansion order."""
-        rows = self._conn.execute(
+        cursor = self._conn.cursor()
+        cursor.row_factory = sqlite3.Row  # columns by name, not position
+        rows = cursor.execute(
             "SELECT r.run_id, r.task, r.entry, t.label, r.dataset, r.seed, r.args, r.spec, "
             "r.status, r.attempts, r.owner, r.created_at, r.started_at, r.finished_at, "
             "r.duration_s, r.total_duration_s, r.durations, r.error, r.error_detail, r.versions, "
-            f"r.git_commit, r.host, t.position, t.sweep, {self._training_id_column} "
+            f"r.git_commit, r.host, t.position, t.sweep, {self._training_id_column} AS training_id "
             "FROM task_runs t JOIN runs r ON r.run_id = t.run_id WHERE t.task = ? "
             "ORDER BY t.position",
             (task,),
         ).fetchall()
+        json_fields = {"args", "spec", "durations", "versions", "sweep"}
         return [
             RunRecord(
-                run_id=r[0],
-                task=r[1],
-                entry=r[2],
-                label=r[3],
-                dataset=r[4],
-                seed=r[5],
-                args=json.loads(r[6]),
-                spec=json.loads(r[7]),
-                status=r[8],
-                attempts=r[9],
-                owner=r[10],
-                created_at=r[11],
-                started_at=r[12],
-                finished_at=r[13],
-                duration_s=r[14],
-                total_duration_s=r[15],
-                durations=json.loads(r[16]),
-                error=r[17],
-                error_detail=r[18],
-                versions=json.loads(r[19]),
-                git_commit=r[20],
-                host=r[21],
-                position=r[22],
-                sweep=json.loads(r[23]),
-                training_id=r[24],
+                **{
+                    name: json.loads(row[name]) if name in json_fields else row[name]
+                    for name in row.keys()
+                }
             )
-            for r in rows
+            for row in rows
         ]
 
     def specs_without_training_id(self) -> dict[str, dict[str, Any]]:
@@ -632,9 +640,7 @@ class ResultStore:
                 )
                 return cursor.rowcount == 1
         except sqlite3.OperationalError as error:
-            raise DatabaseError(
-                f"{self.path}: cannot write the results database: {error}"
-            ) from None
+            raise self._cannot_write(error) from None
 
     def release(self, run_ids: Iterable[str], owner: str, reason: str) -> None:
         """Puts this owner's running runs back to pending (an interrupted suite).
@@ -663,9 +669,7 @@ class ResultStore:
                 )
                 return cursor.rowcount == 1
         except sqlite3.OperationalError as error:
-            raise DatabaseError(
-                f"{self.path}: cannot write the results database: {error}"
-            ) from None
+            raise self._cannot_write(error) from None
 
     def record_outcome(self, outcome: RunOutcome, owner: str | None = None) -> bool:
         """Records a finished attempt in one transaction: status, times, scores, artefacts.
@@ -737,10 +741,7 @@ class ResultStore:
                 ) from None
             return self.record_outcome(smaller, owner)
         except sqlite3.OperationalError as error:
-            raise DatabaseError(
-                f"{self.path}: cannot write the results database: {error}; "
-                "results recorded before this one are kept"
-            ) from None
+            raise self._cannot_write(error, kept=True) from None
         return True
 
     def _blob_limit(self) -> int:
@@ -816,9 +817,7 @@ class ResultStore:
                 )
                 return int(cursor.lastrowid or 0)
         except sqlite3.OperationalError as error:
-            raise DatabaseError(
-                f"{self.path}: cannot write the results database: {error}"
-            ) from None
+            raise self._cannot_write(error) from None
 
     def finish_invocation(self, invocation_id: int, exit_code: int) -> None:
         self._write(

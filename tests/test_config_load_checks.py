@@ -122,8 +122,14 @@ CASES = [
     ),
     (
         MODEL_ARGS,
-        "{architecture: fc, iaf_hidden_units: [8, 0]}",
+        "{architecture: fc, posterior: iaf, iaf_hidden_units: [8, 0]}",
         "models[0].args.iaf_hidden_units: expected an integer from 1 to 16,384, got 0",
+    ),
+    (
+        MODEL_ARGS,
+        "{architecture: fc, iaf_steps: 2}",
+        "models[0].args.iaf_steps: not used by posterior family 'diagonal' (it takes no "
+        "options); 'iaf_steps' is an option of 'iaf'",
     ),
     (
         SETTINGS,
@@ -217,11 +223,13 @@ def test_every_metric_and_latent_setting_has_a_declared_check():
 
 def test_every_model_argument_has_a_declared_check():
     from benchmark.models import MODELS, model_arguments
+    from benchmark.models.posteriors import FAMILY_OPTION_NAMES
 
     for entry in MODELS.names():
         cls = MODELS.get(entry)
         for name in model_arguments(entry):
             declared = any(name in vars(k).get("argument_checks", {}) for k in cls.__mro__)
+            declared = declared or name in FAMILY_OPTION_NAMES  # checked by the family
             assert declared, (entry, name)
 
 
@@ -294,3 +302,16 @@ def test_cli_prints_a_config_warning_on_one_line(in_tmp, capsys):
     assert main(["validate", str(task_file(in_tmp, text=text))]) == 0
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("disbench validate: warning: x.yaml: models[1]")
+
+
+def test_an_option_the_posterior_family_does_not_use_fails_validate_with_exit_2(in_tmp, capsys):
+    path = task_file(in_tmp, MODEL_ARGS, "{architecture: fc, kl_samples: 4}")
+    assert main(["validate", str(path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith(
+        "x.yaml: models[0].args.kl_samples: not used by posterior family 'diagonal' (it takes "
+        "no options); 'kl_samples' is an option of 'iaf'"
+    )
+    assert "\n" not in error
+    good = task_file(in_tmp, MODEL_ARGS, "{architecture: fc, posterior: iaf, kl_samples: 4}")
+    assert main(["validate", str(good)]) == 0

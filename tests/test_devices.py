@@ -29,7 +29,7 @@ from benchmark.runner.devices import (
     visible_gpus,
     worker_environments,
 )
-from benchmark.runner.ray_executor import task_options, task_resources
+from benchmark.runner.executors.ray_cluster import task_options, task_resources
 from benchmark.tf_quiet import configure_tensorflow
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,11 +11,14 @@ import pytest
 from benchmark.models import build_model
 from benchmark.models.posteriors import log_standard_normal
 from benchmark.tf_quiet import import_tensorflow
-from tests.vae_cases import FAMILIES, SMALL, Squares
+from tests.vae_cases import FAMILIES, Squares, small_family
 
 tf = import_tensorflow()
 
-ARGS = {**SMALL, "latent_dim": 4, "iaf_hidden_units": [8]}
+
+def _args(family: str) -> dict[str, object]:
+    options = {"iaf_hidden_units": [8]} if family == "iaf" else {}
+    return small_family(family, latent_dim=4, **options)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,7 @@ def models():
     data = Squares()
     built = {}
     for family in FAMILIES:
-        model = build_model("beta_vae", data.observation_shape, **{**ARGS, "posterior": family})
+        model = build_model("beta_vae", data.observation_shape, **_args(family))
         model.initialize(5)
         built[family] = model
     _, x = data.sample(6, np.random.RandomState(2))
@@ -119,10 +122,11 @@ def test_parameter_counts_by_hand():
     """Head 2D(F + 1); full-covariance flow K(F + 1) with K = D(D-1)/2; IAF flow: the MADE's
     unmasked entries (Germain et al. 2015), counted by hand for D = 2, one hidden layer of 4."""
     data = Squares()
-    f = 32  # SMALL's fc_width: the feature (context) width
+    f = 32  # the small models' fc_width: the feature (context) width
     counts = {}
     for family in FAMILIES:
-        args = {**SMALL, "latent_dim": 2, "iaf_hidden_units": [4], "posterior": family}
+        options = {"iaf_hidden_units": [4]} if family == "iaf" else {}
+        args = small_family(family, latent_dim=2, **options)
         counts[family] = build_model("beta_vae", data.observation_shape, **args).parameter_counts()
     for family in FAMILIES:
         assert counts[family]["posterior_head"] == 2 * 2 * (f + 1)

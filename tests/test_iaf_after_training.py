@@ -10,14 +10,14 @@ import numpy as np
 from benchmark.models import build_model
 from benchmark.tf_quiet import import_tensorflow
 from benchmark.training import train
-from tests.vae_cases import SMALL, Squares
+from tests.vae_cases import Squares, small_family
 
 tf = import_tensorflow()
 
 
 def _trained_iaf(tmp_path):
     data = Squares()
-    model = build_model("beta_vae", data.observation_shape, **{**SMALL, "posterior": "iaf"})
+    model = build_model("beta_vae", data.observation_shape, **small_family("iaf"))
     train(
         model,
         data,

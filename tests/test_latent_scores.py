@@ -207,8 +207,7 @@ def _tiny_vae(posterior: str, iaf_steps: int):
         architecture="fc",
         fc_width=8,
         latent_dim=3,
-        iaf_steps=iaf_steps,
-        iaf_hidden_units=(8,),
+        **({"iaf_steps": iaf_steps, "iaf_hidden_units": (8,)} if posterior == "iaf" else {}),
     )
     model.initialize(0)
     return model

@@ -53,34 +53,34 @@ def run(tmp_path_factory):
 def test_scores_artefacts_and_durations(run):
     spec, workdir, result = run
     for key in ("mig", "dci_disentanglement", "gaussian_total_correlation"):
-        assert np.isfinite(result[key]), key
+        assert np.isfinite(result.scores[key]), key
     for key in ("betavae_eval_accuracy", "factorvae_eval_accuracy"):
-        assert 0.0 <= result[key] <= 1.0, key
+        assert 0.0 <= result.scores[key] <= 1.0, key
     for key in ("posterior_mean_abs_correlation", "rate_nats", "elbo_nats", "train/loss"):
-        assert np.isfinite(result[key]), key
-    assert result["rate_nats"] > 0
-    assert not {"sklearn_version", "seed", "skipped", "dci_gbt_random_state"} & set(result)
-    traversals = np.load(workdir / result["artifacts"]["traversals"])
+        assert np.isfinite(result.scores[key]), key
+    assert result.scores["rate_nats"] > 0
+    assert not {"sklearn_version", "seed", "skipped", "dci_gbt_random_state"} & set(result.scores)
+    traversals = np.load(workdir / result.artifacts["traversals"])
     assert traversals.shape == (3, 9, 64, 64, 1)
-    pairs = np.load(workdir / result["artifacts"]["reconstructions"])
+    pairs = np.load(workdir / result.artifacts["reconstructions"])
     assert pairs.shape == (2, 10, 64, 64, 1) and pairs.dtype == np.uint8
-    assert set(result["durations"]) >= {"train_s", "metrics_s", "latent_scores_s"}
+    assert set(result.durations) >= {"train_s", "metrics_s", "latent_scores_s"}
     # inference gaps, the KL decomposition and the rotation controls
     for key in ("approximation_gap_nats", "amortisation_gap_nats", "gap_log_px_nats",
                 "decomposition_mutual_information_nats", "decomposition_total_correlation_nats",
                 "pca/mig", "ica/mig", "pca/active_directions"):  # fmt: skip
-        assert np.isfinite(result[key]), key
-    assert result["amortisation_gap_nats"] >= 0.0  # q* starts from q and keeps its best
-    assert result["decomposition_population"] == 200.0
-    assert set(result["durations"]) >= {"inference_gaps_s", "kl_decomposition_s"}
+        assert np.isfinite(result.scores[key]), key
+    assert result.scores["amortisation_gap_nats"] >= 0.0  # q* starts from q and keeps its best
+    assert result.scores["decomposition_population"] == 200.0
+    assert set(result.durations) >= {"inference_gaps_s", "kl_decomposition_s"}
     # Posterior MIG (stratified grid sample) and the shared-sample codes UDR reads later.
-    assert 0.0 <= result["posterior_mig"] <= 1.0
-    assert np.shape(result["posterior_mutual_info_matrix_codes_x_factors"]) == (3, 5)
-    shared = np.load(workdir / result["artifacts"]["udr_codes"])
+    assert 0.0 <= result.scores["posterior_mig"] <= 1.0
+    assert np.shape(result.scores["posterior_mutual_info_matrix_codes_x_factors"]) == (3, 5)
+    shared = np.load(workdir / result.artifacts["udr_codes"])
     assert shared["codes"].shape == (1000, 3) and shared["kl_per_latent"].shape == (3,)
     assert np.all(shared["kl_per_latent"] >= 0)
-    assert result["downstream_task_logistic_regression:sample_efficiency"] == 1.0
-    assert 0 <= result["downstream_task_logistic_regression:10:mean_test_accuracy"] <= 1
+    assert result.scores["downstream_task_logistic_regression:sample_efficiency"] == 1.0
+    assert 0 <= result.scores["downstream_task_logistic_regression:10:mean_test_accuracy"] <= 1
 
 
 def test_a_per_metric_override_draws_its_own_points(run):
@@ -92,23 +92,27 @@ def test_a_per_metric_override_draws_its_own_points(run):
     # trained one's, so the scores agree closely rather than bit for bit. Other draws differ
     # far more (the override is a separate, smaller sample).
     alone = score_sampled(dataset, represent, seed=0, metrics=["dci"], num_train=80, num_test=40)
-    assert result["dci_disentanglement"] == pytest.approx(alone["dci_disentanglement"], abs=1e-6)
+    assert result.scores["dci_disentanglement"] == pytest.approx(
+        alone["dci_disentanglement"], abs=1e-6
+    )
     shared = score_sampled(dataset, represent, seed=0, metrics=["mig"], num_train=120, num_test=60)
-    assert result["mig"] == pytest.approx(shared["mig"], abs=1e-6)  # the shared 120-point draws
+    assert result.scores["mig"] == pytest.approx(
+        shared["mig"], abs=1e-6
+    )  # the shared 120-point draws
 
 
 def test_running_again_resumes_and_gives_the_same_scores(run):
     spec, workdir, result = run
     again = execute_run(spec, workdir, progress=False)
-    assert again["durations"]["train_steps_per_second"] == 0.0  # nothing left to train
+    assert again.durations["train_steps_per_second"] == 0.0  # nothing left to train
     for key in ("mig", "dci_disentanglement", "betavae_eval_accuracy", "rate_nats"):
-        assert again[key] == result[key], key
-    assert again["train/loss"] == result["train/loss"]
+        assert again.scores[key] == result.scores[key], key
+    assert again.scores["train/loss"] == result.scores["train/loss"]
 
 
 def test_durations_per_metric_and_per_latent_part(run):
     _, _, result = run
-    durations = result["durations"]
+    durations = result.durations
     metric_parts = ("mig", "dci", "unsupervised", "beta_vae", "factor_vae", "draws", "draws/dci")
     for name in (*metric_parts, "encode"):
         assert durations[f"metric_s/{name}"] >= 0.0, name
@@ -122,7 +126,7 @@ def test_durations_per_metric_and_per_latent_part(run):
 
 def test_a_changed_metric_setting_rescores_the_finished_training_without_training(run, tmp_path):
     spec, workdir, result = run
-    assert result["durations"]["train_steps"] == 20
+    assert result.durations["train_steps"] == 20
     # Fewer metrics keep the test short; MIG on 100 points instead of 120.
     evaluation = dataclasses.replace(
         spec.evaluation,
@@ -136,7 +140,9 @@ def test_a_changed_metric_setting_rescores_the_finished_training_without_trainin
     rescored = execute_run(
         other, tmp_path / other.run_id, progress=False, training_dir=workdir / "checkpoints"
     )
-    assert rescored["durations"]["train_steps"] == 0  # loaded, not trained
-    assert rescored["train/loss"] == result["train/loss"]  # the same training
-    assert np.isfinite(rescored["mig"]) and rescored["mig"] != result["mig"]  # new draws
-    assert "dci_disentanglement" not in rescored
+    assert rescored.durations["train_steps"] == 0  # loaded, not trained
+    assert rescored.scores["train/loss"] == result.scores["train/loss"]  # the same training
+    assert (
+        np.isfinite(rescored.scores["mig"]) and rescored.scores["mig"] != result.scores["mig"]
+    )  # new draws
+    assert "dci_disentanglement" not in rescored.scores

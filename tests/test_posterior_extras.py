@@ -9,6 +9,7 @@ import pytest
 from vae_cases import Squares
 
 from benchmark.absent import absent, absent_reason
+from benchmark.columns import column_for
 from benchmark.config import load_task
 from benchmark.config.catalog import default_catalog
 from benchmark.errors import UserInputError
@@ -20,7 +21,6 @@ from benchmark.evaluation.posterior_settings import (
     posterior_setting_defaults,
     resolve_settings,
 )
-from benchmark.leaderboard.columns import column_for
 from benchmark.leaderboard.markdown import render_markdown
 from benchmark.leaderboard.rate_distortion import (
     decomposition_table,

@@ -244,3 +244,20 @@ def test_unknown_family_lists_the_known_ones():
     with pytest.raises(UserInputError, match="diagonal, full_covariance, iaf"):
         P.make_family("diagonl", 3, context_dim=4)
     assert P.POSTERIORS.names() == ["diagonal", "full_covariance", "iaf"]
+
+
+def test_families_declare_their_options_and_reject_others():
+    assert P.POSTERIORS.get("diagonal").options == {}
+    assert P.POSTERIORS.get("full_covariance").options == {}
+    iaf = P.family_options("iaf", {"iaf_steps": 3})
+    assert iaf == {
+        "iaf_steps": 3,
+        "iaf_hidden_units": (64, 64),
+        "kl_samples": 1,
+        "moment_samples": 64,
+    }
+    assert set(P.FAMILY_OPTION_NAMES) == set(iaf)
+    with pytest.raises(UserInputError, match="not used by posterior family 'full_covariance'"):
+        P.make_family("full_covariance", 3, context_dim=4, kl_samples=2)
+    with pytest.raises(UserInputError, match="'iaf_steps': expected an integer from 1 to 64"):
+        P.make_family("iaf", 3, context_dim=4, iaf_steps=0)

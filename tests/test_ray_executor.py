@@ -9,7 +9,7 @@ import fake_pipeline
 import pytest
 
 from benchmark.runner import run_task
-from benchmark.runner.ray_executor import RayExecutor, task_resources
+from benchmark.runner.executors.ray_cluster import RayExecutor, task_resources
 from benchmark.store import ResultStore
 
 ray = pytest.importorskip("ray")

@@ -7,14 +7,14 @@ import numpy as np
 from benchmark.models import build_model, representation_function
 from benchmark.models.draws import per_input_noise
 from benchmark.tf_quiet import import_tensorflow
-from tests.vae_cases import SMALL, Squares
+from tests.vae_cases import Squares, small_family
 
 tf = import_tensorflow()
 
 
 def _model(posterior: str):
     data = Squares()
-    model = build_model("beta_vae", data.observation_shape, **{**SMALL, "posterior": posterior})
+    model = build_model("beta_vae", data.observation_shape, **small_family(posterior))
     model.initialize(1)
     if posterior == "iaf":  # a flow away from the identity, masks kept
         rng = np.random.default_rng(0)
@@ -58,7 +58,7 @@ def test_duplicated_inputs_get_independent_noise():
 def test_mean_codes_of_1000_draws_have_monte_carlo_error_sigma_over_sqrt_1000():
     """At initialisation the IAF is its diagonal base, so E[z|x] = mu exactly."""
     data = Squares()
-    args = {**SMALL, "posterior": "iaf"}
+    args = small_family("iaf")
     model = build_model("beta_vae", data.observation_shape, **args)
     model.initialize(1)
     _, x = data.sample(100, np.random.RandomState(4))

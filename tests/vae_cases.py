@@ -6,7 +6,9 @@ import numpy as np
 
 from benchmark.data.base import GroundTruthData
 
-SMALL = {"architecture": "fc", "fc_width": 32, "latent_dim": 3, "iaf_hidden_units": [8]}
+SMALL = {"architecture": "fc", "fc_width": 32, "latent_dim": 3}
+# The IAF family's own option (other families take none: giving it to them is an error).
+SMALL_IAF = {"iaf_hidden_units": [8]}
 TINY_DISCRIMINATOR = {"discriminator_units": 16, "discriminator_layers": 2}
 FAMILIES = ("diagonal", "full_covariance", "iaf")
 BUILT_IN_ENTRIES = (
@@ -20,9 +22,14 @@ BUILT_IN_ENTRIES = (
 )
 
 
+def small_family(posterior: str, **options: object) -> dict[str, object]:
+    """SMALL with `posterior`, plus the small IAF options when it is "iaf" (and `options`)."""
+    return {**SMALL, "posterior": posterior, **(SMALL_IAF if posterior == "iaf" else {}), **options}
+
+
 def small_args(entry: str, posterior: str = "diagonal", **extra: object) -> dict[str, object]:
     """Keyword arguments for a small, fast model of `entry`."""
-    args = {**SMALL, "posterior": posterior, **extra}
+    args = {**small_family(posterior), **extra}
     if entry == "factor_vae":
         args.update(TINY_DISCRIMINATOR)
     return args

@@ -7,7 +7,7 @@ import inspect
 import textwrap
 
 from benchmark.config import shipped_tasks
-from benchmark.config.catalog import dataset_names, metric_names, model_names
+from benchmark.config.catalog import dataset_names, model_names
 
 COMMAND = "list"
 HELP = "list shipped tasks, model entries, metrics, data sets or posterior families"
@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         names, targets = dataset_names()
         _print([(n, _summary(targets[n]) if n in targets else "") for n in names])
     elif args.kind == "metrics":
-        _print([(n, "") for n in metric_names()[0]])
+        from benchmark.metrics import METRICS
+
+        _print([(n, _short(METRICS.get(n).summary)) for n in METRICS.names()])
     elif args.kind == "models":
         entries, _, targets = model_names()
         _print([(n, _summary(targets[n]) if n in targets else "") for n in entries])

@@ -34,7 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder for each run's checkpoints and files (default: 'runs' beside the database)",
     )
     parser.add_argument(
-        "--executor", choices=EXECUTORS, default="local", help="where runs execute (default: local)"
+        "--executor",
+        choices=EXECUTORS.names(),
+        default="local",
+        help="where runs execute (default: local)",
     )
     parser.add_argument(
         "--workers",

@@ -21,7 +21,7 @@ _MAX_MATRIX_SIDE = 12  # larger matrices are summarised in the table (all values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from benchmark.metrics import ARRAY_METRIC_NAMES, DATASET_METRIC_NAMES
+    from benchmark.metrics import array_metric_names, dataset_metric_names
 
     parser.add_argument(
         "file",
@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics",
         default=None,
-        help=f"comma-separated subset of: {', '.join(ARRAY_METRIC_NAMES)} (default: all). "
-        f"{' and '.join(DATASET_METRIC_NAMES)} need a data set, not arrays",
+        help=f"comma-separated subset of: {', '.join(array_metric_names())} (default: all). "
+        f"{' and '.join(dataset_metric_names())} need a data set, not arrays",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
@@ -186,13 +186,13 @@ def format_table(result: dict[str, object], header: str, sklearn_keys: set[str])
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmark.metrics import ARRAY_METRIC_NAMES, METRICS, score_arrays
+    from benchmark.metrics import METRICS, array_metric_names, score_arrays
     from benchmark.metrics.inputs import check_arrays
     from benchmark.metrics.score import select_metrics
     from benchmark.metrics.settings import MAX_JOBS
 
     try:
-        selected = select_metrics(args.metrics, ARRAY_METRIC_NAMES)
+        selected = select_metrics(args.metrics, array_metric_names())
     except UserInputError as error:
         raise UserInputError(f"--metrics: {error}") from None
     for metric in selected:
@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserInputError(
                 f"--metrics: {metric.name!r} needs a data set and a representation function, "
                 f"not arrays (it draws its own batches with one factor held fixed); score it with "
-                f"benchmark.metrics.score_sampled, or choose among {', '.join(ARRAY_METRIC_NAMES)}"
+                f"benchmark.metrics.score_sampled, or choose among {', '.join(array_metric_names())}"
             )
     if args.n_jobs != -1 and not 1 <= args.n_jobs <= MAX_JOBS:
         raise UserInputError(
@@ -231,6 +231,6 @@ def run(args: argparse.Namespace) -> int:
         f"{args.file}: {codes_train.shape[0]} train{test} points, "
         f"{codes_train.shape[1]} codes, {factors_train.shape[1]} factors"
     )
-    sklearn_keys = {key for metric in METRICS.names() for key in METRICS.get(metric).sklearn_keys}
+    sklearn_keys = {key for metric in METRICS.specs() for key in metric.sklearn_keys}
     print(format_table(result, header, sklearn_keys))
     return 0

@@ -1,17 +1,15 @@
 """The registered names a task file may use: data sets, model entries, posteriors, metrics.
 
 `default_catalog()` reads the live registries: `benchmark.data.DATASETS`,
-`benchmark.models.MODELS` / `POSTERIORS` and `benchmark.metrics.METRICS`,
-and takes the latent-score settings from the signature of
-`benchmark.evaluation.latent_scores.latent_scores` plus the pipeline's
-`LATENT_SAMPLE_DEFAULTS`. Importing the models or the evaluation imports
-TensorFlow, so those are only consulted when a task file is validated, never
-when this module is imported.
+`benchmark.models.MODELS` / `POSTERIORS` and the metric specs of
+`benchmark.metrics.METRICS`, and the latent-score settings declared in
+`benchmark.evaluation.latent_settings`. Only the model registry imports
+TensorFlow; it is consulted when a task file is validated, never when this
+module is imported.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,8 +26,6 @@ __all__ = [
 ]
 
 REPRESENTATIONS = ("mean", "sampled")
-# Keyword arguments of `latent_scores` that the pipeline sets itself, never the task file.
-_PIPELINE_SET = ("dataset_size", "timings")
 
 
 @dataclass(frozen=True)
@@ -70,11 +66,11 @@ def dataset_names() -> tuple[tuple[str, ...], dict[str, Callable[..., object]]]:
 
 @lru_cache(maxsize=1)
 def metric_names() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
-    """`(metric names, {metric: the settings of its sampled entry point})` (no TensorFlow)."""
+    """`(metric names, {metric: the settings its spec declares})` (no TensorFlow)."""
     from benchmark.metrics import METRICS
 
     names = tuple(METRICS.names())
-    return names, {name: METRICS.get(name).sampled_settings() for name in names}
+    return names, {name: METRICS.get(name).setting_names() for name in names}
 
 
 @lru_cache(maxsize=1)
@@ -88,44 +84,27 @@ def model_names() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Callable[
 
 @lru_cache(maxsize=1)
 def setting_checks() -> dict[str, dict[str, Callable[[str, object], object]]]:
-    """`{metric or "latent_scores": {setting: check}}`; imports TensorFlow.
+    """`{metric or "latent_scores": {setting: check}}` (no TensorFlow).
 
-    Metric settings are checked by `benchmark.metrics.settings.SETTING_CHECKS`,
-    the latent scores' by `benchmark.evaluation.latent_scores.SETTING_CHECKS`,
-    the pipeline's `LATENT_SAMPLE_CHECKS` and the gaps', decomposition's and
-    rotation controls' `benchmark.evaluation.posterior_settings.SETTING_CHECKS`.
+    Metric settings are checked as their specs declare (`MetricSpec.checks`),
+    the latent scores' as `benchmark.evaluation.latent_settings` declares them.
     """
-    from benchmark.evaluation.latent_scores import SETTING_CHECKS as LATENT_CHECKS
-    from benchmark.evaluation.posterior_settings import SETTING_CHECKS as POSTERIOR_CHECKS
-    from benchmark.metrics.settings import SETTING_CHECKS
-    from benchmark.pipeline import LATENT_SAMPLE_CHECKS
+    from benchmark.evaluation import latent_settings
+    from benchmark.metrics import METRICS
 
-    metrics, per_metric = metric_names()
     checks: dict[str, dict[str, Callable[[str, object], object]]] = {
-        name: {s: SETTING_CHECKS[s] for s in per_metric[name] if s in SETTING_CHECKS}
-        for name in metrics
+        name: METRICS.get(name).checks() for name in METRICS.names()
     }
-    checks["latent_scores"] = {**LATENT_CHECKS, **LATENT_SAMPLE_CHECKS, **POSTERIOR_CHECKS}
+    checks["latent_scores"] = latent_settings.setting_checks()
     return checks
 
 
 @lru_cache(maxsize=1)
 def latent_score_settings() -> tuple[str, ...]:
-    """Settings of the latent scores, sorted; imports TensorFlow.
+    """Settings of the latent scores, sorted (`benchmark.evaluation.latent_settings`)."""
+    from benchmark.evaluation import latent_settings
 
-    The keyword-only arguments of `latent_scores` after `seed` (less those the
-    pipeline sets itself), plus the sample sizes the pipeline draws
-    (`LATENT_SAMPLE_DEFAULTS`: `num_points`, `num_heldout`), plus the gaps',
-    decomposition's and rotation controls' (`benchmark.evaluation.posterior_settings`).
-    """
-    from benchmark.evaluation.latent_scores import latent_scores
-    from benchmark.evaluation.posterior_settings import posterior_setting_defaults
-    from benchmark.pipeline import LATENT_SAMPLE_DEFAULTS
-
-    parameters = list(inspect.signature(latent_scores).parameters.values())
-    after_seed = parameters[[p.name for p in parameters].index("seed") + 1 :]
-    names = {p.name for p in after_seed if p.kind is p.KEYWORD_ONLY and p.name not in _PIPELINE_SET}
-    return tuple(sorted(names | set(LATENT_SAMPLE_DEFAULTS) | set(posterior_setting_defaults())))
+    return latent_settings.setting_names()
 
 
 def default_catalog() -> Catalog:

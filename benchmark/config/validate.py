@@ -14,6 +14,7 @@ import typing
 import warnings
 from collections.abc import Callable, Mapping
 
+from benchmark.columns import PARAMETERS, SAMPLED_PREFIX, columns
 from benchmark.config.catalog import REPRESENTATIONS, Catalog
 from benchmark.config.fields import (
     FieldPath,
@@ -37,7 +38,6 @@ from benchmark.config.schema import (
     TrainingConfig,
 )
 from benchmark.errors import ArgumentError, ConfigWarning, UserInputError
-from benchmark.leaderboard.columns import COLUMNS, PARAMETERS, SAMPLED_PREFIX
 from benchmark.registry import suggest
 
 __all__ = [
@@ -694,9 +694,10 @@ def _leaderboard(
 def _main_metric(
     raw: object, path: FieldPath, evaluation: EvaluationConfig, sources: Sources
 ) -> str:
-    keys = [c.key for c in COLUMNS if c.group != PARAMETERS]  # model sizes are not rankings
+    catalogue = columns()
+    keys = [c.key for c in catalogue if c.group != PARAMETERS]  # model sizes are not rankings
     if "sampled" in evaluation.representation:
-        keys += [SAMPLED_PREFIX + c.key for c in COLUMNS if c.metric]  # not training's
+        keys += [SAMPLED_PREFIX + c.key for c in catalogue if c.metric]  # not training's
     key = sources.string(raw, path)
     if key not in keys:
         close = [k for k in keys if k.startswith(key + "_")]
@@ -705,7 +706,7 @@ def _main_metric(
             path,
             f"unknown score key {key!r}{hint or suggest(key, keys)}; known: {', '.join(keys)}",
         )
-    column = next(c for c in COLUMNS if c.key == key.removeprefix(SAMPLED_PREFIX))
+    column = next(c for c in catalogue if c.key == key.removeprefix(SAMPLED_PREFIX))
     computed = (
         not column.metric
         or column.metric in evaluation.metrics

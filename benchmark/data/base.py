@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["GroundTruthData"]
+from benchmark.errors import UserInputError
+
+__all__ = ["GroundTruthData", "check_observations"]
 
 
 class GroundTruthData(abc.ABC):
@@ -19,7 +22,15 @@ class GroundTruthData(abc.ABC):
     All randomness comes from the `random_state` argument (a legacy
     `numpy.random.RandomState`), so sampling-based metrics reproduce
     disentanglement_lib's draws exactly for the same seed.
+
+    A data set declares its observations' dtype and closed value range
+    (`observation_dtype`, `observation_range`): float32 in [0, 1] unless it
+    says otherwise, which is what the models' Bernoulli decoder assumes. The
+    training stream checks the first batch against them (`check_observations`).
     """
+
+    observation_dtype: ClassVar[type] = np.float32
+    observation_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     @classmethod
     def validate_args(cls, **kwargs: object) -> tuple[int, ...]:
@@ -85,3 +96,24 @@ class GroundTruthData(abc.ABC):
         """`(factors, observations)` for `num` points: factors first, then observations."""
         factors = self.sample_factors(num, random_state)
         return factors, self.sample_observations_from_factors(factors, random_state)
+
+
+def check_observations(dataset: GroundTruthData, observations: np.ndarray, name: str = "") -> None:
+    """UserInputError unless `observations` have the dtype and range `dataset` declares."""
+    what = f"data set {name or type(dataset).__name__}"
+    observations = np.asarray(observations)
+    if observations.dtype != np.dtype(dataset.observation_dtype):
+        raise UserInputError(
+            f"{what}: observations are {observations.dtype}, "
+            f"expected {np.dtype(dataset.observation_dtype)} as it declares"
+        )
+    low, high = dataset.observation_range
+    if observations.size and not (
+        np.all(np.isfinite(observations)) or (np.isinf(low) and np.isinf(high))
+    ):
+        raise UserInputError(f"{what}: observations contain non-finite values")
+    if observations.size and (observations.min() < low or observations.max() > high):
+        raise UserInputError(
+            f"{what}: observations range over [{observations.min():g}, {observations.max():g}], "
+            f"expected values in [{low:g}, {high:g}] as it declares"
+        )

@@ -1,13 +1,20 @@
-"""The data-set registry: `register_dataset` and `get_dataset`."""
+"""The data-set registry: `register_dataset` and `get_dataset`.
+
+Every module of `benchmark/data/` is imported the first time the registry
+is used, so adding a data set is adding one file with a class decorated
+`@register_dataset("name")`.
+"""
 
 from __future__ import annotations
 
 from benchmark.data.base import GroundTruthData
-from benchmark.registry import Registry
+from benchmark.registry import DiscoveredRegistry
 
 __all__ = ["DATASETS", "get_dataset", "register_dataset"]
 
-DATASETS: Registry[type[GroundTruthData]] = Registry("data set")
+DATASETS: DiscoveredRegistry[type[GroundTruthData]] = DiscoveredRegistry(
+    "data set", "benchmark.data"
+)
 
 
 def register_dataset(name: str):

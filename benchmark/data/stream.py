@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from benchmark.data.base import GroundTruthData
+from benchmark.data.base import GroundTruthData, check_observations
 from benchmark.tf_quiet import import_tensorflow
 
-__all__ = ["batch_random_state", "make_batches", "render_batch"]
+if TYPE_CHECKING:
+    import tensorflow as tf
 
-tf = import_tensorflow()
+__all__ = ["batch_random_state", "make_batches", "render_batch"]
 
 _MAX_WORD = 2**32
 
@@ -44,8 +46,10 @@ def make_batches(
     so the stream is deterministic for a seed whatever the parallelism, and
     `start=k` begins at batch k at no cost (for resuming a run). Batches are
     rendered by `tf.numpy_function` in parallel (`num_parallel_calls=AUTOTUNE`,
-    order kept) and prefetched.
+    order kept) and prefetched. The first batch is checked against the
+    observations' dtype and range the data set declares.
     """
+    tf = import_tensorflow()  # here, so that discovering the data sets imports no TensorFlow
     for name, value, low in (("batch_size", batch_size, 1), ("seed", seed, 0), ("start", start, 0)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise ValueError(f"make_batches: {name} must be an integer >= {low}, got {value!r}")
@@ -55,7 +59,9 @@ def make_batches(
     shape = (batch_size, *dataset.observation_shape)
     # Render one batch now: fills any per-process caches before the parallel
     # workers start, and fails here (not inside tf.data) if the data set is broken.
-    first = render_batch(dataset, batch_size, seed, start)
+    _, drawn = dataset.sample(batch_size, batch_random_state(seed, start))
+    check_observations(dataset, drawn)
+    first = np.asarray(drawn, dtype=np.float32)  # = render_batch(dataset, batch_size, seed, start)
     if first.shape != shape:
         raise ValueError(
             f"make_batches: the data set gave observations of shape {first.shape}, expected {shape}"

@@ -22,6 +22,9 @@ class ToyData(GroundTruthData):
     """
 
     num_noise = 8
+    # Factor values and Gaussian noise, as the goldens' process draws them: not images.
+    observation_dtype = np.float64
+    observation_range = (-np.inf, np.inf)
 
     def __init__(self, factor_sizes: tuple[int, ...] | list[int] = (3, 6, 10, 8)) -> None:
         sizes = tuple(int(s) for s in factor_sizes)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmark.config.schema import EvaluationConfig
 from benchmark.data.base import GroundTruthData
 from benchmark.evaluation.encoding import metric_representation
 from benchmark.metrics import METRICS, score_sampled
+
+if TYPE_CHECKING:  # the evaluation reads a configuration; it does not depend on the loader
+    from benchmark.config.schema import EvaluationConfig
 
 __all__ = ["DRAW_SETTINGS", "interpretability_scores"]
 
@@ -31,7 +33,7 @@ def _metric_settings(evaluation: EvaluationConfig, name: str) -> dict[str, Any]:
     """
     metric = METRICS.get(name)
     if metric.needs_dataset:
-        accepted = tuple(p for p in metric.sampled_settings() if p != "batch_size")
+        accepted = tuple(p for p in metric.setting_names() if p != "batch_size")
     else:
         accepted = (*DRAW_SETTINGS, *metric.array_settings())
     return evaluation.settings_for(name, accepted)

@@ -52,7 +52,7 @@ import numpy as np
 
 from benchmark.errors import UserInputError
 from benchmark.evaluation import posterior_stats as ps
-from benchmark.metrics import settings
+from benchmark.evaluation.latent_settings import SCORE_SETTINGS
 from benchmark.metrics.unsupervised import unsupervised
 from benchmark.models.objectives import bernoulli_nll
 from benchmark.models.posteriors import DiagonalGaussian, IAFPosterior
@@ -70,14 +70,7 @@ __all__ = [
 ]
 
 # What each keyword setting of `latent_scores` may be (checked when a task is loaded).
-SETTING_CHECKS = {
-    "posterior_samples": settings.integer(2, 1_000_000),
-    "marginal_samples": settings.integer(2, 1_000_000),
-    "iw_samples": settings.integer(1, 100_000),
-    "batch_size": settings.integer(1, 65_536),
-    "reconstruction_samples": settings.integer(1, 10_000),
-    "tc_sample_size": settings.integer(2, settings.MAX_POINTS),
-}
+SETTING_CHECKS = {s.name: s.check for s in SCORE_SETTINGS}
 NOISE_FLOOR_SUFFIX = "_noise_floor"
 # Scores reported with the same score of an exactly independent Gaussian beside them.
 NOISE_FLOOR_KEYS = (

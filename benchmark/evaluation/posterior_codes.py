@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.data.base import GroundTruthData
+from benchmark.evaluation.latent_settings import SAMPLE_SETTINGS
 from benchmark.metrics.posterior_mig import posterior_mig, stratified_factors
 from benchmark.tf_quiet import import_tensorflow
 
@@ -34,7 +35,9 @@ __all__ = [
 ]
 
 # Task settings under `evaluation.settings.latent_scores` (read by the pipeline).
-POSTERIOR_CODE_DEFAULTS = {"posterior_mig_points": 2000}
+POSTERIOR_CODE_DEFAULTS = {
+    s.name: s.default for s in SAMPLE_SETTINGS if s.name == "posterior_mig_points"
+}
 # disentanglement_lib's UDR study encodes 1,000 images; one fixed draw shared by all runs.
 UDR_NUM_POINTS = 1000
 _UDR_SAMPLE_SEED = 2020

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmark.config.schema import EvaluationConfig
 from benchmark.evaluation.interpretability import ENCODE_BATCH, interpretability_scores
 from benchmark.evaluation.posterior_scores import posterior_quality_scores
 from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.rotations import ROTATIONS, active_directions, rotated_representation
 from benchmark.models import representation_function
+
+if TYPE_CHECKING:  # the evaluation reads a configuration; it does not depend on the loader
+    from benchmark.config.schema import EvaluationConfig
 
 __all__ = ["ROTATION_METRICS", "posterior_extras"]
 

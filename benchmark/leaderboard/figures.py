@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.leaderboard.columns import column_for
+from benchmark.columns import column_for
 from benchmark.leaderboard.rate_distortion import rate_distortion_rows
 from benchmark.leaderboard.results import RunRow, TaskResults
 from benchmark.leaderboard.stats import Summary, seed_interval

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from benchmark.absent import absent_reason
-from benchmark.leaderboard.columns import COLUMNS, PARAMETERS, column_for
+from benchmark.columns import PARAMETERS, column_for, columns
 from benchmark.leaderboard.diagnostics import diagnostics_section
 from benchmark.leaderboard.figures import CONVERGED_KEY, layout, not_converged, plan_figures
 from benchmark.leaderboard.rate_distortion import decomposition_table
@@ -31,14 +31,14 @@ from benchmark.leaderboard.tables import (
     format_number,
 )
 from benchmark.leaderboard.udr import udr_section
-from benchmark.runner.environment import PACKAGES
+from benchmark.store import RECORDED_PACKAGES
 
 __all__ = ["INDEX_MARKER", "cell", "code", "render_index", "render_markdown", "summary_of", "text"]
 
 INDEX_MARKER = "<!-- disbench leaderboard "
 NOT_CONVERGED_MARK = "†"
 # The recorded versions (`benchmark.runner.environment`) in display order: ours, then Python.
-_PACKAGES_SHOWN = ("disbench", "python", *(p for p in PACKAGES if p != "disbench"))
+_PACKAGES_SHOWN = ("disbench", "python", *(p for p in RECORDED_PACKAGES if p != "disbench"))
 
 
 def _cell(summary: Summary | None, row_n: int, bold: bool) -> str:
@@ -193,15 +193,15 @@ def _parameters_line(results: TaskResults) -> str:
     `diagonal: encoder trunk 9,280, posterior head 132, flow 0, decoder 10,656; ...`;
     a family whose runs differ in size (e.g. two architectures) lists each size.
     """
-    columns = [c for c in COLUMNS if c.group == PARAMETERS]
+    parts = [c for c in columns() if c.group == PARAMETERS]
     sizes: dict[str, list[str]] = {}
     for run in sorted(results.runs, key=lambda r: r.position):
-        counts = [run.scores.get(c.key) for c in columns]
+        counts = [run.scores.get(c.key) for c in parts]
         if run.status != "done" or not any(isinstance(v, int | float) for v in counts):
             continue
         shown = ", ".join(
             f"{c.label} {int(v):,}"
-            for c, v in zip(columns, counts, strict=True)
+            for c, v in zip(parts, counts, strict=True)
             if isinstance(v, int | float)
         )
         family = str(run.model_args.get("posterior", "diagonal"))

@@ -10,8 +10,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 
+from benchmark.columns import column_for
 from benchmark.errors import UserInputError
-from benchmark.leaderboard.columns import column_for
 from benchmark.leaderboard.correlation_vs_mig import plot_correlation_vs_mig
 from benchmark.leaderboard.figures import (
     CORRELATION_KEY,

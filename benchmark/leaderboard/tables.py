@@ -6,13 +6,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benchmark.leaderboard.columns import (
-    COLUMNS,
+from benchmark.columns import (
     GROUPS,
     OTHER,
     REPRESENTATION_PREFIXES,
     Column,
     column_for,
+    columns,
     is_secondary,
     representation_prefix,
 )
@@ -155,28 +155,29 @@ def build_tables(results: TaskResults) -> list[Table]:
     counts) and duplicates of a shown key are not tabled.
     """
     present = _present_keys(results)
+    catalogue = columns()
     tables = []
     for prefix, suffix in (("", ""), *REPRESENTATION_PREFIXES.items()):
         for group in GROUPS:
             if group == OTHER:
-                known = {prefix + c.key for c in COLUMNS} | {c.key for c in COLUMNS}
+                known = {prefix + c.key for c in catalogue} | {c.key for c in catalogue}
                 keys = sorted(
                     k
                     for k in present
                     if representation_prefix(k) == prefix and k not in known and not is_secondary(k)
                 )
-                columns = tuple(column_for(k) for k in keys)
+                shown = tuple(column_for(k) for k in keys)
             else:
-                columns = tuple(
+                shown = tuple(
                     column_for(prefix + c.key)
-                    for c in COLUMNS
+                    for c in catalogue
                     if c.group == group
                     and prefix + c.key in present
                     and not is_secondary(prefix + c.key)
                     and not (c.duplicate_of and prefix + c.duplicate_of in present)
                 )
-            if columns:
-                tables.append(Table(group + suffix, columns))
+            if shown:
+                tables.append(Table(group + suffix, shown))
     return tables
 
 

@@ -8,7 +8,10 @@ points from a data set through a representation function with a
 Locatello et al. (2019)'s study (20-bin histograms, 10000 train / 5000 test
 points, batches of 16 / 64, prune threshold 0.05, ...).
 
-Metric names (for `metrics=[...]` and `disbench score --metrics`):
+Each metric module declares itself with a `MetricSpec` (`benchmark.metrics.spec`):
+its name, the keys it writes with their labels and directions, and its
+typed settings. Adding a metric is adding one module here. The built-in
+metrics (for `metrics=[...]` and `disbench score --metrics`):
 
 - `mig`: Mutual Information Gap.
 - `modularity_explicitness`: modularity and explicitness.
@@ -53,26 +56,24 @@ Everything else is pure numpy and agrees with disentanglement_lib to ~1e-9.
 """
 
 from benchmark.metrics.registry import (
-    ALL_ARRAY_METRIC_NAMES,
-    ARRAY_METRIC_NAMES,
-    DATASET_METRIC_NAMES,
-    DEFAULT_METRIC_NAMES,
-    METRIC_NAMES,
     METRICS,
-    Metric,
+    MetricSpec,
+    array_metric_names,
+    dataset_metric_names,
+    default_metric_names,
+    metric_names,
 )
 from benchmark.metrics.sampling import generate_batch_factor_code
 from benchmark.metrics.score import score_arrays, score_sampled
 
 __all__ = [
-    "ALL_ARRAY_METRIC_NAMES",
-    "ARRAY_METRIC_NAMES",
-    "DEFAULT_METRIC_NAMES",
-    "DATASET_METRIC_NAMES",
     "METRICS",
-    "METRIC_NAMES",
-    "Metric",
+    "MetricSpec",
+    "array_metric_names",
+    "dataset_metric_names",
+    "default_metric_names",
     "generate_batch_factor_code",
+    "metric_names",
     "score_arrays",
     "score_sampled",
 ]

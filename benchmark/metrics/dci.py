@@ -8,9 +8,11 @@ import scipy.stats
 from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
+from benchmark.metrics import settings
+from benchmark.metrics.spec import ARRAY_INPUTS, HIGHER, Key, MetricSpec, register_metric
 from benchmark.resources import dci_n_jobs
 
-__all__ = ["completeness", "dci", "disentanglement", "importance_gbt"]
+__all__ = ["METRIC", "completeness", "dci", "disentanglement", "importance_gbt"]
 
 _EPSILON = 1e-11  # added to importances before the entropies, as in the reference
 
@@ -151,3 +153,23 @@ def dci(
     result["dci_importance_matrix_codes_x_factors"] = importance
     result["dci_gbt_random_state"] = gbt_random_state
     return result
+
+
+METRIC = register_metric(
+    MetricSpec(
+        name="dci",
+        summary="DCI disentanglement, completeness, informativeness from gradient boosted trees",
+        keys=(
+            Key("dci_disentanglement", "DCI disent.", HIGHER, headline=True, sklearn=True),
+            Key("dci_completeness", "DCI compl.", HIGHER, sklearn=True),
+            Key("dci_informativeness_train", sklearn=True),
+            Key("dci_informativeness_test", "DCI inform.", HIGHER, needs_test=True, sklearn=True),
+            Key("dci_importance_matrix_codes_x_factors", sklearn=True),
+            Key("dci_gbt_random_state"),
+        ),
+        settings=(settings.GBT_RANDOM_STATE, settings.N_JOBS),
+        arrays=dci,
+        inputs=ARRAY_INPUTS,
+        order=20,
+    )
+)

@@ -37,7 +37,19 @@ from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
+from benchmark.metrics import settings
+from benchmark.metrics.spec import (
+    ARRAY_INPUTS,
+    DOWNSTREAM,
+    HIGHER,
+    Key,
+    MetricSpec,
+    register_metric,
+)
+
 __all__ = [
+    "BOOSTED_TREES",
+    "LOGISTIC_REGRESSION",
     "PREDICTORS",
     "TRAIN_SIZES",
     "downstream",
@@ -196,3 +208,50 @@ def downstream_boosted_trees(
         codes_train, factors_train, codes_test, factors_test, "boosted_trees",
         efficiency_small, efficiency_large, gbt_random_state,
     )  # fmt: skip
+
+
+def _spec_keys(predictor: str, short: str) -> tuple[Key, ...]:
+    """Every key of one predictor: mean test accuracy per size and the sample efficiency
+    are columns; the rest is stored."""
+    keys = []
+    for name in downstream_keys(predictor):
+        label = ""
+        if name.endswith(":mean_test_accuracy"):
+            label = f"{short} acc. n={name.split(':')[1]}"
+        elif name.endswith(":sample_efficiency"):
+            label = f"{short} sample eff."
+        keys.append(Key(name, label, HIGHER if label else 0, needs_test=True, sklearn=True))
+    return tuple(keys)
+
+
+_EFFICIENCY = (
+    settings.Setting("efficiency_small", 100, settings.integer(1, settings.MAX_POINTS)),
+    settings.Setting("efficiency_large", 10000, settings.integer(1, settings.MAX_POINTS)),
+)
+
+LOGISTIC_REGRESSION = register_metric(
+    MetricSpec(
+        name="downstream_task_logistic_regression",
+        summary="downstream: logistic regression (5-fold CV) predicting each factor from 10..10,000 codes",
+        keys=_spec_keys("logistic_regression", "LR"),
+        settings=_EFFICIENCY,
+        arrays=downstream_logistic_regression,
+        inputs=ARRAY_INPUTS,
+        group=DOWNSTREAM,
+        order=90,
+        by_default=False,
+    )
+)
+BOOSTED_TREES = register_metric(
+    MetricSpec(
+        name="downstream_task_boosted_trees",
+        summary="downstream: gradient boosted trees predicting each factor from 10..10,000 codes",
+        keys=_spec_keys("boosted_trees", "GBT"),
+        settings=(*_EFFICIENCY, settings.GBT_RANDOM_STATE),
+        arrays=downstream_boosted_trees,
+        inputs=ARRAY_INPUTS,
+        group=DOWNSTREAM,
+        order=100,
+        by_default=False,
+    )
+)

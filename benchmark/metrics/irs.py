@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.metrics import settings
 from benchmark.metrics.discretize import histogram_discretize
+from benchmark.metrics.spec import HIGHER, Key, MetricSpec, register_metric
 
-__all__ = ["irs", "irs_matrix"]
+__all__ = ["METRIC", "irs", "irs_matrix"]
 
 
 def irs_matrix(
@@ -61,3 +63,19 @@ def irs(
     else:
         score = np.mean(per_code)
     return {"irs": float(score)}
+
+
+METRIC = register_metric(
+    MetricSpec(
+        name="irs",
+        summary="Interventional Robustness Score (99th percentile of code shifts per factor value)",
+        keys=(Key("irs", "IRS", HIGHER),),
+        settings=(
+            settings.Setting("diff_quantile", 0.99, settings.number(0.0, 1.0)),
+            settings.NUM_BINS,
+        ),
+        arrays=irs,
+        inputs=("codes_train", "factors_train"),
+        order=70,
+    )
+)

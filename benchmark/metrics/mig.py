@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.metrics import settings
 from benchmark.metrics.discretize import histogram_discretize
 from benchmark.metrics.mutual_info import discrete_entropy, mutual_info_matrix
+from benchmark.metrics.spec import HIGHER, Key, MetricSpec, register_metric
 
-__all__ = ["mig", "mig_from_mutual_info"]
+__all__ = ["METRIC", "mig", "mig_from_mutual_info"]
 
 
 def mig_from_mutual_info(
@@ -48,3 +50,21 @@ def mig(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -> dict[str,
         "factor_entropy_nats": entropy,
         "mutual_info_matrix_codes_x_factors": mutual_info,
     }
+
+
+METRIC = register_metric(
+    MetricSpec(
+        name="mig",
+        summary="Mutual Information Gap: per factor, gap between the two most informative codes / H(factor)",
+        keys=(
+            Key("mig", "MIG", HIGHER, headline=True),
+            Key("mig_per_factor"),
+            Key("factor_entropy_nats"),
+            Key("mutual_info_matrix_codes_x_factors"),
+        ),
+        settings=(settings.NUM_BINS,),
+        arrays=mig,
+        inputs=("codes_train", "factors_train"),
+        order=10,
+    )
+)

@@ -10,10 +10,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from benchmark.metrics import settings
 from benchmark.metrics.discretize import histogram_discretize
 from benchmark.metrics.mutual_info import mutual_info_matrix
+from benchmark.metrics.spec import ARRAY_INPUTS, HIGHER, Key, MetricSpec, register_metric
 
-__all__ = ["explicitness", "modularity", "modularity_explicitness", "standardize"]
+__all__ = ["METRIC", "explicitness", "modularity", "modularity_explicitness", "standardize"]
 
 
 def modularity(mutual_info: np.ndarray) -> float:
@@ -117,3 +119,20 @@ def modularity_explicitness(
     if test is not None:
         result["explicitness_test"] = test
     return result
+
+
+METRIC = register_metric(
+    MetricSpec(
+        name="modularity_explicitness",
+        summary="modularity (each code informs about one factor) and explicitness (linear ROC-AUC)",
+        keys=(
+            Key("modularity", "Modularity", HIGHER),
+            Key("explicitness_train", sklearn=True),
+            Key("explicitness_test", "Explicitness", HIGHER, needs_test=True, sklearn=True),
+        ),
+        settings=(settings.NUM_BINS,),
+        arrays=modularity_explicitness,
+        inputs=ARRAY_INPUTS,
+        order=60,
+    )
+)

@@ -9,7 +9,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
-__all__ = ["sap", "sap_matrix_continuous", "sap_matrix_discrete", "top_two_gap"]
+from benchmark.metrics.spec import ARRAY_INPUTS, HIGHER, Key, MetricSpec, register_metric
+
+__all__ = ["METRIC", "sap", "sap_matrix_continuous", "sap_matrix_discrete", "top_two_gap"]
 
 
 def top_two_gap(score_matrix: np.ndarray) -> float:
@@ -92,3 +94,19 @@ def sap(
         result["sap_discrete_score_matrix"] = matrix
     result["sap_continuous"] = top_two_gap(sap_matrix_continuous(codes_train, factors_train))
     return result
+
+
+METRIC = register_metric(
+    MetricSpec(
+        name="sap",
+        summary="Separated Attribute Predictability, discrete (linear SVM) and continuous variants",
+        keys=(
+            Key("sap_discrete", "SAP", HIGHER, needs_test=True, sklearn=True),
+            Key("sap_discrete_score_matrix", needs_test=True, sklearn=True),
+            Key("sap_continuous"),
+        ),
+        arrays=sap,
+        inputs=ARRAY_INPUTS,
+        order=30,
+    )
+)

@@ -12,22 +12,23 @@ from benchmark.data.base import GroundTruthData
 from benchmark.errors import UserInputError
 from benchmark.metrics.inputs import check_arrays
 from benchmark.metrics.registry import (
-    ALL_ARRAY_METRIC_NAMES,
-    ARRAY_METRIC_NAMES,
-    DEFAULT_METRIC_NAMES,
-    METRIC_NAMES,
     METRICS,
-    Metric,
+    MetricSpec,
+    array_metric_names,
+    default_metric_names,
+    metric_names,
 )
 from benchmark.metrics.sampling import RepresentationFunction, sample_train_test
-from benchmark.registry import check_kwargs, suggest
+from benchmark.metrics.settings import check_names
+from benchmark.metrics.spec import ARRAY_INPUTS
+from benchmark.registry import suggest
 
 __all__ = ["NEEDS_TEST", "score_arrays", "score_sampled", "select_metrics"]
 
 NEEDS_TEST = "needs test points (codes_test and factors_test)"
 
 
-def select_metrics(metrics: str | Iterable[str] | None, default: Iterable[str]) -> list[Metric]:
+def select_metrics(metrics: str | Iterable[str] | None, default: Iterable[str]) -> list[MetricSpec]:
     """Metrics by name (a list, or one comma-separated string), in order, without repeats.
 
     None selects `default`. Unknown names raise UserInputError with the close
@@ -40,8 +41,8 @@ def select_metrics(metrics: str | Iterable[str] | None, default: Iterable[str]) 
     else:
         names = [str(n).strip() for n in metrics]
     if not names:
-        raise UserInputError(f"metrics: expected at least one of {', '.join(METRIC_NAMES)}")
-    selected: list[Metric] = []
+        raise UserInputError(f"metrics: expected at least one of {', '.join(metric_names())}")
+    selected: list[MetricSpec] = []
     for name in names:
         metric = METRICS.get(name)
         if metric not in selected:
@@ -51,7 +52,13 @@ def select_metrics(metrics: str | Iterable[str] | None, default: Iterable[str]) 
 
 def _check_array_settings(settings: Mapping[str, object]) -> None:
     """Unknown setting names (accepted by no array metric) raise UserInputError."""
-    allowed = sorted({s for n in ALL_ARRAY_METRIC_NAMES for s in METRICS.get(n).array_settings()})
+    allowed = sorted(
+        {
+            s
+            for n in array_metric_names(include_costly=True)
+            for s in METRICS.get(n).array_settings()
+        }
+    )
     for key in settings:
         if key not in allowed:
             raise UserInputError(
@@ -74,8 +81,8 @@ def score_arrays(
       codes_train: `[num_train, num_codes]` real codes (float32/float64 kept as given).
       factors_train: `[num_train, num_factors]` integer factor values >= 0.
       codes_test, factors_test: optional test points, same columns.
-      metrics: names among `ALL_ARRAY_METRIC_NAMES` (a list or "mig,dci"); None is
-        `ARRAY_METRIC_NAMES` (all but the costly downstream task).
+      metrics: names among `array_metric_names(include_costly=True)` (a list or
+        "mig,dci"); None is `array_metric_names()` (all but the costly downstream task).
       **settings: passed to every selected metric that takes them: `num_bins`
         (20), `diff_quantile` (IRS, 0.99), `gbt_random_state` (DCI, 0),
         `n_jobs` (DCI; default `DISBENCH_THREADS`, else -1 = all cores).
@@ -90,18 +97,18 @@ def score_arrays(
       UserInputError: bad arrays, an unknown metric or setting, or a metric
         that needs a data set (`beta_vae`, `factor_vae`; use `score_sampled`).
     """
-    selected = select_metrics(metrics, ARRAY_METRIC_NAMES)
+    selected = select_metrics(metrics, array_metric_names())
     for metric in selected:
         if metric.needs_dataset:
             raise UserInputError(
                 f"metric {metric.name!r} needs a data set and a representation function, not arrays "
                 f"(it draws its own batches with one factor held fixed); use score_sampled, "
-                f"or choose among {', '.join(ARRAY_METRIC_NAMES)}"
+                f"or choose among {', '.join(array_metric_names())}"
             )
     _check_array_settings(settings)
     arrays = dict(
         zip(
-            ("codes_train", "factors_train", "codes_test", "factors_test"),
+            ARRAY_INPUTS,
             check_arrays(codes_train, factors_train, codes_test, factors_test),
             strict=True,
         )
@@ -110,7 +117,7 @@ def score_arrays(
 
 
 def _run_array_metrics(
-    selected: list[Metric],
+    selected: list[MetricSpec],
     arrays: dict[str, np.ndarray | None],
     settings: Mapping[str, Mapping[str, object]],
     timings: dict[str, float] | None = None,
@@ -122,11 +129,8 @@ def _run_array_metrics(
     result: dict[str, object] = {}
     skipped: dict[str, str] = {}
     for metric in selected:
-        allowed = metric.array_settings()
-        kwargs = {k: v for k, v in settings.get(metric.name, {}).items() if k in allowed}
-        assert metric.arrays is not None
         started = time.perf_counter()
-        result.update(metric.arrays(*(arrays[name] for name in metric.inputs), **kwargs))
+        result.update(metric.run_arrays(arrays, **settings.get(metric.name, {})))
         if timings is not None:
             timings[metric.name] = time.perf_counter() - started
         if arrays["codes_test"] is None:
@@ -159,8 +163,8 @@ def score_sampled(
       dataset: the ground-truth data set.
       representation_function: observations `[n, ...]` -> codes `[n, num_codes]`, deterministic.
       seed: the seed of each metric's RandomState.
-      metrics: names among `METRIC_NAMES`; None is `DEFAULT_METRIC_NAMES` (all but
-        the downstream task).
+      metrics: names among `metric_names()`; None is `default_metric_names()` (all
+        but the downstream task).
       num_train, num_test, batch_size: the array metrics' draws (study: 10000, 5000, 16).
       settings: per-metric settings, e.g. `{"dci": {"n_jobs": 2}, "beta_vae":
         {"num_train": 1000}}`; for array metrics, the core's settings.
@@ -171,15 +175,12 @@ def score_sampled(
     Returns:
       The flat result of `score_arrays` plus the data-set metrics' keys and `seed`.
     """
-    selected = select_metrics(metrics, DEFAULT_METRIC_NAMES)
+    selected = select_metrics(metrics, default_metric_names())
     settings = dict(settings or {})
     for name, values in settings.items():
         metric = METRICS.get(name)
-        target = metric.arrays if metric.arrays is not None else metric.sampled
-        check_kwargs(target, dict(values), f"settings for metric {name!r}")
-        for key in values:
-            if key in ("codes_train", "factors_train", "codes_test", "factors_test"):
-                raise UserInputError(f"settings for metric {name!r}: {key!r} is not a setting")
+        allowed = metric.array_settings() if not metric.needs_dataset else metric.setting_names()
+        check_names(name, dict(values), allowed)
     array_metrics = [m for m in selected if not m.needs_dataset]
     result: dict[str, object] = {}
     if array_metrics:
@@ -195,15 +196,13 @@ def score_sampled(
         )
         if timings is not None:
             timings["draws"] = time.perf_counter() - started
-        arrays = dict(
-            zip(("codes_train", "factors_train", "codes_test", "factors_test"), drawn, strict=True)
-        )
+        arrays = dict(zip(ARRAY_INPUTS, drawn, strict=True))
         result.update(_run_array_metrics(array_metrics, arrays, settings, timings))
     for metric in selected:
         if metric.needs_dataset:
             started = time.perf_counter()
             result.update(
-                metric.sampled(
+                metric(
                     dataset,
                     representation_function,
                     np.random.RandomState(seed),

@@ -1,20 +1,37 @@
-"""What each metric setting may be: declared once, checked when a task is loaded.
+"""Typed metric settings: `Setting` (name, default, check) and the checks they use.
 
-`SETTING_CHECKS` maps every keyword setting of the metrics' sampled entry
-points (`num_train`, `num_bins`, ...) to a check `check(name, value) -> value`
-that raises `ArgumentError` with what was expected. The task loader runs
-them, so a value that would fail in evaluation fails before any training.
-A test keeps the table and the metrics' signatures in step.
+A metric's spec (`benchmark.metrics.spec.MetricSpec`) lists its settings;
+a check `check(name, value) -> value` raises `ArgumentError` with what was
+expected. The task loader runs them, so a value that would fail in
+evaluation fails before any training.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
-from benchmark.errors import ArgumentError
+from benchmark.errors import ArgumentError, UserInputError
+from benchmark.registry import suggest
 
-__all__ = ["MAX_JOBS", "MAX_POINTS", "SETTING_CHECKS", "SettingCheck", "integer", "number"]
+__all__ = [
+    "BATCH_SIZE",
+    "GBT_RANDOM_STATE",
+    "MAX_JOBS",
+    "MAX_POINTS",
+    "NUM_BINS",
+    "NUM_EVAL",
+    "NUM_TEST",
+    "NUM_TRAIN",
+    "N_JOBS",
+    "POINTS_PER_CALL",
+    "Setting",
+    "SettingCheck",
+    "check_names",
+    "integer",
+    "number",
+]
 
 # More points than this do not fit in memory as codes and factors on a usual machine
 # (the study uses 10,000); counts above it are refused at load time.
@@ -70,20 +87,37 @@ def number(minimum: float, maximum: float = math.inf) -> SettingCheck:
     return check
 
 
-SETTING_CHECKS: Mapping[str, SettingCheck] = {
-    # draws: every factor must take two values among the training points
-    "num_train": integer(2, MAX_POINTS),
-    "num_test": integer(1, MAX_POINTS),
-    "num_eval": integer(1, MAX_POINTS),
-    "num_variance_estimate": integer(2, MAX_POINTS),  # variances with ddof 1
-    "batch_size": integer(1, 65_536),
-    "points_per_call": integer(1, 65_536),
-    "num_bins": integer(1, 100_000),
-    "diff_quantile": number(0.0, 1.0),
-    "prune_threshold": number(0.0),
-    "gbt_random_state": integer(0, 2**32 - 1, none=True),  # a numpy RandomState seed
-    "n_jobs": integer(1, MAX_JOBS, none=True, also=(-1,)),
-    # downstream task: the training sizes of the sample-efficiency ratio
-    "efficiency_small": integer(1, MAX_POINTS),
-    "efficiency_large": integer(1, MAX_POINTS),
-}
+@dataclass(frozen=True)
+class Setting:
+    """One typed metric setting: its name, default and check (`check(name, value) -> value`)."""
+
+    name: str
+    default: object
+    check: SettingCheck
+
+    def with_default(self, default: object) -> Setting:
+        """The same setting with another default (e.g. batches of 64 for BetaVAE)."""
+        return replace(self, default=default)
+
+
+def check_names(owner: str, given: Mapping[str, object], allowed: tuple[str, ...]) -> None:
+    """UserInputError for a setting name `owner` does not take, with the close matches."""
+    for key in given:
+        if key not in allowed:
+            raise UserInputError(
+                f"settings for metric {owner!r}: unknown argument {key!r}"
+                f"{suggest(key, list(allowed))}; allowed: {', '.join(allowed) or '(none)'}"
+            )
+
+
+# Settings shared by several metrics; a metric lists the ones it takes in its spec.
+# Draws: every factor must take two values among the training points.
+NUM_TRAIN = Setting("num_train", 10000, integer(2, MAX_POINTS))
+NUM_TEST = Setting("num_test", 5000, integer(1, MAX_POINTS))
+NUM_EVAL = Setting("num_eval", 5000, integer(1, MAX_POINTS))
+BATCH_SIZE = Setting("batch_size", 16, integer(1, 65_536))
+POINTS_PER_CALL = Setting("points_per_call", 32, integer(1, 65_536))
+NUM_BINS = Setting("num_bins", 20, integer(1, 100_000))
+# A numpy RandomState seed for scikit-learn's gradient boosted trees.
+GBT_RANDOM_STATE = Setting("gbt_random_state", 0, integer(0, 2**32 - 1, none=True))
+N_JOBS = Setting("n_jobs", None, integer(1, MAX_JOBS, none=True, also=(-1,)))

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.metrics import settings
 from benchmark.metrics.discretize import histogram_discretize
 from benchmark.metrics.mutual_info import mutual_info_matrix
+from benchmark.metrics.spec import CORRELATION, LOWER, Key, MetricSpec, register_metric
 
 __all__ = [
+    "METRIC",
     "gaussian_total_correlation",
     "gaussian_wasserstein_correlation",
     "mean_pairwise_mutual_info",
@@ -83,3 +86,22 @@ def unsupervised(codes: np.ndarray, num_bins: int = 20) -> dict[str, object]:
         "gaussian_wasserstein_correlation_norm": wasserstein / trace if trace > 0 else 0.0,
         "mutual_info_score": mean_pairwise_mutual_info(codes, num_bins),
     }
+
+
+METRIC = register_metric(
+    MetricSpec(
+        name="unsupervised",
+        summary="Gaussian total correlation, Gaussian Wasserstein correlation (+ normalised), mean pairwise MI",
+        keys=(
+            Key("gaussian_total_correlation", "Gaussian TC (nats)", LOWER),
+            Key("gaussian_wasserstein_correlation"),
+            Key("gaussian_wasserstein_correlation_norm", "Wasserstein corr.", LOWER),
+            Key("mutual_info_score", "pairwise MI (nats)", LOWER),
+        ),
+        settings=(settings.NUM_BINS,),
+        arrays=unsupervised,
+        inputs=("codes_train",),
+        group=CORRELATION,
+        order=80,
+    )
+)

@@ -72,10 +72,14 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from benchmark.errors import ArgumentError
+from benchmark.models import arguments as check
 from benchmark.registry import Registry
 from benchmark.tf_quiet import import_tensorflow, import_tfp
 
@@ -87,7 +91,9 @@ tfd = tfp.distributions
 tfb = tfp.bijectors
 
 __all__ = [
+    "FAMILY_OPTION_NAMES",
     "POSTERIORS",
+    "FamilyOption",
     "DiagonalFamily",
     "DiagonalGaussian",
     "FullCovarianceFamily",
@@ -97,12 +103,15 @@ __all__ = [
     "IdentityStartMADE",
     "Posterior",
     "PosteriorFamily",
+    "family_options",
     "log_standard_normal",
     "make_family",
     "stateless_seed",
 ]
 
 LOG_SCALE_BOUND = 3.0
+# The widest hidden layer an IAF step's network may have (as the encoder's and decoder's).
+MAX_HIDDEN_UNITS = 16384
 _LOG_2PI = math.log(2.0 * math.pi)
 
 POSTERIORS: Registry[type[PosteriorFamily]] = Registry("posterior family")
@@ -128,6 +137,8 @@ class Posterior(abc.ABC):
 
     #: True when `kl_to_standard_normal` is exact (no sampling).
     closed_form_kl: bool = True
+    #: Monte Carlo draws of the KL in training when it is not in closed form.
+    kl_samples: int = 1
 
     @property
     @abc.abstractmethod
@@ -411,12 +422,29 @@ def _count(layers: Sequence[tf_keras.layers.Layer]) -> int:
     return total
 
 
-class PosteriorFamily(tf_keras.layers.Layer, abc.ABC):
-    """A head from encoder features `[N, F]` to a `Posterior` (call `posterior(features)`)."""
+@dataclass(frozen=True)
+class FamilyOption:
+    """One option a posterior family takes: its default and its check (`check(name, value)`)."""
 
-    def __init__(self, latent_dim: int, **kwargs) -> None:
+    default: object
+    check: Callable[[str, object], object]
+
+
+class PosteriorFamily(tf_keras.layers.Layer, abc.ABC):
+    """A head from encoder features `[N, F]` to a `Posterior` (call `posterior(features)`).
+
+    A family declares the options it takes in `options` (name -> default and
+    check); `make_family` passes them to its constructor as keywords, and an
+    option it does not declare is an error, never silently ignored.
+    `context_dim` is the width F of the encoder features.
+    """
+
+    options: ClassVar[Mapping[str, FamilyOption]] = {}
+
+    def __init__(self, latent_dim: int, context_dim: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.latent_dim = int(latent_dim)
+        self.context_dim = context_dim
 
     @abc.abstractmethod
     def posterior(self, features: tf.Tensor) -> Posterior:
@@ -500,7 +528,22 @@ class FullCovarianceFamily(PosteriorFamily):
 
 @POSTERIORS.register("iaf")
 class IAFFamily(PosteriorFamily):
-    """Diagonal base head plus `iaf_steps` conditional MADEs (`iaf_hidden_units`, ReLU)."""
+    """Diagonal base head plus `iaf_steps` conditional MADEs (`iaf_hidden_units`, ReLU).
+
+    Options: `iaf_steps` K (2) and the hidden widths of each step's network
+    (`iaf_hidden_units`, (64, 64)); `kl_samples`, the Monte Carlo draws of the
+    KL in training (1); `moment_samples`, the draws for means, covariances and
+    marginals (64).
+    """
+
+    options = {
+        "iaf_steps": FamilyOption(2, check.bounded_int(1, 64)),
+        "iaf_hidden_units": FamilyOption(
+            (64, 64), lambda name, value: check.positive_int_list(name, value, MAX_HIDDEN_UNITS)
+        ),
+        "kl_samples": FamilyOption(1, check.bounded_int(1, 4096)),
+        "moment_samples": FamilyOption(64, check.bounded_int(2, 1_000_000)),
+    }
 
     def __init__(
         self,
@@ -568,29 +611,46 @@ class IdentityStartMADE(tfb.AutoregressiveNetwork):
                 variable.assign(tf.zeros_like(variable))
 
 
-def make_family(
-    name: str,
-    latent_dim: int,
-    *,
-    context_dim: int,
-    iaf_steps: int = 2,
-    iaf_hidden_units: Sequence[int] = (64, 64),
-    kl_samples: int = 1,
-    moment_samples: int = 64,
-) -> PosteriorFamily:
-    """The family registered as `name`; options a family does not use are ignored.
+def family_options(name: str, given: Mapping[str, object]) -> dict[str, object]:
+    """Every option of family `name`: the `given` ones checked, the others at their defaults.
 
-    Unknown names raise `UserInputError` listing "diagonal", "full_covariance", "iaf".
+    An option the family does not declare raises `ArgumentError` naming it and
+    what the family takes; an unknown family raises `UserInputError`.
     """
     family = POSTERIORS.get(name)
-    if family is IAFFamily:
-        return IAFFamily(
-            latent_dim,
-            iaf_steps=iaf_steps,
-            iaf_hidden_units=iaf_hidden_units,
-            context_dim=context_dim,
-            kl_samples=kl_samples,
-            moment_samples=moment_samples,
-            name="posterior",
-        )
-    return family(latent_dim, name="posterior")
+    for key in given:
+        if key not in family.options:
+            takes = ", ".join(family.options) or "no options"
+            users = [n for n in POSTERIORS.names() if key in POSTERIORS.get(n).options]
+            detail = (
+                f"not used by posterior family {name!r} (it takes {takes}); "
+                f"{key!r} is an option of {' and '.join(repr(u) for u in users) or 'no family'}"
+            )
+            raise ArgumentError(f"{key}: {detail}", argument=key, detail=detail)
+    return {
+        key: option.check(key, given[key]) if key in given else option.default
+        for key, option in family.options.items()
+    }
+
+
+def make_family(
+    name: str, latent_dim: int, *, context_dim: int, **options: object
+) -> PosteriorFamily:
+    """The family registered as `name`, with its declared `options` (see `family_options`).
+
+    Unknown names raise `UserInputError` listing the registered families.
+    """
+    family = POSTERIORS.get(name)
+    resolved = family_options(name, options)
+    return family(latent_dim, context_dim=context_dim, name="posterior", **resolved)
+
+
+def _option_names() -> tuple[str, ...]:
+    names: dict[str, None] = {}
+    for family in POSTERIORS.names():
+        names.update(dict.fromkeys(POSTERIORS.get(family).options))
+    return tuple(names)
+
+
+# Every option some family takes (a model entry accepts them and passes them on).
+FAMILY_OPTION_NAMES = _option_names()

@@ -9,15 +9,13 @@ time the registry is used, so adding an entry is adding one file.
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from benchmark.errors import UserInputError
 from benchmark.models.vae import VAE
-from benchmark.registry import Registry, suggest
+from benchmark.registry import DiscoveredRegistry, suggest
 
 __all__ = [
     "MODELS",
@@ -53,45 +51,9 @@ class EntryConfig:
         return build_model(self.entry, self.observation_shape, **self.kwargs)
 
 
-class _EntryRegistry(Registry[type[VAE]]):
-    """A `Registry` that imports `benchmark.models.entries.*` before its first lookup."""
-
-    def __init__(self, kind: str, package: str) -> None:
-        super().__init__(kind)
-        self._package = package
-        self._discovered = False
-
-    def discover(self) -> None:
-        """Imports every module of the entries package (once); import errors propagate."""
-        if self._discovered:
-            return
-        self._discovered = True
-        package = importlib.import_module(self._package)
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"{self._package}.{info.name}")
-
-    def get(self, name: str) -> type[VAE]:
-        self.discover()
-        return super().get(name)
-
-    def names(self) -> list[str]:
-        self.discover()
-        return super().names()
-
-    def __contains__(self, name: object) -> bool:
-        self.discover()
-        return super().__contains__(name)
-
-    def __len__(self) -> int:
-        self.discover()
-        return super().__len__()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names())
-
-
-MODELS = _EntryRegistry("model entry", "benchmark.models.entries")
+MODELS: DiscoveredRegistry[type[VAE]] = DiscoveredRegistry(
+    "model entry", "benchmark.models.entries"
+)
 
 
 def register_model(name: str) -> Callable[[type[VAE]], type[VAE]]:

@@ -50,7 +50,13 @@ from benchmark.models.networks import (
 )
 from benchmark.models.objectives import bernoulli_nll
 from benchmark.models.optimizers import Adam
-from benchmark.models.posteriors import POSTERIORS, Posterior, make_family
+from benchmark.models.posteriors import (
+    FAMILY_OPTION_NAMES,
+    POSTERIORS,
+    Posterior,
+    family_options,
+    make_family,
+)
 from benchmark.models.precision import LossScale, check_precision, layer_policy
 from benchmark.tf_quiet import import_tensorflow
 
@@ -114,17 +120,16 @@ class VAE(tf_keras.Model):
 
     The loss is `mean reconstruction NLL + regularizer(inputs)`; the base
     regularizer is the mean KL, so `VAE` itself is the plain VAE. Arguments
-    common to every entry (options a posterior family does not use are
-    ignored):
+    common to every entry:
 
     - posterior: "diagonal" | "full_covariance" | "iaf"
     - latent_dim: D (10)
     - architecture: "conv" (disentanglement_lib, 64x64 images) | "fc"
     - fc_width: width of the "fc" architecture's hidden layers (1200)
-    - iaf_steps, iaf_hidden_units: number of IAF steps K (2) and the hidden
-      widths of each step's autoregressive network ((64, 64))
-    - kl_samples: Monte Carlo draws for the IAF KL in training (1)
-    - moment_samples: draws for IAF means, covariances and marginals (64)
+    - the options of the posterior family, passed on to it: for "iaf",
+      iaf_steps, iaf_hidden_units, kl_samples, moment_samples (see
+      `IAFFamily.options` for their defaults). An option the chosen family
+      does not take is an error (left unset, None, it takes the family's default).
     """
 
     #: The name this class is registered under (set by `register_model`).
@@ -139,10 +144,6 @@ class VAE(tf_keras.Model):
         "latent_dim": check.bounded_int(1, MAX_LATENT_DIM),
         "architecture": _architecture,
         "fc_width": check.bounded_int(1, MAX_WIDTH),
-        "iaf_steps": check.bounded_int(1, 64),
-        "iaf_hidden_units": lambda name, value: check.positive_int_list(name, value, MAX_WIDTH),
-        "kl_samples": check.bounded_int(1, 4096),
-        "moment_samples": check.bounded_int(2, 1_000_000),
     }
 
     @classmethod
@@ -164,8 +165,13 @@ class VAE(tf_keras.Model):
         it (e.g. "conv" needs 64 x 64-like images). Raises `UserInputError`
         (an `ArgumentError` naming the argument where one is to blame).
         """
+        options = {k: v for k, v in kwargs.items() if k in FAMILY_OPTION_NAMES and v is not None}
         for name, value in kwargs.items():
-            cls.check_arg(name, value)
+            if name not in FAMILY_OPTION_NAMES:
+                cls.check_arg(name, value)
+        posterior = kwargs.get("posterior", "diagonal")
+        if isinstance(posterior, str) and posterior in POSTERIORS:
+            family_options(posterior, options)  # options the family does not use are errors
         if observation_shape is not None:
             default = inspect.signature(VAE.__init__).parameters["architecture"].default
             architecture = kwargs.get("architecture", default)
@@ -184,10 +190,10 @@ class VAE(tf_keras.Model):
         latent_dim: int = 10,
         architecture: str = "conv",
         fc_width: int = 1200,
-        iaf_steps: int = 2,
-        iaf_hidden_units: Sequence[int] = (64, 64),
-        kl_samples: int = 1,
-        moment_samples: int = 64,
+        iaf_steps: int | None = None,
+        iaf_hidden_units: Sequence[int] | None = None,
+        kl_samples: int | None = None,
+        moment_samples: int | None = None,
     ) -> None:
         super().__init__(name=self.entry_name or "vae")
         self.observation_shape = tuple(
@@ -200,16 +206,18 @@ class VAE(tf_keras.Model):
         self.architecture = architecture
         fc_width = self.check_arg("fc_width", fc_width)
         self.fc_width = fc_width
-        self.kl_samples = self.check_arg("kl_samples", kl_samples)
         self.encoder = make_encoder(architecture, self.observation_shape, fc_width)
+        given = {
+            "iaf_steps": iaf_steps,
+            "iaf_hidden_units": iaf_hidden_units,
+            "kl_samples": kl_samples,
+            "moment_samples": moment_samples,
+        }
         self.family = make_family(
             posterior,
             self.latent_dim,
             context_dim=feature_dim(architecture, fc_width),
-            iaf_steps=self.check_arg("iaf_steps", iaf_steps),
-            iaf_hidden_units=self.check_arg("iaf_hidden_units", iaf_hidden_units),
-            kl_samples=self.kl_samples,
-            moment_samples=self.check_arg("moment_samples", moment_samples),
+            **{k: v for k, v in given.items() if v is not None},
         )
         self.decoder = make_decoder(architecture, self.observation_shape, fc_width)
         self.precision = "float32"
@@ -298,7 +306,7 @@ class VAE(tf_keras.Model):
         """`(losses per optimizer, terms to log)` for batch `x` at update `step` with `seed`."""
         seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int32), 2)
         posterior = self.encode(x)
-        num_samples = 1 if posterior.closed_form_kl else self.kl_samples
+        num_samples = 1 if posterior.closed_form_kl else posterior.kl_samples
         samples, log_q = posterior.sample_and_log_prob(num_samples, seeds[0])
         z = samples[0]
         reconstruction = self.reconstruction_nll(x, z)
@@ -375,7 +383,7 @@ class VAE(tf_keras.Model):
         """
         draw = tf.random.experimental.stateless_split(tf.cast(seed, tf.int32), 2)[0]
         posterior = self.encode(x)
-        num_samples = 1 if posterior.closed_form_kl else self.kl_samples
+        num_samples = 1 if posterior.closed_form_kl else posterior.kl_samples
         samples, log_q = posterior.sample_and_log_prob(num_samples, draw)
         reconstruction = tf.reduce_mean(self.reconstruction_nll(x, samples[0]))
         kl = tf.reduce_mean(posterior.kl_from_samples(samples, log_q))

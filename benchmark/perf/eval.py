@@ -76,7 +76,7 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     family = str(getattr(args, "family", None) or "diagonal")
     spec = study_spec(family, quick)
     with tempfile.TemporaryDirectory() as folder:
-        durations = execute_run(spec, Path(folder) / spec.run_id, progress=False)["durations"]
+        durations = execute_run(spec, Path(folder) / spec.run_id, progress=False).durations
     result = {
         key: {"seconds": float(value)}
         for key, value in durations.items()

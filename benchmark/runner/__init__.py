@@ -6,7 +6,8 @@ pipeline (default `benchmark.pipeline:execute_run`) is injectable, so tests
 and other frameworks can supply their own training-and-scoring function.
 """
 
-from benchmark.runner.executors import EXECUTORS, Executor, Job, LocalExecutor, make_executor
+from benchmark.runner.executors import EXECUTORS, Executor, Job, make_executor
+from benchmark.runner.executors.local import LocalExecutor
 from benchmark.runner.suite import RunSummary, plan_runs, run_task
 from benchmark.runner.worker import DEFAULT_PIPELINE, check_pipeline, execute_one
 

@@ -11,19 +11,11 @@ from importlib import metadata
 from pathlib import Path
 
 import benchmark
+from benchmark.store import RECORDED_PACKAGES
 
 __all__ = ["PACKAGES", "git_commit", "host_name", "owner_alive", "owner_id", "package_versions"]
 
-PACKAGES = (
-    "disbench",
-    "tensorflow",
-    "tensorflow-probability",
-    "tf-keras",
-    "numpy",
-    "scipy",
-    "scikit-learn",
-    "ray",
-)
+PACKAGES = RECORDED_PACKAGES
 _REPOSITORY = Path(benchmark.__file__).resolve().parent.parent
 
 

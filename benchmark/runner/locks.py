@@ -11,12 +11,12 @@ mounts answer ENOLCK) runs go on unlocked rather than fail.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from benchmark.flock import try_lock
 
 __all__ = ["LOCK_NAME", "RunFolderBusy", "folder_holder", "hold_run_folder"]
 
@@ -31,22 +31,6 @@ class RunFolderBusy(RuntimeError):
         super().__init__(f"{folder}: the run folder is being written by {who}")
         self.folder = folder
         self.holder = holder
-
-
-_NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
-
-
-def _try_lock(fd: int) -> bool:
-    """Takes the lock if free; True also where the file system has no locks at all."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-        if error.errno in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
-            return False
-        if error.errno in _NO_LOCKS:
-            return True
-        raise
-    return True
 
 
 def _read_holder(path: Path) -> str:
@@ -64,7 +48,7 @@ def folder_holder(folder: Path) -> str | None:
     except FileNotFoundError:
         return None
     try:
-        if _try_lock(fd):
+        if try_lock(fd):
             return None
         return _read_holder(path)
     finally:
@@ -82,7 +66,7 @@ def hold_run_folder(folder: Path, wait_s: float = 5.0) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + wait_s
-        while not _try_lock(fd):
+        while not try_lock(fd):
             if time.monotonic() >= deadline:
                 raise RunFolderBusy(folder, _read_holder(path))
             time.sleep(0.1)

@@ -1,17 +1,21 @@
 """One run, wherever it executes: call the pipeline, check what it returns, never raise.
 
-The pipeline is `execute_run(spec, workdir, progress, training_dir=...) -> dict`
+The pipeline is `execute_run(spec, workdir, progress, training_dir=...) -> RunResult`
 (default `benchmark.pipeline:execute_run`); `training_dir` (passed when the
 runner gives one) is the checkpoint folder shared by every run of the same
-training id, so a finished training there is only re-scored. Its result maps score keys to numbers or
-(nested) lists of numbers, plus two reserved keys:
+training id, so a finished training there is only re-scored. Its result
+(`benchmark.store.RunResult`) holds:
 
-- `"artifacts"`: `{name: path}` of files the run wrote, relative to `workdir`
+- `scores`: score keys to numbers or (nested) lists of numbers;
+- `artifacts`: `{name: path}` of files the run wrote, relative to `workdir`
   and inside it, e.g. `{"traversals": "traversals.png"}`; their bytes are read
   here and stored in the database, so they reach the driver from any machine.
   An absolute path, a path out of the folder, or a file larger than
   `max_artifact_bytes` fails the run.
-- `"durations"`: `{name: seconds}`, e.g. `{"train_s": 812.0, "eval_s": 95.1}`.
+- `durations`: `{name: seconds}`, e.g. `{"train_s": 812.0, "eval_s": 95.1}`.
+
+A pipeline may also return a plain dict of scores with the reserved keys
+`"artifacts"` and `"durations"` (the older contract, still accepted).
 
 Any exception (a `TrainingDiverged` on NaN, a full disk, a bug), and a
 `SystemExit`, makes a failed outcome with a one-line reason and the
@@ -36,7 +40,7 @@ from benchmark.config.runs import RunSpec
 from benchmark.errors import UserInputError
 from benchmark.runner.environment import host_name, package_versions
 from benchmark.runner.locks import RunFolderBusy, hold_run_folder
-from benchmark.store import RunOutcome, utc_now
+from benchmark.store import RunOutcome, RunResult, utc_now
 
 __all__ = [
     "BUSY",
@@ -138,11 +142,17 @@ def _collect(
     result: object, workdir: Path, max_artifact_bytes: int | None
 ) -> tuple[dict, dict, dict]:
     """`(scores, artifacts, durations)` from a pipeline result; TypeError/ValueError/OSError if malformed."""
-    if not isinstance(result, Mapping):
-        raise TypeError(f"the pipeline returned {type(result).__name__}, expected a dict of scores")
-    result = dict(result)
-    artifact_paths = result.pop("artifacts", None) or {}
-    durations_raw = result.pop("durations", None) or {}
+    if isinstance(result, RunResult):
+        artifact_paths, durations_raw = result.artifacts, result.durations
+        result = dict(result.scores)
+    elif isinstance(result, Mapping):
+        result = dict(result)
+        artifact_paths = result.pop("artifacts", None) or {}
+        durations_raw = result.pop("durations", None) or {}
+    else:
+        raise TypeError(
+            f"the pipeline returned {type(result).__name__}, expected a RunResult or a dict of scores"
+        )
     scores = {}
     for key, value in result.items():
         if not isinstance(key, str) or not key:

@@ -1,8 +1,10 @@
-"""The leaderboard's columns: which score keys are shown, in which table, and which way is better.
+"""Score columns: which stored score keys are shown, in which table, and which way is better.
 
 A score key from a run is shown in the table of its column's group (a
-sample-based score's `<key>_noise_floor` right after it); keys not
-listed here still appear, in an "Other scores" table without an arrow. The
+sample-based score's `<key>_noise_floor` right after it). A metric's
+columns come from its spec (`benchmark.metrics.spec.Key`: label and
+direction); the latent scores', training's and UDR's are listed here. Keys
+without a column still appear, in an "Other scores" table without an arrow. The
 model-size columns (`parameters/<part>`, group `PARAMETERS`) are not tabled:
 the page header lists them per posterior family. Keys
 of the sampled representation carry the prefix `sampled/` (e.g.
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmark.metrics.spec import CORRELATION, DOWNSTREAM, INTERPRETABILITY
+
 __all__ = [
-    "COLUMNS",
+    "columns",
     "CORRELATION",
     "DOWNSTREAM",
     "GROUPS",
@@ -43,12 +47,9 @@ REPRESENTATION_PREFIXES = {
     "ica/": " (FastICA of the mean codes)",
 }
 
-INTERPRETABILITY = "Interpretability"
-CORRELATION = "Latent correlation and information"
 RECONSTRUCTION = "Reconstruction"
 TRAINING = "Training and convergence"
 GAPS = "Inference gaps and rate decomposition"
-DOWNSTREAM = "Downstream sample efficiency"
 SELECTION = "Unsupervised model selection (UDR)"
 OTHER = "Other scores"
 GROUPS = (
@@ -90,18 +91,14 @@ class Column:
         return {1: "↑", -1: "↓"}.get(self.direction, "")
 
 
-COLUMNS: tuple[Column, ...] = (
-    # Interpretability: disentanglement_lib's metrics (Locatello et al. 2019).
-    Column("mig", "MIG", INTERPRETABILITY, 1, "mig", headline=True),
-    Column("dci_disentanglement", "DCI disent.", INTERPRETABILITY, 1, "dci", headline=True),
-    Column("dci_completeness", "DCI compl.", INTERPRETABILITY, 1, "dci"),
-    Column("dci_informativeness_test", "DCI inform.", INTERPRETABILITY, 1, "dci"),
-    Column("sap_discrete", "SAP", INTERPRETABILITY, 1, "sap"),
-    Column("betavae_eval_accuracy", "BetaVAE", INTERPRETABILITY, 1, "beta_vae"),
-    Column("factorvae_eval_accuracy", "FactorVAE", INTERPRETABILITY, 1, "factor_vae", True),
-    Column("modularity", "Modularity", INTERPRETABILITY, 1, "modularity_explicitness"),
-    Column("explicitness_test", "Explicitness", INTERPRETABILITY, 1, "modularity_explicitness"),
-    Column("irs", "IRS", INTERPRETABILITY, 1, "irs"),
+def _metrics_here(group: str) -> Column:
+    """Where the registered metrics' columns of `group` go among the columns listed here."""
+    return Column("", "", group, 0, "")
+
+
+_OWN_COLUMNS: tuple[Column, ...] = (
+    # Interpretability: the metrics' columns (disentanglement_lib's metrics, Locatello et al. 2019).
+    _metrics_here(INTERPRETABILITY),
     # MIG from the posterior's own marginals (benchmark.evaluation.posterior_codes).
     Column("posterior_mig", "MIG (posterior)", INTERPRETABILITY, 1, "latent_scores"),
     # Latent correlation and information: the latent scores
@@ -170,15 +167,7 @@ COLUMNS: tuple[Column, ...] = (
         0,
         "latent_scores",
     ),
-    Column("gaussian_total_correlation", "Gaussian TC (nats)", CORRELATION, -1, "unsupervised"),
-    Column(
-        "gaussian_wasserstein_correlation_norm",
-        "Wasserstein corr.",
-        CORRELATION,
-        -1,
-        "unsupervised",
-    ),
-    Column("mutual_info_score", "pairwise MI (nats)", CORRELATION, -1, "unsupervised"),
+    _metrics_here(CORRELATION),  # the unsupervised metric
     # Reconstruction and likelihood bounds (latent scores).
     Column(
         "reconstruction_nll_nats",
@@ -192,31 +181,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("heldout_elbo_nats", "held-out ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
     Column("iw_log_likelihood_nats", "IW log p(x) (nats)", RECONSTRUCTION, 1, "latent_scores"),
     # Downstream task (disentanglement_lib): mean test accuracy over factors at n labels.
-    *(
-        Column(
-            f"downstream_task_{predictor}:{size}:mean_test_accuracy",
-            f"{short} acc. n={size}",
-            DOWNSTREAM,
-            1,
-            f"downstream_task_{predictor}",
-        )
-        for predictor, short in (("logistic_regression", "LR"), ("boosted_trees", "GBT"))
-        for size in (10, 100, 1000, 10000)
-    ),
-    Column(
-        "downstream_task_logistic_regression:sample_efficiency",
-        "LR sample eff.",
-        DOWNSTREAM,
-        1,
-        "downstream_task_logistic_regression",
-    ),
-    Column(
-        "downstream_task_boosted_trees:sample_efficiency",
-        "GBT sample eff.",
-        DOWNSTREAM,
-        1,
-        "downstream_task_boosted_trees",
-    ),
+    _metrics_here(DOWNSTREAM),
     # UDR across runs, computed when the leaderboard is written (benchmark.leaderboard.udr).
     Column("udr_lasso", "UDR Lasso (seeds)", SELECTION, 1, "udr"),
     Column("udr_spearman", "UDR Spearman (seeds)", SELECTION, 1, "udr"),
@@ -297,12 +262,66 @@ COLUMNS: tuple[Column, ...] = (
     Column(PARAMETERS_PREFIX + "decoder", "decoder", PARAMETERS, 0, ""),
 )
 
-_BY_KEY = {c.key: c for c in COLUMNS}
+
+def _metric_columns(group: str) -> list[Column]:
+    """The labelled keys of the registered metrics of one group, as their specs declare them."""
+    from benchmark.metrics import METRICS
+
+    return [
+        Column(k.name, k.label, group, k.direction, m.name, headline=k.headline)
+        for m in METRICS.specs()
+        if m.group == group
+        for k in m.keys
+        if k.label
+    ]
+
+
+def _place(own: tuple[Column, ...]) -> tuple[Column, ...]:
+    """All columns: those listed here, with each group's metric columns at its marker (or, for
+    a group without one, at the end)."""
+    ordered: list[Column] = []
+    for column in own:
+        ordered += _metric_columns(column.group) if not column.key else [column]
+    marked = {c.group for c in own if not c.key}
+    for group in dict.fromkeys(c.group for c in _metric_columns_all()):
+        if group not in marked:
+            ordered += _metric_columns(group)
+    return tuple(ordered)
+
+
+def _metric_columns_all() -> list[Column]:
+    from benchmark.metrics import METRICS
+
+    return [
+        c
+        for group in dict.fromkeys(m.group for m in METRICS.specs())
+        for c in _metric_columns(group)
+    ]
+
+
+_CACHE: dict[tuple[str, ...], tuple[tuple[Column, ...], dict[str, Column]]] = {}
+
+
+def _columns() -> tuple[tuple[Column, ...], dict[str, Column]]:
+    from benchmark.metrics import METRICS
+
+    names = tuple(METRICS.names())
+    if names not in _CACHE:
+        placed = _place(_OWN_COLUMNS)
+        _CACHE.clear()
+        _CACHE[names] = placed, {c.key: c for c in placed}
+    return _CACHE[names]
+
+
+def columns() -> tuple[Column, ...]:
+    """Every known column: the metrics' (from their specs) and the latent scores', training's,
+    UDR's and the model sizes' (listed here), in table order."""
+    return _columns()[0]
 
 
 def representation_prefix(key: str) -> str:
     """The representation prefix of a score key (`sampled/`, `pca/`, `ica/`), or ''."""
-    if key in _BY_KEY:
+    if key in _columns()[1]:
         return ""
     return next((p for p in REPRESENTATION_PREFIXES if key.startswith(p)), "")
 
@@ -311,8 +330,9 @@ def column_for(key: str) -> Column:
     """The column of a score key (keys of other representations share their mean key's column),
     or an 'other' one."""
     base = key.removeprefix(representation_prefix(key))
-    if base in _BY_KEY:
-        column = _BY_KEY[base]
+    by_key = _columns()[1]
+    if base in by_key:
+        column = by_key[base]
         if base != key:
             return Column(key, column.label, column.group, column.direction, column.metric)
         return column

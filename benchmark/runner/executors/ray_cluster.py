@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from benchmark.resources import GPU_MEMORY_VARIABLE
-from benchmark.runner.executors import Executor, Job
+from benchmark.runner.executors import Executor, ExecutorOptions, Job, register_executor
 from benchmark.runner.pool import execute_in_child
 from benchmark.runner.worker import Pipeline, execute_one, failed_outcome
 from benchmark.store import RunOutcome, utc_now
@@ -44,6 +44,7 @@ def task_options(
     return options
 
 
+@register_executor("ray")
 class RayExecutor(Executor):
     """Runs each job as a Ray task on the cluster at `address` (None: a fresh local Ray instance).
 
@@ -54,8 +55,6 @@ class RayExecutor(Executor):
     used as is. With `run_timeout` (seconds) each task runs its run in a
     child process and fails it when it takes longer.
     """
-
-    name = "ray"
 
     def __init__(
         self,
@@ -75,6 +74,17 @@ class RayExecutor(Executor):
         self.max_artifact_bytes = max_artifact_bytes
         self.runs_per_gpu = runs_per_gpu
         self.gpu_memory_mb = gpu_memory_mb
+
+    @classmethod
+    def from_options(cls, pipeline: str | Pipeline, options: ExecutorOptions) -> RayExecutor:
+        return cls(
+            pipeline,
+            address=options.ray_address,
+            run_timeout=options.run_timeout,
+            max_artifact_bytes=options.max_artifact_bytes,
+            runs_per_gpu=options.runs_per_gpu,
+            gpu_memory_mb=options.gpu_memory_mb,
+        )
 
     def map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
         try:

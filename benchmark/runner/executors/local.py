@@ -1,61 +1,28 @@
-"""Executors: where runs execute. `local` (in process, or a pool of worker processes) and `ray`.
-
-An executor takes a lazy iterator of jobs and yields each job's `RunOutcome`
-as it completes. It pulls a job only when it can start it (up to its number
-of slots), so the suite claims runs just in time. Outcomes come back to the
-driver, which alone writes the database.
-"""
+"""The `local` executor: runs in this process, or in a pool of worker processes."""
 
 from __future__ import annotations
 
-import abc
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
-from benchmark.config.runs import RunSpec
 from benchmark.resources import GPU_MEMORY_VARIABLE
 from benchmark.runner.devices import available_cores, worker_environments
+from benchmark.runner.executors import (
+    DEFAULT_MAX_ARTIFACT_BYTES,
+    Executor,
+    ExecutorOptions,
+    Job,
+    register_executor,
+)
 from benchmark.runner.pool import WorkerPool
-from benchmark.runner.worker import DEFAULT_MAX_ARTIFACT_MB, Pipeline, execute_one
+from benchmark.runner.worker import Pipeline, execute_one
 from benchmark.store import RunOutcome
 
-__all__ = ["EXECUTORS", "Executor", "Job", "LocalExecutor", "make_executor"]
-
-EXECUTORS = ("local", "ray")
-DEFAULT_MAX_ARTIFACT_BYTES = int(DEFAULT_MAX_ARTIFACT_MB * 1e6)
+__all__ = ["LocalExecutor"]
 
 
-@dataclass(frozen=True)
-class Job:
-    """One run to execute in its own working folder.
-
-    `training_dir` is the checkpoint folder it shares with every run of its
-    training id (None: the pipeline's default inside `workdir`).
-    """
-
-    spec: RunSpec
-    workdir: Path
-    training_dir: Path | None = None
-
-
-class Executor(abc.ABC):
-    """Runs jobs and yields their outcomes as they complete."""
-
-    name: str
-
-    @abc.abstractmethod
-    def map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
-        """Outcomes of `jobs`, in completion order; closing the generator stops the work."""
-
-    @property
-    def shows_run_progress(self) -> bool:
-        """Whether each run's own progress bar is shown (runs in this process, on a terminal)."""
-        return False
-
-
+@register_executor("local")
 class LocalExecutor(Executor):
     """Runs in this process, or in `workers` worker processes (`benchmark.runner.pool`).
 
@@ -68,8 +35,6 @@ class LocalExecutor(Executor):
     (`benchmark.runner.devices`); `gpu_memory_mb` caps each run's memory per
     GPU (default: grown on demand).
     """
-
-    name = "local"
 
     def __init__(
         self,
@@ -95,6 +60,19 @@ class LocalExecutor(Executor):
         self.max_artifact_bytes = max_artifact_bytes
         self.gpus = tuple(gpus)
         self.gpu_memory_mb = gpu_memory_mb
+
+    @classmethod
+    def from_options(cls, pipeline: str | Pipeline, options: ExecutorOptions) -> LocalExecutor:
+        return cls(
+            pipeline,
+            workers=options.workers,
+            progress=options.progress,
+            run_timeout=options.run_timeout,
+            isolate=options.isolate,
+            max_artifact_bytes=options.max_artifact_bytes,
+            gpus=options.gpus,
+            gpu_memory_mb=options.gpu_memory_mb,
+        )
 
     @property
     def in_process(self) -> bool:
@@ -130,48 +108,3 @@ class LocalExecutor(Executor):
             ),
         )
         yield from pool.map(jobs)
-
-
-def make_executor(
-    name: str,
-    pipeline: str | Pipeline,
-    *,
-    workers: int = 1,
-    progress: bool = True,
-    ray_address: str | None = None,
-    run_timeout: float | None = None,
-    isolate: bool = False,
-    max_artifact_bytes: int | None = DEFAULT_MAX_ARTIFACT_BYTES,
-    gpus: Sequence[str] = (),
-    runs_per_gpu: int = 1,
-    gpu_memory_mb: int | None = None,
-) -> Executor:
-    """The executor called `name` ("local" or "ray").
-
-    local: `workers` processes spread over `gpus`; ray: each run asks for
-    `1 / runs_per_gpu` of a GPU when the cluster has GPUs. `gpu_memory_mb`
-    caps each run's memory per GPU (both executors).
-    """
-    if name == "local":
-        return LocalExecutor(
-            pipeline,
-            workers=workers,
-            progress=progress,
-            run_timeout=run_timeout,
-            isolate=isolate,
-            max_artifact_bytes=max_artifact_bytes,
-            gpus=gpus,
-            gpu_memory_mb=gpu_memory_mb,
-        )
-    if name == "ray":
-        from benchmark.runner.ray_executor import RayExecutor
-
-        return RayExecutor(
-            pipeline,
-            address=ray_address,
-            run_timeout=run_timeout,
-            max_artifact_bytes=max_artifact_bytes,
-            runs_per_gpu=runs_per_gpu,
-            gpu_memory_mb=gpu_memory_mb,
-        )
-    raise ValueError(f"unknown executor {name!r}; known: {', '.join(EXECUTORS)}")

@@ -1,0 +1,27 @@
+"""Run ids and training ids of shipped tasks are pinned: results databases are keyed by them."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from benchmark.config.loader import TASKS_DIR, load_task
+from benchmark.config.runs import expand_task
+
+# sha256 (first 16 hex digits) of "run_id:training_id" lines, one per run, in expansion order.
+PINNED = {
+    "quick": "07760229bf8855d3",
+    "cpu_study": "c01de6b38b829e0e",
+    "small_sweep": "2d6b1f3de85267c1",
+    "posterior_beta_sweep": "8b43ca3a423c30f5",
+    "autoencoder_vs_vae": "eb9081d6d3eb263d",
+    "correlated_factors": "bc02606eb44ba019",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_shipped_task_ids_do_not_change(name):
+    specs = expand_task(load_task(TASKS_DIR / f"{name}.yaml"))
+    lines = "".join(f"{s.run_id}:{s.training_id}\n" for s in specs)
+    assert hashlib.sha256(lines.encode()).hexdigest()[:16] == PINNED[name]
