@@ -13,7 +13,7 @@ def test_validate_shipped_tasks(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith(
         "tasks/quick.yaml: ok: task 'quick', 6 runs = 6 configurations (1 model entry) x 1 seed, "
-        "2000 steps each"
+        "1000 steps each"
     )
     assert "1800 runs = 36 configurations (6 model entries) x 50 seeds" in out[1]
 
