@@ -13,7 +13,7 @@ from benchmark.data import DATASETS, get_dataset
 from benchmark.data.base import check_observations
 from benchmark.errors import UserInputError
 
-NEEDS_A_FILE = {"cars3d", "dsprites_file", "mpi3d", "shapes3d"}
+NEEDS_A_FILE = {"cars3d", "dsprites_file", "mpi3d", "shapes3d", "smallnorb"}
 
 
 def test_every_data_set_is_registered_and_declares_its_observations():

@@ -184,7 +184,14 @@ def _start_two_workers(tmp_path: Path, log: Path) -> tuple[subprocess.Popen, set
     command, env = _cli(tmp_path, log)
     command += ["--pipeline", "fake_pipeline:sleeps", "--workers", "2"]
     process = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        # A parent that ignores SIGINT (a background shell, a test-runner worker) passes
+        # that on, and Python then installs no KeyboardInterrupt handler: start it default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 90
     while len(fake_pipeline.read_log(log)) < 2:
