@@ -340,7 +340,13 @@ def column_for(key: str) -> Column:
 
 
 # Scale-dependent variants of tabled scores.
-_SECONDARY = {"gaussian_wasserstein_correlation", "aggregate_gaussian_wasserstein_correlation"}
+_SECONDARY = {
+    "gaussian_wasserstein_correlation",
+    "aggregate_gaussian_wasserstein_correlation",
+    # FastICA's fit (benchmark.evaluation.rotations): iterations, and 0 where it hit its cap.
+    "fit_iterations",
+    "fit_converged",
+}
 
 
 # Shown in the decomposition-and-gaps table (benchmark.leaderboard.rate_distortion) instead.

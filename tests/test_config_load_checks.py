@@ -166,6 +166,20 @@ CASES = [
         "settings: {num_train: 50, latent_scores: {num_points: 1}}",
         "evaluation.settings.latent_scores.num_points: expected an integer from 2",
     ),
+    (
+        DATASET,
+        "dataset: {name: toy, args: {factor_sizes: [4, 5]}}",
+        "evaluation.settings.latent_scores.tc_sample_size: expected at most the 20 distinct "
+        "images of data set 'toy' (the total correlation draws min(tc_sample_size, num_points) "
+        "= 1,000 distinct points), got 1000 (the default)",
+    ),
+    (
+        "latent_dim: 2}",
+        "latent_dim: 1000, posterior: iaf}",
+        "evaluation.settings.latent_scores.posterior_samples: expected more than the 1000 "
+        "latents of models[0] (beta_vae, posterior iaf: its moments are sample estimates and "
+        "need an invertible sample covariance), got 1000 (the default)",
+    ),
     ("seeds: [0]", f"seeds: [{2**70}]", "seeds[0]: expected an integer from 0 to 2,147,483,647"),
     ("seeds: [0]", f"seeds: [{MAX_SEED + 1}]", "seeds[0]: expected an integer from 0 to"),
     ("seeds: [0]", "seeds: 100000000000", "seeds: expected an integer from 1 to 10,000,000"),
@@ -221,15 +235,35 @@ def test_every_metric_and_latent_setting_has_a_declared_check():
         assert not missing, (owner, missing)
 
 
+def test_sizes_that_fit_every_configuration_load(in_tmp):
+    """The size checks refuse only what would fail: a grid as large as the TC sample, a
+    closed-form family with few draws, IAF with more draws than latents, latent scores off."""
+    fits = [
+        (DATASET, "dataset: {name: toy, args: {factor_sizes: [4, 5]}}\n", "tc_sample_size: 20"),
+        (DATASET, "dataset: {name: toy, args: {factor_sizes: [4, 5]}}\n", "num_points: 20"),
+        (SETTINGS, SETTINGS, "posterior_samples: 2"),
+        ("latent_dim: 2}", "latent_dim: 2, posterior: iaf}", "posterior_samples: 3"),
+    ]
+    for old, new, latent in fits:
+        text = BASE.replace(old, new).replace(
+            "settings: {num_train: 50}", f"settings: {{num_train: 50, latent_scores: {{{latent}}}}}"
+        )
+        load_task(task_file(in_tmp, text=text))
+    off = BASE.replace(DATASET, "dataset: {name: toy, args: {factor_sizes: [4, 5]}}")
+    load_task(
+        task_file(Path.cwd(), text=off.replace("latent_scores: true", "latent_scores: false"))
+    )
+
+
 def test_every_model_argument_has_a_declared_check():
     from benchmark.models import MODELS, model_arguments
-    from benchmark.models.posteriors import FAMILY_OPTION_NAMES
+    from benchmark.models.posteriors import family_option_names
 
     for entry in MODELS.names():
         cls = MODELS.get(entry)
         for name in model_arguments(entry):
             declared = any(name in vars(k).get("argument_checks", {}) for k in cls.__mro__)
-            declared = declared or name in FAMILY_OPTION_NAMES  # checked by the family
+            declared = declared or name in family_option_names()  # checked by the family
             assert declared, (entry, name)
 
 

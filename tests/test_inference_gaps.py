@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from benchmark.evaluation.inference_gaps import gap_summary, inference_gaps
-from benchmark.models.posteriors import DiagonalGaussian, FullCovarianceGaussian
+from benchmark.models.families.diagonal import DiagonalGaussian
+from benchmark.models.families.full_covariance import FullCovarianceGaussian
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()

@@ -10,7 +10,8 @@ import pytest
 
 from benchmark.evaluation.kl_decomposition import encode_population, kl_decomposition
 from benchmark.models import build_model
-from benchmark.models.posteriors import DiagonalGaussian, FullCovarianceGaussian
+from benchmark.models.families.diagonal import DiagonalGaussian
+from benchmark.models.families.full_covariance import FullCovarianceGaussian
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()

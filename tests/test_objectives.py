@@ -8,7 +8,9 @@ from vae_cases import FAMILIES, Squares, small_args
 
 from benchmark.models import build_model
 from benchmark.models import objectives as O
-from benchmark.models import posteriors as P
+from benchmark.models.families import diagonal as diagonal_family
+from benchmark.models.families import full_covariance as full_family
+from benchmark.models.families import iaf as iaf_family
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()
@@ -36,7 +38,7 @@ def test_annealed_capacity_grows_linearly_then_stays(step, expected):
 def test_total_correlation_by_hand_for_two_diagonal_posteriors():
     """z_i at the means of N(mu_j, I): TC = log(1 + e^-1) - 2 log(1 + e^-1/2)."""
     loc = tf.constant([[0.0, 0.0], [1.0, -1.0]])
-    posterior = P.DiagonalGaussian(loc, tf.zeros_like(loc))
+    posterior = diagonal_family.DiagonalGaussian(loc, tf.zeros_like(loc))
     expected = math.log(1 + math.exp(-1)) - 2 * math.log(1 + math.exp(-0.5))
     assert float(O.total_correlation(loc, posterior)) == pytest.approx(expected, rel=1e-5)
 
@@ -46,19 +48,21 @@ def test_total_correlation_uses_the_full_covariance_density():
     rho = 0.6
     scale_tril = tf.linalg.cholesky(tf.constant([[[1.0, rho], [rho, 1.0]]]))
     loc = tf.zeros([1, 2])
-    posterior = P.FullCovarianceGaussian(loc, scale_tril)
+    posterior = full_family.FullCovarianceGaussian(loc, scale_tril)
     expected = -0.5 * math.log(1 - rho**2)
     assert float(O.total_correlation(loc, posterior)) == pytest.approx(expected, rel=1e-5)
 
 
 def test_total_correlation_with_identity_iaf_matches_its_base():
-    family = P.IAFFamily(2, iaf_steps=1, iaf_hidden_units=[4], context_dim=3, moment_samples=20_000)
+    family = iaf_family.IAFFamily(
+        2, iaf_steps=1, iaf_hidden_units=[4], context_dim=3, moment_samples=20_000
+    )
     features = tf.constant(np.random.default_rng(1).normal(size=(3, 3)).astype(np.float32))
     family.posterior(features).sample_and_log_prob(1, 0)
     for variable in family.networks[0].trainable_variables:
         variable.assign(tf.zeros_like(variable))
     iaf = family.posterior(features)
-    base = P.DiagonalGaussian(iaf.loc, iaf.log_variance)
+    base = diagonal_family.DiagonalGaussian(iaf.loc, iaf.log_variance)
     z = base.mean()
     assert float(O.total_correlation(z, iaf, seed=tf.constant([1, 2]))) == pytest.approx(
         float(O.total_correlation(z, base)), abs=0.05
@@ -79,7 +83,7 @@ def test_covariance_of_means_divides_by_batch_size():
 def test_dip_covariance_adds_each_familys_expected_covariance():
     loc = tf.constant([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
     tril = tf.tile(tf.constant([[[1.0, 0.0], [0.5, 2.0]]]), [4, 1, 1])
-    posterior = P.FullCovarianceGaussian(loc, tril)
+    posterior = full_family.FullCovarianceGaussian(loc, tril)
     np.testing.assert_allclose(O.dip_covariance(posterior, "i"), np.eye(2), atol=1e-6)
     expected_ii = np.eye(2) + np.array([[1.0, 0.5], [0.5, 4.25]])  # + L L^T
     np.testing.assert_allclose(O.dip_covariance(posterior, "ii"), expected_ii, atol=1e-6)

@@ -6,6 +6,9 @@ from scipy import stats
 
 from benchmark.errors import UserInputError
 from benchmark.models import posteriors as P
+from benchmark.models.families import diagonal as diagonal_family
+from benchmark.models.families import full_covariance as full_family
+from benchmark.models.families import iaf as iaf_family
 from benchmark.tf_quiet import import_tensorflow, import_tfp
 
 tf = import_tensorflow()
@@ -36,7 +39,7 @@ def _mc_kl(posterior: P.Posterior, num: int = 40_000, seed: int = 7):
 
 
 def test_diagonal_log_prob_moments_and_kl():
-    q = P.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
+    q = diagonal_family.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
     sigma = np.exp(LOG_VAR / 2)
     z = RNG.normal(size=(5, N, D)).astype(np.float32)
     expected = stats.norm(LOC, sigma).logpdf(z).sum(-1)
@@ -55,7 +58,7 @@ def test_diagonal_log_prob_moments_and_kl():
 
 
 def test_full_covariance_log_prob_moments_and_kl():
-    q = P.FullCovarianceGaussian(tf.constant(LOC), tf.constant(TRIL))
+    q = full_family.FullCovarianceGaussian(tf.constant(LOC), tf.constant(TRIL))
     cov = TRIL @ np.transpose(TRIL, (0, 2, 1))
     np.testing.assert_allclose(q.covariance().numpy(), cov, rtol=1e-5)
     z = RNG.normal(size=(N, D)).astype(np.float32)
@@ -74,8 +77,8 @@ def test_full_covariance_log_prob_moments_and_kl():
 
 
 def test_full_covariance_with_diagonal_cholesky_is_the_diagonal_posterior():
-    diagonal = P.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
-    full = P.FullCovarianceGaussian(tf.constant(LOC), tf.linalg.diag(tf.exp(LOG_VAR / 2)))
+    diagonal = diagonal_family.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
+    full = full_family.FullCovarianceGaussian(tf.constant(LOC), tf.linalg.diag(tf.exp(LOG_VAR / 2)))
     z = RNG.normal(size=(2, N, D)).astype(np.float32)
     np.testing.assert_allclose(full.log_prob(z), diagonal.log_prob(z), rtol=1e-6)
     np.testing.assert_allclose(full.marginal_log_prob(z), diagonal.marginal_log_prob(z), rtol=1e-6)
@@ -92,7 +95,7 @@ def test_full_covariance_with_diagonal_cholesky_is_the_diagonal_posterior():
 def test_full_covariance_head_is_a_unit_lower_factor_times_sigma():
     """scale_tril = L diag(sigma): L unit lower-triangular from the off-diagonal head, sigma
     = exp(log_var / 2) from the diagonal family's head (linear IAF, Kingma et al. 2016)."""
-    family = P.FullCovarianceFamily(D)
+    family = full_family.FullCovarianceFamily(D)
     features = tf.constant(FEATURES)
     family.posterior(features)  # builds both heads
     assert family.off_diagonal.kernel.shape == (5, D * (D - 1) // 2)
@@ -117,11 +120,11 @@ def test_full_covariance_head_is_a_unit_lower_factor_times_sigma():
 def test_sample_from_noise_is_the_reparameterisation_with_its_density():
     """z = mu + A eps and log q(z) from the noise agree with each family's own log_prob."""
     eps = RNG.normal(size=(6, N, D)).astype(np.float32)
-    diagonal = P.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
+    diagonal = diagonal_family.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
     z, log_q = diagonal.sample_from_noise(eps)
     np.testing.assert_allclose(z, LOC + np.exp(LOG_VAR / 2) * eps, rtol=1e-6)
     np.testing.assert_allclose(log_q, diagonal.log_prob(z), rtol=1e-5)
-    full = P.FullCovarianceGaussian(tf.constant(LOC), tf.constant(TRIL))
+    full = full_family.FullCovarianceGaussian(tf.constant(LOC), tf.constant(TRIL))
     z, log_q = full.sample_from_noise(eps)
     np.testing.assert_allclose(z, LOC + np.einsum("nde,sne->snd", TRIL, eps), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(log_q, full.log_prob(z), rtol=1e-5)
@@ -145,9 +148,13 @@ def _randomise(network, seed: int = 0) -> None:
             module.kernel.assign(module.kernel_constraint(module.kernel))
 
 
-def _iaf(features: np.ndarray, zero_networks: bool = False, steps: int = 2) -> P.IAFPosterior:
+def _iaf(
+    features: np.ndarray, zero_networks: bool = False, steps: int = 2
+) -> iaf_family.IAFPosterior:
     """An IAF posterior with random (masked) networks, or with all-zero ones."""
-    family = P.IAFFamily(D, iaf_steps=steps, iaf_hidden_units=[16], context_dim=features.shape[-1])
+    family = iaf_family.IAFFamily(
+        D, iaf_steps=steps, iaf_hidden_units=[16], context_dim=features.shape[-1]
+    )
     posterior = family.posterior(tf.constant(features))
     posterior.sample_and_log_prob(1, 0)  # creates the networks' variables
     for k, network in enumerate(family.networks):
@@ -187,9 +194,9 @@ def test_iaf_cross_log_prob_pairs_every_sample_with_every_posterior():
         np.testing.assert_allclose(cross[:, j], single.log_prob(z[0]).numpy(), rtol=1e-4, atol=1e-4)
 
 
-def _iaf_row(q: P.IAFPosterior, j: int) -> P.IAFPosterior:
+def _iaf_row(q: iaf_family.IAFPosterior, j: int) -> iaf_family.IAFPosterior:
     """The posterior of input j alone, repeated over a batch of N points."""
-    return P.IAFPosterior(
+    return iaf_family.IAFPosterior(
         tf.repeat(q.loc[j : j + 1], N, 0),
         tf.repeat(q.log_variance[j : j + 1], N, 0),
         tf.repeat(q.context[j : j + 1], N, 0),
@@ -199,7 +206,7 @@ def _iaf_row(q: P.IAFPosterior, j: int) -> P.IAFPosterior:
 
 def test_iaf_with_identity_steps_is_its_diagonal_base():
     q = _iaf(FEATURES, zero_networks=True)
-    base = P.DiagonalGaussian(q.loc, q.log_variance)
+    base = diagonal_family.DiagonalGaussian(q.loc, q.log_variance)
     z = RNG.normal(size=(2, N, D)).astype(np.float32)
     np.testing.assert_allclose(q.log_prob(z), base.log_prob(z), rtol=1e-5)
     mc = q.kl_to_standard_normal(num_samples=20_000, seed=1).numpy()
@@ -231,7 +238,7 @@ def test_iaf_moments_and_kl_are_sample_estimates():
 
 
 def test_samples_are_stateless_in_and_out_of_tf_function():
-    q = P.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
+    q = diagonal_family.DiagonalGaussian(tf.constant(LOC), tf.constant(LOG_VAR))
     eager, _ = q.sample_and_log_prob(2, tf.constant([3, 4]))
     graph = tf.function(lambda s: q.sample_and_log_prob(2, s)[0])(tf.constant([3, 4]))
     # Same draws; graph rewrites (fused CPU kernels) may round the arithmetic on them differently.
@@ -256,7 +263,7 @@ def test_families_declare_their_options_and_reject_others():
         "kl_samples": 1,
         "moment_samples": 64,
     }
-    assert set(P.FAMILY_OPTION_NAMES) == set(iaf)
+    assert set(P.family_option_names()) == set(iaf)
     with pytest.raises(UserInputError, match="not used by posterior family 'full_covariance'"):
         P.make_family("full_covariance", 3, context_dim=4, kl_samples=2)
     with pytest.raises(UserInputError, match="'iaf_steps': expected an integer from 1 to 64"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -68,7 +70,22 @@ def test_rotated_representation_fits_once_then_maps():
         return rotated[x.astype(int)]
 
     index = np.arange(200)
-    function = rotated_representation(represent, index, "pca", seed=0)
+    function, rotation = rotated_representation(represent, index, "pca", seed=0)
+    assert (rotation.iterations, rotation.converged) == (0, True)
     out = function(index[:50])
     assert calls == [200, 50]
     assert out.shape == (50, 4)
+
+
+def test_ica_reports_its_fit_instead_of_warning():
+    """A fit that reaches the iteration cap is kept and flagged, not printed to the run's log."""
+    codes, _ = _disentangled(2000)
+    gaussian = np.random.default_rng(0).normal(size=(1000, 6))  # no direction is non-Gaussian
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning, ConvergenceWarning included, fails here
+        good = fit_rotation(codes @ HADAMARD, "ica", seed=0)
+        noise = fit_rotation(gaussian, "ica", seed=0)
+    assert good.converged and 0 < good.iterations < 1000
+    assert 0 < noise.iterations <= 1000
+    assert noise.converged == (noise.iterations < 1000)
+    assert noise(gaussian).shape == (1000, 6)

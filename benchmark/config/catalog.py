@@ -19,8 +19,10 @@ __all__ = [
     "Catalog",
     "dataset_names",
     "default_catalog",
+    "latent_score_defaults",
     "latent_score_settings",
     "metric_names",
+    "model_facts",
     "model_names",
     "setting_checks",
 ]
@@ -40,6 +42,8 @@ class Catalog:
     `evaluation_settings` apply). `setting_checks` maps a metric name (or
     "latent_scores") to the declared value check of each of its settings
     (`check(name, value) -> value`, raising `ArgumentError`).
+    `sampled_posteriors` are the families whose moments are Monte Carlo
+    estimates; `model_defaults` maps an entry to its arguments' defaults.
     """
 
     datasets: tuple[str, ...]
@@ -53,6 +57,9 @@ class Catalog:
     setting_checks: Mapping[str, Mapping[str, Callable[[str, object], object]]] = field(
         default_factory=dict
     )
+    sampled_posteriors: tuple[str, ...] = ()
+    latent_score_defaults: Mapping[str, object] = field(default_factory=dict)
+    model_defaults: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
@@ -83,6 +90,15 @@ def model_names() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Callable[
 
 
 @lru_cache(maxsize=1)
+def model_facts() -> tuple[tuple[str, ...], dict[str, dict[str, object]]]:
+    """`(sampled posterior families, {entry: its arguments' defaults})`; imports TensorFlow."""
+    from benchmark.models import MODELS, POSTERIORS, model_arguments
+
+    sampled = tuple(n for n in POSTERIORS.names() if not POSTERIORS.get(n).closed_form)
+    return sampled, {name: model_arguments(name) for name in MODELS.names()}
+
+
+@lru_cache(maxsize=1)
 def setting_checks() -> dict[str, dict[str, Callable[[str, object], object]]]:
     """`{metric or "latent_scores": {setting: check}}` (no TensorFlow).
 
@@ -107,11 +123,21 @@ def latent_score_settings() -> tuple[str, ...]:
     return latent_settings.setting_names()
 
 
+@lru_cache(maxsize=1)
+def latent_score_defaults() -> dict[str, object]:
+    """`{setting: default}` of the latent scores' own and sampling settings (no TensorFlow)."""
+    from benchmark.evaluation import latent_settings
+
+    declared = (*latent_settings.SCORE_SETTINGS, *latent_settings.SAMPLE_SETTINGS)
+    return {setting.name: setting.default for setting in declared}
+
+
 def default_catalog() -> Catalog:
     """The live registries (each read once, then cached)."""
     datasets, dataset_targets = dataset_names()
     metrics, per_metric = metric_names()
     entries, posteriors, model_targets = model_names()
+    sampled, defaults = model_facts()
     metric_settings = {**per_metric, "latent_scores": latent_score_settings()}
     return Catalog(
         datasets=datasets,
@@ -123,4 +149,7 @@ def default_catalog() -> Catalog:
         model_targets=model_targets,
         metric_settings=metric_settings,
         setting_checks=setting_checks(),
+        sampled_posteriors=sampled,
+        latent_score_defaults=latent_score_defaults(),
+        model_defaults=defaults,
     )

@@ -106,9 +106,11 @@ def parse_task(raw: object, sources: Sources, catalog: Catalog) -> TaskConfig:
     _check_run_count(data, len(seeds), sources)
     training = _training(data["training"], sources)
     evaluation = _evaluation(data["evaluation"], sources, catalog)
-    dataset, observation_shape = _dataset(data["dataset"], sources, catalog)
+    dataset, observation_shape, combinations = _dataset(data["dataset"], sources, catalog)
     task_sweep = _sweep(data["sweep"], ("sweep",), sources) if "sweep" in data else [{}]
     models = _models(data["models"], task_sweep, sources, catalog, observation_shape)
+    if evaluation.latent_scores:
+        _check_latent_score_sizes(data, evaluation, models, dataset, combinations, sources, catalog)
     _warn_merged_entries(models, sources)
     arg_names = _argument_names(models, task_sweep, dataset)
     leaderboard = _leaderboard(data.get("leaderboard", {}), arg_names, evaluation, sources)
@@ -136,22 +138,85 @@ def _values(point: _Point) -> dict[str, Scalar]:
 
 def _dataset(
     raw: object, sources: Sources, catalog: Catalog
-) -> tuple[DatasetConfig, tuple[int, ...] | None]:
-    """The data set and, when its class can say so cheaply, its observation shape."""
+) -> tuple[DatasetConfig, tuple[int, ...] | None, int | None]:
+    """The data set and, when its class can say so cheaply, its observation shape and
+    its number of factor combinations (`GroundTruthData.num_combinations`)."""
     path: FieldPath = ("dataset",)
     data = sources.mapping(raw, path)
     check_keys(sources, data, path, allowed=("name", "args"), required=("name",))
     name = sources.choice(data["name"], (*path, "name"), catalog.datasets, "data set")
     args = _args(data.get("args", {}), (*path, "args"), sources)
     target = catalog.dataset_targets.get(name)
-    shape = None
+    shape = combinations = None
     if target is not None:
         located = {k: (v, (*path, "args", k)) for k, v in args.items()}
         _check_call(target, located, path, sources)
         validate = getattr(target, "validate_args", None)
         if validate is not None:
             shape = _declared_check(lambda: validate(**args), located, path, sources)
-    return DatasetConfig(name=name, args=args), shape
+        count = getattr(target, "num_combinations", None)
+        if count is not None:
+            combinations = _declared_check(lambda: count(**args), located, path, sources)
+    return DatasetConfig(name=name, args=args), shape, combinations
+
+
+def _check_latent_score_sizes(
+    data: Mapping[str, object],
+    evaluation: EvaluationConfig,
+    models: list[tuple[ModelConfig, list[_Point]]],
+    dataset: DatasetConfig,
+    combinations: int | None,
+    sources: Sources,
+    catalog: Catalog,
+) -> None:
+    """Latent-score settings that cannot work for some configuration fail here, not after training.
+
+    - The total correlation needs `min(tc_sample_size, num_points)` points of a
+      data set with at least that many distinct images (Chen et al.'s
+      stratified weights assume N >= M).
+    - A sampled family (IAF) needs `posterior_samples` above its number of
+      latents (an invertible sample covariance per input).
+    """
+    settings = {**catalog.latent_score_defaults, **evaluation.settings_for("latent_scores")}
+
+    def where(name: str) -> tuple[FieldPath, str]:
+        raw = data["evaluation"].get("settings") or {}  # type: ignore[union-attr]
+        if isinstance(raw.get("latent_scores"), Mapping) and name in raw["latent_scores"]:
+            return ("evaluation", "settings", "latent_scores", name), ""
+        if name in raw:
+            return ("evaluation", "settings", name), ""
+        return ("evaluation", "settings", "latent_scores", name), " (the default)"
+
+    if combinations is not None and "tc_sample_size" in settings and "num_points" in settings:
+        needed = min(int(settings["tc_sample_size"]), int(settings["num_points"]))  # type: ignore[arg-type]
+        if needed > combinations:
+            path, default = where("tc_sample_size")
+            raise sources.error(
+                path,
+                f"expected at most the {combinations:,} distinct images of data set "
+                f"{dataset.name!r} (the total correlation draws min(tc_sample_size, num_points) "
+                f"= {needed:,} distinct points), got {settings['tc_sample_size']}{default}; "
+                "set it lower, or latent_scores: false",
+            )
+    draws = settings.get("posterior_samples")
+    if draws is None:
+        return
+    for index, (model, points) in enumerate(models):
+        defaults = catalog.model_defaults.get(model.entry, {})
+        for point in points:
+            args = {**model.args, **_values(point)}
+            family = args.get("posterior", defaults.get("posterior"))
+            latent_dim = args.get("latent_dim", defaults.get("latent_dim"))
+            if family not in catalog.sampled_posteriors or not isinstance(latent_dim, int):
+                continue
+            if int(draws) <= latent_dim:  # type: ignore[arg-type]
+                path, default = where("posterior_samples")
+                raise sources.error(
+                    path,
+                    f"expected more than the {latent_dim} latents of models[{index}] "
+                    f"({model.entry}, posterior {family}: its moments are sample estimates and "
+                    f"need an invertible sample covariance), got {draws}{default}",
+                )
 
 
 def _declared_check(
@@ -412,18 +477,19 @@ def _keyword_parameters(
     """`{name: (required, annotation)}` of the keywords `target` accepts.
 
     For a class whose `__init__` takes `**kwargs`, the parents' `__init__`
-    parameters are followed along the MRO (they receive the `**kwargs`).
-    None when the accepted names cannot be known (no signature, or `**kwargs`
-    that lead nowhere).
+    parameters are followed along the MRO (they receive the `**kwargs`),
+    until a class that names what its `**kwargs` take (a classmethod
+    `var_keyword_names()`, e.g. `VAE`'s posterior-family options). None when
+    the accepted names cannot be known (no signature, or `**kwargs` that lead
+    nowhere).
     """
-    functions = []
+    owners: list[object] = [target]
     if inspect.isclass(target):
-        functions = [vars(k)["__init__"] for k in target.__mro__ if "__init__" in vars(k)]
-    else:
-        functions = [target]
+        owners = [k for k in target.__mro__ if "__init__" in vars(k)]
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     found: dict[str, tuple[bool, object | None]] = {}
-    for function in functions:
+    for owner in owners:
+        function = vars(owner)["__init__"] if inspect.isclass(owner) else owner
         if function is object.__init__:
             return found  # object takes no keywords: what was found is all there is
         try:
@@ -436,6 +502,10 @@ def _keyword_parameters(
                 continue
             found[name] = (param.default is inspect.Parameter.empty, hints.get(name))
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return found
+        if inspect.isclass(owner) and "var_keyword_names" in vars(owner):
+            for name in owner.var_keyword_names():
+                found.setdefault(name, (False, None))
             return found
     return None
 

@@ -31,6 +31,9 @@ class GroundTruthData(abc.ABC):
 
     observation_dtype: ClassVar[type] = np.float32
     observation_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+    #: True for data sets read from files the user has (large: the standard ones hold
+    #: 17,568 to 1,036,800 images); their size is then not worked out at load time.
+    reads_files: ClassVar[bool] = False
 
     @classmethod
     def validate_args(cls, **kwargs: object) -> tuple[int, ...]:
@@ -42,6 +45,19 @@ class GroundTruthData(abc.ABC):
         argument is to blame).
         """
         return tuple(cls(**kwargs).observation_shape)
+
+    @classmethod
+    def num_combinations(cls, **kwargs: object) -> int | None:
+        """How many distinct factor combinations (images) the data set has, known at load time.
+
+        Procedural data sets are built (cheap) and give the product of their
+        factor sizes; data sets that read files (`reads_files`) give None.
+        Load-time checks use it to refuse settings that need more distinct
+        images than the data set has.
+        """
+        if cls.reads_files:
+            return None
+        return int(np.prod(cls(**kwargs).factor_sizes, dtype=np.float64))
 
     @property
     @abc.abstractmethod

@@ -58,6 +58,8 @@ _IMAGE_SHAPE = (64, 64, 3)
 class _ImageGrid(GroundTruthData):
     """Images stored in factor-grid order (last factor fastest), uint8 or lazily read."""
 
+    reads_files = True
+
     _names: tuple[str, ...]
     _sizes: tuple[int, ...]
 
@@ -396,6 +398,8 @@ class SmallNORB(GroundTruthData):
     combination must appear exactly once. Leave it unset for the real files
     (24,300 rows each).
     """
+
+    reads_files = True
 
     @classmethod
     def validate_args(cls, **kwargs: object) -> tuple[int, ...]:

@@ -139,6 +139,8 @@ class DSpritesFile(GroundTruthData):
     what is wrong.
     """
 
+    reads_files = True
+
     @classmethod
     def validate_args(cls, **kwargs: object) -> tuple[int, ...]:
         """Checks the file without reading its data: it exists, is an npz with the

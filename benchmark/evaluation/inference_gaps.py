@@ -43,13 +43,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.models.objectives import bernoulli_nll
-from benchmark.models.posteriors import (
-    DiagonalGaussian,
-    FullCovarianceGaussian,
-    IAFPosterior,
-    Posterior,
-    log_standard_normal,
-)
+from benchmark.models.posteriors import Posterior, log_standard_normal
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()
@@ -104,47 +98,14 @@ def free_parameters(
 ) -> tuple[dict[str, tf.Tensor], Callable[[dict[str, tf.Tensor]], Posterior]]:
     """`(parameters, build)`: the per-image free parameters of q (`[N, ...]` each) and the map back.
 
-    `build(parameters)` gives the same family's posterior; the IAF's flow
-    networks stay fixed (semi-amortised). Raises TypeError for other families.
+    What each family declares in `Posterior.local_parameters` (the IAF's flow
+    networks stay fixed: semi-amortised). Raises TypeError for a family that
+    declares none.
     """
-    if isinstance(posterior, DiagonalGaussian):
-        params = {"loc": posterior.loc, "log_variance": posterior.log_variance}
-        return params, lambda p: DiagonalGaussian(p["loc"], p["log_variance"])
-    if isinstance(posterior, FullCovarianceGaussian):
-        tril = posterior.scale_tril
-        params = {
-            "loc": posterior.loc,
-            "log_diagonal": tf.math.log(tf.linalg.diag_part(tril)),
-            "lower": tf.linalg.band_part(tril, -1, 0) - tf.linalg.diag(tf.linalg.diag_part(tril)),
-        }
-
-        def build_full(p: dict[str, tf.Tensor]) -> Posterior:
-            lower = tf.linalg.band_part(p["lower"], -1, 0)
-            lower = lower - tf.linalg.diag(tf.linalg.diag_part(lower))
-            return FullCovarianceGaussian(
-                p["loc"], lower + tf.linalg.diag(tf.exp(p["log_diagonal"]))
-            )
-
-        return params, build_full
-    if isinstance(posterior, IAFPosterior):
-        params = {
-            "loc": posterior.loc,
-            "log_variance": posterior.log_variance,
-            "context": posterior.context,
-        }
-
-        def build_iaf(p: dict[str, tf.Tensor]) -> Posterior:
-            return IAFPosterior(
-                p["loc"],
-                p["log_variance"],
-                p["context"],
-                posterior.networks,
-                kl_samples=posterior.kl_samples,
-                moment_samples=posterior.moment_samples,
-            )
-
-        return params, build_iaf
-    raise TypeError(f"inference gaps: no free parameters known for {type(posterior).__name__}")
+    try:
+        return posterior.local_parameters()
+    except NotImplementedError as error:
+        raise TypeError(f"inference gaps: {error}") from None
 
 
 def _elbo(

@@ -54,8 +54,9 @@ from benchmark.errors import UserInputError
 from benchmark.evaluation import posterior_stats as ps
 from benchmark.evaluation.latent_settings import SCORE_SETTINGS
 from benchmark.metrics.unsupervised import unsupervised
+from benchmark.models.families.diagonal import DiagonalGaussian
+from benchmark.models.families.iaf import IAFPosterior
 from benchmark.models.objectives import bernoulli_nll
-from benchmark.models.posteriors import DiagonalGaussian, IAFPosterior
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()

@@ -58,9 +58,12 @@ def _rotation_scores(
         return scores
     subset = replace(evaluation, metrics=metrics)
     for kind in ROTATIONS:
-        rotated = rotated_representation(represent, fit, kind, seed)
+        rotated, rotation = rotated_representation(represent, fit, kind, seed)
         result = interpretability_scores(model, dataset, subset, seed=seed, represent=rotated)
         scores.update({f"{kind}/{k}": v for k, v in result.items() if k not in _DROPPED})
+        if kind == "ica":
+            scores["ica/fit_iterations"] = float(rotation.iterations)
+            scores["ica/fit_converged"] = float(rotation.converged)
     return scores
 
 

@@ -25,13 +25,17 @@ References:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.decomposition import FastICA
+from sklearn.exceptions import ConvergenceWarning
 
 __all__ = [
     "ROTATIONS",
+    "Rotation",
     "active_directions",
     "fit_rotation",
     "rotated_representation",
@@ -63,12 +67,29 @@ def active_directions(mean_codes: np.ndarray, threshold: float = 0.01) -> int:
     return int(np.sum(eigenvalues > threshold))
 
 
-def fit_rotation(codes: np.ndarray, kind: str, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+@dataclass(frozen=True)
+class Rotation:
+    """A fitted rotation: `apply` maps codes `[N, D] -> [N, D]`; `iterations` and
+    `converged` describe the fit (FastICA's; PCA is closed form: 0 and True)."""
+
+    apply: Callable[[np.ndarray], np.ndarray]
+    iterations: int = 0
+    converged: bool = True
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        return self.apply(codes)
+
+
+def fit_rotation(codes: np.ndarray, kind: str, seed: int) -> Rotation:
     """A fixed map `[N, D] -> [N, D]` fitted on `codes [M, D]`: PCA whitening or FastICA.
 
     PCA: `(c - mean) V diag(1/sqrt(lambda))`, eigenvalues floored at 1e-8 of
     the largest so dead directions do not divide by zero. ICA: FastICA with
-    `whiten="unit-variance"`, `random_state=seed`, all D components.
+    `whiten="unit-variance"`, `random_state=seed`, all D components, at most
+    1,000 iterations to a tolerance of 1e-4. A fit that stops at that cap
+    (collapsed latents leave Gaussian noise directions that no rotation makes
+    non-Gaussian) is kept, its last iterate used, and reported as
+    `converged=False` instead of as a warning in the run's log.
     """
     c = np.asarray(codes, np.float64)
     if c.ndim != 2 or len(c) < 2:
@@ -82,7 +103,7 @@ def fit_rotation(codes: np.ndarray, kind: str, seed: int) -> Callable[[np.ndarra
         eigenvalues, vectors = eigenvalues[order], vectors[:, order]
         floor = max(float(eigenvalues[0]), 1e-30) * _RELATIVE_FLOOR
         projection = vectors / np.sqrt(np.maximum(eigenvalues, floor))[None, :]
-        return lambda x: (np.asarray(x, np.float64) - mean) @ projection
+        return Rotation(lambda x: (np.asarray(x, np.float64) - mean) @ projection)
     if kind == "ica":
         ica = FastICA(
             n_components=c.shape[1],
@@ -91,14 +112,21 @@ def fit_rotation(codes: np.ndarray, kind: str, seed: int) -> Callable[[np.ndarra
             max_iter=1000,
             tol=1e-4,
         )
-        ica.fit(c)
-        return lambda x: ica.transform(np.asarray(x, np.float64))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ica.fit(c)
+        return Rotation(
+            lambda x: ica.transform(np.asarray(x, np.float64)),
+            iterations=int(ica.n_iter_),
+            converged=int(ica.n_iter_) < ica.max_iter,
+        )
     raise ValueError(f"rotation kind {kind!r}: expected one of {', '.join(ROTATIONS)}")
 
 
 def rotated_representation(
     represent: Representation, fit_observations: np.ndarray, kind: str, seed: int
-) -> Representation:
-    """`represent` followed by the `kind` rotation fitted on `represent(fit_observations)`."""
+) -> tuple[Representation, Rotation]:
+    """`(represent followed by the rotation, the rotation)`, the `kind` rotation fitted on
+    `represent(fit_observations)`."""
     rotation = fit_rotation(represent(fit_observations), kind, seed)
-    return lambda observations: rotation(represent(observations))
+    return (lambda observations: rotation.apply(represent(observations))), rotation

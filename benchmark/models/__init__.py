@@ -29,13 +29,10 @@ Public API (other parts build against these names):
 Importing this package imports TensorFlow.
 """
 
-from benchmark.models.posteriors import (
-    POSTERIORS,
-    DiagonalGaussian,
-    FullCovarianceGaussian,
-    IAFPosterior,
-    Posterior,
-)
+from benchmark.models.families.diagonal import DiagonalGaussian
+from benchmark.models.families.full_covariance import FullCovarianceGaussian
+from benchmark.models.families.iaf import IAFPosterior
+from benchmark.models.posteriors import POSTERIORS, Posterior
 from benchmark.models.registry import (
     MODELS,
     EntryConfig,

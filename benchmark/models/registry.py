@@ -70,7 +70,13 @@ def register_model(name: str) -> Callable[[type[VAE]], type[VAE]]:
 
 
 def model_arguments(entry: str | type[VAE]) -> dict[str, object]:
-    """Keyword arguments an entry accepts, with their defaults (in signature order)."""
+    """Keyword arguments an entry accepts, with their defaults (in signature order).
+
+    An entry's own `__init__` arguments, then its parents' while they take
+    `**kwargs`, down to `VAE`'s, whose `**family_options` are the options of
+    every registered posterior family (`VAE.var_keyword_names()`; default
+    None: the family's own).
+    """
     cls = MODELS.get(entry) if isinstance(entry, str) else entry
     allowed: dict[str, object] = {}
     for klass in cls.__mro__:
@@ -85,6 +91,10 @@ def model_arguments(entry: str | type[VAE]) -> dict[str, object]:
                 continue
             allowed.setdefault(name, parameter.default)
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            break
+        if "var_keyword_names" in vars(klass):  # VAE: its **family_options
+            for name in klass.var_keyword_names():
+                allowed.setdefault(name, None)
             break
     return allowed
 

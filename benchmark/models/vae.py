@@ -51,9 +51,9 @@ from benchmark.models.networks import (
 from benchmark.models.objectives import bernoulli_nll
 from benchmark.models.optimizers import Adam
 from benchmark.models.posteriors import (
-    FAMILY_OPTION_NAMES,
     POSTERIORS,
     Posterior,
+    family_option_names,
     family_options,
     make_family,
 )
@@ -126,10 +126,12 @@ class VAE(tf_keras.Model):
     - latent_dim: D (10)
     - architecture: "conv" (disentanglement_lib, 64x64 images) | "fc"
     - fc_width: width of the "fc" architecture's hidden layers (1200)
-    - the options of the posterior family, passed on to it: for "iaf",
-      iaf_steps, iaf_hidden_units, kl_samples, moment_samples (see
-      `IAFFamily.options` for their defaults). An option the chosen family
-      does not take is an error (left unset, None, it takes the family's default).
+    - `**family_options`: the options of the posterior family, passed on to
+      it (for "iaf": iaf_steps, iaf_hidden_units, kl_samples, moment_samples;
+      each family declares its own in `PosteriorFamily.options`, with
+      defaults). An option the chosen family does not take is an error (None
+      leaves the family's default); `model_arguments` lists every option of
+      every registered family as an argument of each entry.
     """
 
     #: The name this class is registered under (set by `register_model`).
@@ -145,6 +147,11 @@ class VAE(tf_keras.Model):
         "architecture": _architecture,
         "fc_width": check.bounded_int(1, MAX_WIDTH),
     }
+
+    @classmethod
+    def var_keyword_names(cls) -> tuple[str, ...]:
+        """What `__init__`'s `**family_options` takes: every option of every registered family."""
+        return family_option_names()
 
     @classmethod
     def check_arg(cls, name: str, value: object) -> object:
@@ -165,9 +172,10 @@ class VAE(tf_keras.Model):
         it (e.g. "conv" needs 64 x 64-like images). Raises `UserInputError`
         (an `ArgumentError` naming the argument where one is to blame).
         """
-        options = {k: v for k, v in kwargs.items() if k in FAMILY_OPTION_NAMES and v is not None}
+        option_names = family_option_names()
+        options = {k: v for k, v in kwargs.items() if k in option_names and v is not None}
         for name, value in kwargs.items():
-            if name not in FAMILY_OPTION_NAMES:
+            if name not in option_names:
                 cls.check_arg(name, value)
         posterior = kwargs.get("posterior", "diagonal")
         if isinstance(posterior, str) and posterior in POSTERIORS:
@@ -190,10 +198,7 @@ class VAE(tf_keras.Model):
         latent_dim: int = 10,
         architecture: str = "conv",
         fc_width: int = 1200,
-        iaf_steps: int | None = None,
-        iaf_hidden_units: Sequence[int] | None = None,
-        kl_samples: int | None = None,
-        moment_samples: int | None = None,
+        **family_options: object,
     ) -> None:
         super().__init__(name=self.entry_name or "vae")
         self.observation_shape = tuple(
@@ -207,17 +212,11 @@ class VAE(tf_keras.Model):
         fc_width = self.check_arg("fc_width", fc_width)
         self.fc_width = fc_width
         self.encoder = make_encoder(architecture, self.observation_shape, fc_width)
-        given = {
-            "iaf_steps": iaf_steps,
-            "iaf_hidden_units": iaf_hidden_units,
-            "kl_samples": kl_samples,
-            "moment_samples": moment_samples,
-        }
         self.family = make_family(
             posterior,
             self.latent_dim,
             context_dim=feature_dim(architecture, fc_width),
-            **{k: v for k, v in given.items() if v is not None},
+            **{k: v for k, v in family_options.items() if v is not None},
         )
         self.decoder = make_decoder(architecture, self.observation_shape, fc_width)
         self.precision = "float32"

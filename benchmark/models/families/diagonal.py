@@ -1,0 +1,76 @@
+"""`diagonal`: q(z|x) = N(mu, diag(sigma^2)), as disentanglement_lib parameterises it.
+
+`sigma = exp(log_var / 2)` from one Dense head emitting `(mu, log sigma^2)`
+(2 D numbers). Mean, covariance, density and KL are closed form, and the KL
+splits over latents.
+"""
+
+from __future__ import annotations
+
+from benchmark.models.posteriors import (
+    POSTERIORS,
+    GaussianPosterior,
+    PosteriorFamily,
+    count_free_parameters,
+)
+from benchmark.tf_quiet import import_tensorflow, import_tfp
+
+tf = import_tensorflow()
+tfp = import_tfp()
+import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+
+tfd = tfp.distributions
+
+__all__ = ["DiagonalFamily", "DiagonalGaussian"]
+
+
+class DiagonalGaussian(GaussianPosterior):
+    """q(z|x) = N(mu, diag(sigma^2)), `sigma = exp(log_variance / 2)`.
+
+    KL(q || N(0, I)) = 1/2 sum_d (mu_d^2 + sigma_d^2 - 1 - log sigma_d^2).
+    """
+
+    def __init__(self, loc: tf.Tensor, log_variance: tf.Tensor) -> None:
+        self.loc = loc
+        self.log_variance = log_variance
+        self.scale = tf.exp(0.5 * log_variance)
+        self.distribution = tfd.MultivariateNormalDiag(loc=loc, scale_diag=self.scale)
+
+    def variance(self) -> tf.Tensor:
+        """`[N, D]` per-latent variances."""
+        return tf.exp(self.log_variance)
+
+    def _scale_noise(self, noise):
+        return self.scale * noise, 0.5 * tf.reduce_sum(self.log_variance, axis=-1)
+
+    def covariance(self, num_samples=None, seed=None):
+        return tf.linalg.diag(self.variance())
+
+    def marginal_log_prob(self, z, num_samples=None, seed=None):
+        return tfd.Normal(self.loc, self.scale).log_prob(z)
+
+    def local_parameters(self):
+        parameters = {"loc": self.loc, "log_variance": self.log_variance}
+        return parameters, lambda p: DiagonalGaussian(p["loc"], p["log_variance"])
+
+    def kl_per_latent(self):
+        return 0.5 * (tf.square(self.loc) + tf.exp(self.log_variance) - 1.0 - self.log_variance)
+
+    def kl_to_standard_normal(self, num_samples=None, seed=None):
+        return tf.reduce_sum(self.kl_per_latent(), axis=-1)
+
+
+@POSTERIORS.register("diagonal")
+class DiagonalFamily(PosteriorFamily):
+    """Dense head emitting `(mu, log sigma^2)`, `2 D` numbers."""
+
+    def __init__(self, latent_dim: int, **kwargs) -> None:
+        super().__init__(latent_dim, **kwargs)
+        self.head = tf_keras.layers.Dense(2 * self.latent_dim, name="mean_log_variance")
+
+    def posterior(self, features):
+        loc, log_variance = tf.split(self.head(features), 2, axis=-1)
+        return DiagonalGaussian(loc, log_variance)
+
+    def parameter_counts(self) -> dict[str, int]:
+        return {"posterior_head": count_free_parameters([self.head]), "flow": 0}
