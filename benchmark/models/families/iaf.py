@@ -18,7 +18,7 @@ Samples and their log-density come from `experimental_sample_and_log_prob`
 (one parallel pass). `mean()` and `covariance()` are Monte Carlo estimates
 from `moment_samples` draws (default 64, fixed seed 0 unless one is given),
 i.e. the posterior mean E[z|x] itself, not the flow applied to the base mean
-(evaluation codes use 1,000 draws of per-input noise instead, see
+(evaluation codes use 100 antithetic draws of per-input noise instead, see
 `benchmark.models.representation`). `kl_to_standard_normal` is the Monte
 Carlo average of `log q(z|x) - log N(z; 0, I)` over `kl_samples` draws.
 `log_prob(z)` at an arbitrary point runs the sequential inverse (D passes of
