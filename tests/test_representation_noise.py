@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from benchmark.errors import UserInputError
-
 from benchmark.models import build_model, representation_function
 from benchmark.models.draws import per_input_noise
 from benchmark.tf_quiet import import_tensorflow
