@@ -172,6 +172,7 @@ def execute_run(
             convergence_tolerance=training.convergence_tolerance,
             stop_when_converged=training.stop_when_converged,
             precision=training.precision,
+            min_steps=training.min_steps,
         )
     if model.precision != "float32":
         # Scores are computed in float32 whatever the training precision: the trained

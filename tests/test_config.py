@@ -278,6 +278,11 @@ def test_duplicate_yaml_key_is_an_error(in_tmp):
         ),
         (
             "steps: 100",
+            "steps: 100, min_steps: 200",
+            "x.yaml: training.min_steps: expected at most training.steps (100), got 200",
+        ),
+        (
+            "steps: 100",
             "steps: 100, stop_when_converged: yes please",
             "x.yaml: training.stop_when_converged: expected true or false, got 'yes please'",
         ),
@@ -504,12 +509,13 @@ def test_run_ids_are_stable_and_depend_only_on_what_decides_results(in_tmp):
         s.run_id for s in base
     }
     defaults = GOOD.replace(
-        "steps: 100", "steps: 100, convergence_tolerance: 0.005, stop_when_converged: false"
+        "steps: 100",
+        "steps: 100, convergence_tolerance: 0.005, stop_when_converged: false, min_steps: 0",
     )
     assert [s.run_id for s in expand_task(load(write(in_tmp, defaults, "d.yaml")))] == [
         s.run_id for s in base
     ]
-    for setting in ("convergence_tolerance: 0.01", "stop_when_converged: true"):
+    for setting in ("convergence_tolerance: 0.01", "stop_when_converged: true", "min_steps: 50"):
         other = GOOD.replace("steps: 100", f"steps: 100, {setting}")
         assert not {s.run_id for s in expand_task(load(write(in_tmp, other, "o.yaml")))} & {
             s.run_id for s in base

@@ -320,3 +320,13 @@ def test_chunked_updates_match_the_per_step_guarded_loop():
         weights.append([w.numpy() for w in model.weights])
     for a, b in zip(*weights, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_no_early_stop_before_min_steps(tmp_path):
+    """The criterion holds from step 12 (test above); `min_steps` 20 holds the stop back to 20."""
+    result = train(
+        _small(), SQUARES, steps=40, batch_size=8, learning_rate=1e-3, seed=3,
+        checkpoint_dir=tmp_path, checkpoint_every=100, log_every=2, progress=False,
+        heldout_size=8, convergence_tolerance=0.9, stop_when_converged=True, min_steps=20,
+    )  # fmt: skip
+    assert result.steps_done == 20 and result.stopped_early

@@ -103,7 +103,8 @@ class RunSpec:
         """The fields that decide the trained weights (what `training_id` hashes).
 
         Training settings added after the first results (convergence
-        tolerance, early stop, precision) enter only when not at their
+        tolerance, early stop, precision, the fewest steps before an early
+        stop) enter only when not at their
         defaults, so the ids of configurations that do not use them stay as
         they were.
         """
@@ -113,7 +114,7 @@ class RunSpec:
             "learning_rate": self.training.learning_rate,
         }
         defaults = TrainingConfig(steps=1)
-        for name in ("convergence_tolerance", "stop_when_converged", "precision"):
+        for name in ("convergence_tolerance", "stop_when_converged", "precision", "min_steps"):
             if getattr(self.training, name) != getattr(defaults, name):
                 training[name] = getattr(self.training, name)
         identity: dict[str, Any] = {

@@ -578,6 +578,7 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
         "convergence_tolerance",
         "stop_when_converged",
         "precision",
+        "min_steps",
     )
     check_keys(sources, data, path, allowed=keys, required=("steps",))
     values: dict[str, object] = {}
@@ -598,9 +599,21 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
             values[key] = sources.boolean(data[key], (*path, key))
         elif key == "precision":
             values[key] = sources.choice(data[key], (*path, key), PRECISIONS, "precision")
+        elif key == "min_steps":
+            values[key] = sources.integer(data[key], (*path, key), minimum=0, maximum=MAX_STEPS)
         else:
             maximum = {"batch_size": MAX_BATCH_SIZE}.get(key, MAX_STEPS)
             values[key] = sources.integer(data[key], (*path, key), minimum=1, maximum=maximum)
+    min_steps = values.get("min_steps", 0)
+    if (
+        isinstance(min_steps, int)
+        and isinstance(values.get("steps"), int)
+        and min_steps > values["steps"]
+    ):
+        raise sources.error(
+            (*path, "min_steps"),
+            f"expected at most training.steps ({values['steps']}), got {min_steps}",
+        )
     return TrainingConfig(**values)  # type: ignore[arg-type]
 
 

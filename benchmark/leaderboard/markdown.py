@@ -328,9 +328,15 @@ def _convergence_lines(results: TaskResults, training: dict[str, Any]) -> list[s
         if unconverged
         else f"all {known} finished runs are converged"
     )
+    min_steps = int(training.get("min_steps", 0) or 0)
+    floor = (
+        f"; a run may stop early once converged, not before step {min_steps:,}"
+        if min_steps and training.get("stop_when_converged")
+        else ""
+    )
     return [
         f"| convergence | {verdict}{unknown} (converged: the held-out ELBO rose by less than "
-        f"{tolerance:.2%} of its value over the last 20% of the steps) |"
+        f"{tolerance:.2%} of its value over the last 20% of the steps{floor}) |"
     ]
 
 

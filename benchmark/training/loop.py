@@ -327,6 +327,7 @@ def train(
     convergence_tolerance: float = DEFAULT_TOLERANCE,
     stop_when_converged: bool = False,
     precision: str = "float32",
+    min_steps: int = 0,
 ) -> TrainResult:
     """Trains `model` for `steps` updates in total, resuming from `checkpoint_dir` if it holds a run.
 
@@ -342,7 +343,8 @@ def train(
     from a `GroundTruthData` with seed `seed + 3000017` (none for a
     `tf.data.Dataset`). Convergence (`benchmark.training.convergence`, with
     `convergence_tolerance`) is assessed on that curve; `stop_when_converged`
-    ends the run at the first log point where it holds. `precision`: the
+    ends the run at the first log point at or after `min_steps` where it
+    holds. `precision`: the
     networks' compute type (`model.set_precision`, before the variables
     exist). Raises `TrainingDiverged` when a loss or gradient is not finite
     (under float16 loss scaling, when it stays so at the smallest scale);
@@ -358,6 +360,7 @@ def train(
     checkpoint_every = _check_int("checkpoint_every", checkpoint_every, 1)
     log_every = _check_int("log_every", log_every, 1)
     heldout_size = _check_int("heldout_size", heldout_size, 0)
+    min_steps = _check_int("min_steps", min_steps, 0)
     if not (
         isinstance(learning_rate, int | float)
         and math.isfinite(learning_rate)
@@ -414,7 +417,7 @@ def train(
 
     def converged_now() -> bool:
         curve = log.heldout_curve()
-        if not stop_when_converged or not curve:
+        if not stop_when_converged or not curve or curve[-1][0] < min_steps:
             return False
         verdict = assess([s for s, _ in curve], [e for _, e in curve], convergence_tolerance)
         return verdict.converged and verdict.points >= MIN_POINTS_TO_STOP
