@@ -29,6 +29,7 @@ from benchmark.evaluation.posterior_extras import posterior_extras
 from benchmark.evaluation.posterior_scores import is_point_mass
 from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.reconstructions import write_reconstructions
+from benchmark.evaluation.saved_parts import SavedParts
 from benchmark.evaluation.traversals import latent_traversals
 from benchmark.models import build_model
 from benchmark.store import RunResult
@@ -185,47 +186,81 @@ def execute_run(
     scores: dict[str, Any] = {
         f"{PARAMETERS_PREFIX}{part}": count for part, count in model.parameter_counts().items()
     }
+    # Parts finished by an earlier, interrupted attempt on this training are taken as they were.
+    saved = SavedParts(
+        workdir, {"steps": trained.steps_done, "checkpoints": str(checkpoint_dir.resolve())}
+    )
     parts: dict[str, float] = {}  # seconds of each metric and latent-score part
-    for kind in spec.evaluation.representation:
+    totals = {"metrics_s": 0.0, "latent_scores_s": 0.0}
+    reused = 0
+
+    def evaluate_part(name: str, compute: Any) -> None:
+        """Runs `compute() -> (scores, durations, artefacts)` unless part `name` is saved."""
+        nonlocal reused
+        part = saved.get(name)
+        if part is not None and all((workdir / f).exists() for f in part["artifacts"].values()):
+            reused += 1
+        else:
+            part_scores, part_durations, part_artifacts = compute()
+            part = {"scores": part_scores, "durations": part_durations, "artifacts": part_artifacts}
+            saved.put(name, **part)
+        scores.update(part["scores"])
+        artifacts.update(part["artifacts"])
+        for key, value in part["durations"].items():
+            if key in totals:
+                totals[key] += value
+            else:
+                parts[key] = value
+
+    def interpretability(kind: str) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
+        begun = time.perf_counter()
         prefix = "" if kind == "mean" else f"{kind}/"
         spent: dict[str, float] = {}
         result = interpretability_scores(
             model, dataset, spec.evaluation, seed=spec.seed, kind=kind, timings=spent
         )
-        parts.update({f"metric_s/{prefix}{name}": value for name, value in spent.items()})
-        result.pop("sklearn_version", None)  # recorded with the run's package versions
-        result.pop("seed", None)
-        result.pop("skipped", None)
-        result.pop("dci_gbt_random_state", None)  # a setting, not a score
-        scores.update({prefix + key: value for key, value in result.items()})
-    scored_at = time.perf_counter()
-    artifacts: dict[str, str] = {}
-    if spec.evaluation.latent_scores:
-        spent = {}
-        scores.update(_latent(model, dataset, spec, spent))
-        parts.update({f"latent_s/{name}": value for name, value in spent.items()})
+        for setting in ("sklearn_version", "seed", "skipped", "dci_gbt_random_state"):
+            result.pop(setting, None)  # run facts and settings, not scores
+        durations = {f"metric_s/{prefix}{name}": value for name, value in spent.items()}
+        durations["metrics_s"] = time.perf_counter() - begun
+        return {prefix + key: value for key, value in result.items()}, durations, {}
+
+    def latent() -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
+        begun = time.perf_counter()
+        spent: dict[str, float] = {}
+        latent_result = dict(_latent(model, dataset, spec, spent))
+        durations = {f"latent_s/{name}": value for name, value in spent.items()}
         posterior, written = _posterior_codes(model, dataset, spec, workdir)
-        artifacts.update(written)
-        scores.update(posterior)
-    latent_at = time.perf_counter()
-    extra_scores, extra_durations = posterior_extras(model, dataset, spec.evaluation, spec.seed)
-    scores.update(extra_scores)
+        latent_result.update(posterior)
+        durations["latent_scores_s"] = time.perf_counter() - begun
+        return latent_result, durations, written
+
+    def extras() -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
+        extra_scores, extra_durations = posterior_extras(model, dataset, spec.evaluation, spec.seed)
+        return extra_scores, extra_durations, {}
+
+    artifacts: dict[str, str] = {}
+    for kind in spec.evaluation.representation:
+        evaluate_part(f"metrics/{kind}", lambda kind=kind: interpretability(kind))
+    if spec.evaluation.latent_scores:
+        evaluate_part("latent", latent)
+    evaluate_part("extras", extras)
     for key, value in trained.final_loss_terms.items():
         scores[f"train/{key}"] = value
     scores.update(convergence_scores(trained))
 
     durations = {
         "train_s": trained_at - started,
-        "metrics_s": scored_at - trained_at,
-        "latent_scores_s": latent_at - scored_at,
+        **totals,
         "train_steps_per_second": trained.steps_per_second,
         **parts,
-        **extra_durations,
         "train_steps": trained.steps_done - trained.resumed_from_step,  # 0: only re-scored
+        "evaluation_parts_reused": float(reused),
     }
     artifacts = {
         **_traversals(model, dataset, spec, workdir),
         **write_reconstructions(model, dataset, workdir, seed=spec.seed),
         **artifacts,
     }
+    saved.clear()
     return RunResult(scores=scores, artifacts=artifacts, durations=durations)

@@ -146,3 +146,59 @@ def test_a_changed_metric_setting_rescores_the_finished_training_without_trainin
         np.isfinite(rescored.scores["mig"]) and rescored.scores["mig"] != result.scores["mig"]
     )  # new draws
     assert "dci_disentanglement" not in rescored.scores
+
+
+def test_an_interrupted_evaluation_keeps_its_finished_parts(run, tmp_path, monkeypatch):
+    """Killed in its last part, the next attempt computes only that part, with the same scores."""
+    import shutil
+
+    import benchmark.pipeline as pipeline
+    from benchmark.evaluation.saved_parts import PARTS_FILE
+
+    spec, workdir, result = run
+    copy = tmp_path / spec.run_id
+    shutil.copytree(workdir, copy)
+    original_extras = pipeline.posterior_extras
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "posterior_extras", killed)
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(spec, copy, progress=False)
+    assert (copy / PARTS_FILE).exists()
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a finished part was computed again")
+
+    monkeypatch.setattr(pipeline, "posterior_extras", original_extras)
+    monkeypatch.setattr(pipeline, "interpretability_scores", must_not_run)
+    monkeypatch.setattr(pipeline, "latent_scores", must_not_run)
+    resumed = execute_run(spec, copy, progress=False)
+    assert resumed.durations["evaluation_parts_reused"] == 2.0  # metrics/mean and latent
+    assert not (copy / PARTS_FILE).exists()  # complete: nothing left to resume
+    for key in (
+        "mig",
+        "dci_disentanglement",
+        "betavae_eval_accuracy",
+        "rate_nats",
+        "posterior_mig",
+    ):
+        assert resumed.scores[key] == result.scores[key], key
+    assert np.shape(resumed.scores["posterior_mutual_info_matrix_codes_x_factors"]) == (3, 5)
+    assert resumed.durations["metrics_s"] > 0.0  # the first attempt's time, not this one's
+    assert resumed.artifacts["udr_codes"] == result.artifacts["udr_codes"]
+    assert np.isfinite(resumed.scores["approximation_gap_nats"])  # the part that was redone
+
+
+def test_parts_saved_for_another_training_are_ignored(tmp_path):
+    from benchmark.evaluation.saved_parts import SavedParts
+
+    parts = SavedParts(tmp_path, {"steps": 10, "checkpoints": "a"})
+    parts.put("metrics/mean", {"mig": np.float64(0.5), "nan": float("nan"), "m": np.eye(2)})
+    again = SavedParts(tmp_path, {"steps": 10, "checkpoints": "a"}).get("metrics/mean")
+    assert again["scores"]["mig"] == 0.5 and np.isnan(again["scores"]["nan"])
+    assert again["scores"]["m"] == [[1.0, 0.0], [0.0, 1.0]]
+    assert SavedParts(tmp_path, {"steps": 20, "checkpoints": "a"}).get("metrics/mean") is None
+    (tmp_path / "evaluation_parts.json").write_text("{not json")
+    assert SavedParts(tmp_path, {"steps": 10, "checkpoints": "a"}).get("metrics/mean") is None
