@@ -81,7 +81,6 @@ def test_antithetic_mean_codes_beat_independent_draws_on_a_nonlinear_flow():
     draws, _ = posterior.sample_and_log_prob(2000, seed=[1, 2])
     iid_1000_variance = np.var(draws.numpy(), axis=0).mean(axis=0) / 1000  # [D]
     mean_squared_error = (errors**2).mean(axis=(0, 1))  # [D]
-    print("antithetic 100:", mean_squared_error, "independent 1,000:", iid_1000_variance)
     assert np.all(mean_squared_error < iid_1000_variance)
     # Unbiased: the error averaged over 4 seeds x 40 inputs is within 4 standard errors of 0.
     assert np.all(

@@ -104,8 +104,7 @@ class RunSpec:
 
         Training settings added after the first results (convergence
         tolerance, early stop, precision, the fewest steps before an early
-        stop) enter only when not at their
-        defaults, so the ids of configurations that do not use them stay as
+        stop) enter only when not at their defaults, so the ids of configurations that do not use them stay as
         they were.
         """
         training: dict[str, Any] = {

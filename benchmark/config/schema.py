@@ -68,8 +68,8 @@ class TrainingConfig:
     the most it trains); `min_steps`: never end it early before this many
     steps (the criterion cannot tell a plateau that training later leaves
     from convergence: in cpu_study a beta-4 run stopped on one at 6,000 steps
-    and gained 34 nats of held-out ELBO when trained on to 12,500). `precision`: one of `PRECISIONS`; under a mixed
-    policy the encoder trunk and the decoder compute in bfloat16 or float16
+    and gained 34 nats of held-out ELBO when trained on to 12,500).
+    `precision`: one of `PRECISIONS`; under a mixed policy the encoder trunk and the decoder compute in bfloat16 or float16
     while the posterior family, the losses and Adam stay float32 (float16
     with dynamic loss scaling; `benchmark.models.precision`). These four
     enter run ids only when not at their defaults, so the ids of existing

@@ -599,17 +599,12 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
             values[key] = sources.boolean(data[key], (*path, key))
         elif key == "precision":
             values[key] = sources.choice(data[key], (*path, key), PRECISIONS, "precision")
-        elif key == "min_steps":
-            values[key] = sources.integer(data[key], (*path, key), minimum=0, maximum=MAX_STEPS)
         else:
+            minimum = 0 if key == "min_steps" else 1
             maximum = {"batch_size": MAX_BATCH_SIZE}.get(key, MAX_STEPS)
-            values[key] = sources.integer(data[key], (*path, key), minimum=1, maximum=maximum)
+            values[key] = sources.integer(data[key], (*path, key), minimum=minimum, maximum=maximum)
     min_steps = values.get("min_steps", 0)
-    if (
-        isinstance(min_steps, int)
-        and isinstance(values.get("steps"), int)
-        and min_steps > values["steps"]
-    ):
+    if min_steps > values["steps"]:  # type: ignore[operator]
         raise sources.error(
             (*path, "min_steps"),
             f"expected at most training.steps ({values['steps']}), got {min_steps}",

@@ -19,7 +19,6 @@ deletes the file once every part is done.
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -31,29 +30,11 @@ __all__ = ["PARTS_FILE", "SavedParts"]
 PARTS_FILE = "evaluation_parts.json"
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready copies of numpy scalars and arrays; NaN and infinities as strings."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return {"__float__": repr(value)}
-    return value
-
-
-def _restored(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__float__"}:
-            return float(value["__float__"])
-        return {k: _restored(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_restored(v) for v in value]
-    return value
+def _numpy_as_lists(value: Any) -> Any:
+    """`json.dumps` fallback: numpy arrays and scalars as (nested) lists and Python numbers."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    raise TypeError(f"cannot save {type(value).__name__} in {PARTS_FILE}")
 
 
 class SavedParts:
@@ -66,7 +47,7 @@ class SavedParts:
 
     def __init__(self, folder: Path, training: dict[str, Any]) -> None:
         self.path = Path(folder) / PARTS_FILE
-        self.training = _plain(training)
+        self.training = training
         self._parts: dict[str, dict[str, Any]] = {}
         try:
             saved = json.loads(self.path.read_text())
@@ -79,8 +60,7 @@ class SavedParts:
 
     def get(self, name: str) -> dict[str, Any] | None:
         """`{"scores", "durations", "artifacts"}` of part `name` if it finished before, else None."""
-        part = self._parts.get(name)
-        return None if part is None else _restored(part)
+        return self._parts.get(name)
 
     def put(
         self,
@@ -90,9 +70,11 @@ class SavedParts:
         artifacts: dict[str, str] | None = None,
     ) -> None:
         """Records part `name` as finished (the file is replaced atomically)."""
-        self._parts[name] = _plain(
-            {"scores": scores, "durations": durations or {}, "artifacts": artifacts or {}}
-        )
+        part = {"scores": scores, "durations": durations or {}, "artifacts": artifacts or {}}
+        # Through JSON and back, so a part reads the same whether saved now or by an earlier
+        # attempt (arrays as lists; NaN and infinities as JSON's NaN and Infinity).
+        text = json.dumps(part, default=_numpy_as_lists)
+        self._parts[name] = json.loads(text)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps({"training": self.training, "parts": self._parts}))

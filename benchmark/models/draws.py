@@ -1,8 +1,9 @@
 """Per-input noise streams and Monte Carlo posterior means that do not depend on the batching.
 
 A sampled family (IAF) has no closed-form mean E[z|x]; it is estimated from S
-draws, taken as S/2 antithetic pairs (eps, -eps). If the noise of a batch were drawn with one seed, an input's draws
-would depend on its position in the batch and on the batch size. Here input
+draws, taken as S/2 antithetic pairs (eps, -eps). If the noise of a batch
+were drawn with one seed, an input's draws would depend on its position in
+the batch and on the batch size. Here input
 i of a sequence gets its own noise, a function of (seed, i), so the same
 input at the same index gets the same draws however the inputs are batched, and
 different inputs get independent draws (so the Monte Carlo error of a mean is

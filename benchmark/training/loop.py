@@ -344,8 +344,7 @@ def train(
     `tf.data.Dataset`). Convergence (`benchmark.training.convergence`, with
     `convergence_tolerance`) is assessed on that curve; `stop_when_converged`
     ends the run at the first log point at or after `min_steps` where it
-    holds. `precision`: the
-    networks' compute type (`model.set_precision`, before the variables
+    holds. `precision`: the networks' compute type (`model.set_precision`, before the variables
     exist). Raises `TrainingDiverged` when a loss or gradient is not finite
     (under float16 loss scaling, when it stays so at the smallest scale);
     `UserInputError` for bad arguments or a run directory written with
