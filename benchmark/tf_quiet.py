@@ -13,6 +13,12 @@ reserves nearly all of a GPU's memory for the first process that touches
 it), or a fixed cap per GPU from `DISBENCH_GPU_MEMORY_MB`; and thread pools
 of `DISBENCH_THREADS` threads when the runner shares the cores among workers
 (see `benchmark.resources`).
+
+`lazy_tensorflow()`, `lazy_tfp(...)` and `lazy_tf_keras()` stand for those
+modules in files that must import without TensorFlow (model entries,
+posterior families and what they import: `disbench validate` and `disbench
+list` read their declarations only); the import happens, quietly, at the first
+attribute read.
 """
 
 from __future__ import annotations
@@ -21,12 +27,21 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
 
 from benchmark.resources import gpu_memory_limit_mb, process_threads
 
-__all__ = ["configure_tensorflow", "import_tensorflow", "import_tfp"]
+__all__ = [
+    "LazyModule",
+    "configure_tensorflow",
+    "import_tensorflow",
+    "import_tf_keras",
+    "import_tfp",
+    "lazy_tensorflow",
+    "lazy_tf_keras",
+    "lazy_tfp",
+]
 
 _loaded: dict[str, ModuleType] = {}
 
@@ -98,3 +113,54 @@ def import_tfp() -> ModuleType:
             import tensorflow_probability as tfp
         _loaded["tfp"] = tfp
     return _loaded["tfp"]
+
+
+def import_tf_keras() -> ModuleType:
+    """`tf_keras`, imported after the quiet TensorFlow import."""
+    if "tf_keras" not in _loaded:
+        import_tensorflow()
+        with _captured_stderr_fd():
+            import tf_keras
+        _loaded["tf_keras"] = tf_keras
+    return _loaded["tf_keras"]
+
+
+class LazyModule:
+    """Stands for a module (or a module's attribute) that is imported at its first attribute read.
+
+    `load()` returns the real object; each attribute read once is then kept
+    on this object, so later reads cost what a module attribute read costs.
+    """
+
+    def __init__(self, name: str, load: Callable[[], object]) -> None:
+        self.__dict__["_lazy_name"] = name
+        self.__dict__["_lazy_load"] = load
+
+    def __getattr__(self, attribute: str) -> object:
+        if attribute.startswith("__") and attribute.endswith("__"):
+            raise AttributeError(attribute)  # copy, pickle and inspect probes load nothing
+        value = getattr(self._lazy_load(), attribute)
+        self.__dict__[attribute] = value
+        return value
+
+    def __repr__(self) -> str:
+        return f"<lazily imported {self._lazy_name}>"
+
+
+def lazy_tensorflow() -> LazyModule:
+    """`tensorflow`, imported quietly (`import_tensorflow`) at the first attribute read."""
+    return LazyModule("tensorflow", import_tensorflow)
+
+
+def lazy_tfp(submodule: str | None = None) -> LazyModule:
+    """`tensorflow_probability` (or its `submodule`, e.g. "distributions"), imported when first read."""
+    if submodule is None:
+        return LazyModule("tensorflow_probability", import_tfp)
+    return LazyModule(
+        f"tensorflow_probability.{submodule}", lambda: getattr(import_tfp(), submodule)
+    )
+
+
+def lazy_tf_keras() -> LazyModule:
+    """`tf_keras`, imported (after the quiet TensorFlow import) at the first attribute read."""
+    return LazyModule("tf_keras", import_tf_keras)

@@ -25,10 +25,10 @@ ISOTROPIC = '''\
 
 from benchmark.models.families.diagonal import DiagonalGaussian
 from benchmark.models.posteriors import POSTERIORS, PosteriorFamily, count_free_parameters
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras
 
-tf = import_tensorflow()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
 
 class IsotropicGaussian(DiagonalGaussian):

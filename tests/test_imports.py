@@ -33,6 +33,23 @@ def test_metric_and_setting_checks_import_no_tensorflow():
     assert "benchmark.pipeline" not in loaded
 
 
+def test_validate_and_list_read_entries_and_families_without_tensorflow():
+    loaded = _modules_after(
+        "from benchmark.cli.main import main\n"
+        "assert main(['validate', 'quick']) == 0\n"
+        "assert main(['validate', 'cpu_study']) == 0\n"
+        "assert main(['list', 'models']) == 0\n"
+        "assert main(['list', 'posteriors']) == 0\n"
+        "from benchmark.models import MODELS, POSTERIORS, model_arguments\n"
+        "assert 'iaf_steps' in model_arguments('factor_vae')\n"
+        "assert not POSTERIORS.get('iaf').closed_form"
+    )
+    tensorflow = {"tensorflow", "tensorflow_probability", "tf_keras", "keras"}
+    assert not tensorflow & loaded
+    assert "benchmark.models.entries.factor_vae" in loaded  # the declarations were read
+    assert "benchmark.models.families.iaf" in loaded
+
+
 def test_the_leaderboard_does_not_import_later_or_earlier_stages():
     loaded = _modules_after("import benchmark.leaderboard")
     assert "tensorflow" not in loaded

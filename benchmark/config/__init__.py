@@ -2,9 +2,9 @@
 
 `load_task("quick")` reads `tasks/quick.yaml` (or any YAML path), merges its
 `include:` files and validates it into a `TaskConfig`; `expand_task` turns a
-task into `RunSpec`s with stable ids. Nothing here imports TensorFlow except
-`default_catalog()`, which consults the model-entry registry and the latent
-scores when a task is validated.
+task into `RunSpec`s with stable ids. Nothing here imports TensorFlow, not
+even `default_catalog()`, which reads the model-entry and posterior-family
+declarations when a task is validated.
 """
 
 from benchmark.config.catalog import Catalog, default_catalog

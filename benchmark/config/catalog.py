@@ -3,9 +3,9 @@
 `default_catalog()` reads the live registries: `benchmark.data.DATASETS`,
 `benchmark.models.MODELS` / `POSTERIORS` and the metric specs of
 `benchmark.metrics.METRICS`, and the latent-score settings declared in
-`benchmark.evaluation.latent_settings`. Only the model registry imports
-TensorFlow; it is consulted when a task file is validated, never when this
-module is imported.
+`benchmark.evaluation.latent_settings`. None of them imports TensorFlow
+(model entries and posterior families read it lazily), and each is consulted
+when a task file is validated, never when this module is imported.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def metric_names() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
 
 @lru_cache(maxsize=1)
 def model_names() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Callable[..., object]]]:
-    """`(entries, posteriors, {entry: class})` of the registries; imports TensorFlow."""
+    """`(entries, posteriors, {entry: class})` of the registries (no TensorFlow)."""
     from benchmark.models import MODELS, POSTERIORS
 
     entries = tuple(MODELS.names())
@@ -91,7 +91,7 @@ def model_names() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Callable[
 
 @lru_cache(maxsize=1)
 def model_facts() -> tuple[tuple[str, ...], dict[str, dict[str, object]]]:
-    """`(sampled posterior families, {entry: its arguments' defaults})`; imports TensorFlow."""
+    """`(sampled posterior families, {entry: its arguments' defaults})` (no TensorFlow)."""
     from benchmark.models import MODELS, POSTERIORS, model_arguments
 
     sampled = tuple(n for n in POSTERIORS.names() if not POSTERIORS.get(n).closed_form)

@@ -27,7 +27,9 @@ Public API (other parts build against these names):
 - `model.parameter_counts()`: free parameters per part (encoder, posterior
   head, flow, decoder).
 
-Importing this package imports TensorFlow.
+Importing this package does not import TensorFlow: the modules read it lazily
+(`benchmark.tf_quiet.lazy_tensorflow`), and the Keras classes get their Keras
+base when first built (`benchmark.models.deferred_base`).
 """
 
 from benchmark.models.families.diagonal import DiagonalGaussian

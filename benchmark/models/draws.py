@@ -26,9 +26,9 @@ IAF runs (1,000 steps, beta 1 and 8): 8.3e-4 and 9.9e-4 against 2.1e-4 and
 from __future__ import annotations
 
 from benchmark.models.posteriors import Posterior
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow
 
-tf = import_tensorflow()
+tf = lazy_tensorflow()
 
 __all__ = ["DRAW_CHUNK", "NOISE_BLOCK", "monte_carlo_mean", "per_input_noise"]
 

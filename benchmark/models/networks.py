@@ -26,10 +26,11 @@ from __future__ import annotations
 import math
 
 from benchmark.errors import UserInputError
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.models.deferred_base import DeferredBase
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras
 
-tf = import_tensorflow()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
 __all__ = ["ARCHITECTURES", "check_architecture", "feature_dim", "make_decoder", "make_encoder"]
 
@@ -84,12 +85,14 @@ def make_encoder(
     return tf_keras.Sequential(stack, name="encoder")
 
 
-class _ChannelBias(tf_keras.layers.Layer):
+class _ChannelBias(DeferredBase):
     """`x + b` with one bias per channel, as a broadcast add.
 
     The same as a layer's own bias, but its gradient is a plain sum: TF's
     `BiasAddGrad` is slow on the decoder's single-channel 64x64 output.
     """
+
+    deferred_base = staticmethod(lambda: tf_keras.layers.Layer)
 
     def build(self, input_shape):
         self.bias = self.add_weight(name="bias", shape=[input_shape[-1]], initializer="zeros")
@@ -98,8 +101,10 @@ class _ChannelBias(tf_keras.layers.Layer):
         return x + self.bias
 
 
-class _Decoder(tf_keras.layers.Layer):
+class _Decoder(DeferredBase):
     """Latents `[..., D]` -> logits `[..., *observation_shape]` (any leading shape)."""
+
+    deferred_base = staticmethod(lambda: tf_keras.layers.Layer)
 
     def __init__(self, stack: list, observation_shape: tuple[int, ...], **kwargs) -> None:
         super().__init__(**kwargs)

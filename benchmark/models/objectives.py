@@ -19,9 +19,9 @@ them here lets tests check each one against values worked out by hand.
 from __future__ import annotations
 
 from benchmark.models.posteriors import Posterior
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow
 
-tf = import_tensorflow()
+tf = lazy_tensorflow()
 
 __all__ = [
     "annealed_capacity",

@@ -23,16 +23,19 @@ update; float32 rounding differs in the last digits.
 
 from __future__ import annotations
 
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.models.deferred_base import DeferredBase
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras
 
-tf = import_tensorflow()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
 __all__ = ["Adam"]
 
 
-class Adam(tf_keras.optimizers.Adam):
+class Adam(DeferredBase):
     """Keras Adam with TF1 semantics; call `build(variables)` before `apply_gradients`."""
+
+    deferred_base = staticmethod(lambda: tf_keras.optimizers.Adam)
 
     def __init__(
         self,

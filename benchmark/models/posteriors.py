@@ -35,14 +35,14 @@ from typing import ClassVar
 import numpy as np
 
 from benchmark.errors import ArgumentError
+from benchmark.models.deferred_base import DeferredBase
 from benchmark.registry import DiscoveredRegistry
-from benchmark.tf_quiet import import_tensorflow, import_tfp
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras, lazy_tfp
 
-tf = import_tensorflow()
-tfp = import_tfp()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
-tfd = tfp.distributions
+tfd = lazy_tfp("distributions")
 
 __all__ = [
     "POSTERIORS",
@@ -219,7 +219,7 @@ class FamilyOption:
     check: Callable[[str, object], object]
 
 
-class PosteriorFamily(tf_keras.layers.Layer, abc.ABC):
+class PosteriorFamily(DeferredBase, abc.ABC):
     """A head from encoder features `[N, F]` to a `Posterior` (call `posterior(features)`).
 
     A family declares the options it takes in `options` (name -> default and
@@ -227,6 +227,8 @@ class PosteriorFamily(tf_keras.layers.Layer, abc.ABC):
     option it does not declare is an error, never silently ignored.
     `context_dim` is the width F of the encoder features.
     """
+
+    deferred_base = staticmethod(lambda: tf_keras.layers.Layer)
 
     options: ClassVar[Mapping[str, FamilyOption]] = {}
     #: False for a family whose moments and KL are Monte Carlo estimates (IAF): its

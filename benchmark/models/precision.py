@@ -21,10 +21,11 @@ Its state is two variables, so it checkpoints and resumes exactly.
 from __future__ import annotations
 
 from benchmark.errors import UserInputError
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.models.deferred_base import DeferredBase
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras
 
-tf = import_tensorflow()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
 __all__ = ["PRECISIONS", "LossScale", "check_precision", "layer_policy"]
 
@@ -44,7 +45,7 @@ def layer_policy(precision: str) -> tf_keras.mixed_precision.Policy:
     return tf_keras.mixed_precision.Policy(check_precision(precision))
 
 
-class LossScale(tf.Module):
+class LossScale(DeferredBase):
     """Dynamic loss scaling: `scale_loss` before differentiation, `unscale` after, then `update`.
 
     `scale` (float32) multiplies the loss; `good_steps` (int64) counts the
@@ -54,6 +55,8 @@ class LossScale(tf.Module):
     `ok` is False (a step the trainer reports as diverged), all without a
     branch.
     """
+
+    deferred_base = staticmethod(lambda: tf.Module)
 
     def __init__(
         self,

@@ -9,9 +9,9 @@ import numpy as np
 from benchmark.errors import UserInputError
 from benchmark.models.draws import monte_carlo_mean, per_input_noise
 from benchmark.models.vae import VAE
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow
 
-tf = import_tensorflow()
+tf = lazy_tensorflow()
 
 __all__ = ["MEAN_SAMPLES", "REPRESENTATIONS", "representation_function"]
 

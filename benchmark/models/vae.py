@@ -41,6 +41,7 @@ import numpy as np
 
 from benchmark.errors import ArgumentError, UserInputError
 from benchmark.models import arguments as check
+from benchmark.models.deferred_base import DeferredBase
 from benchmark.models.networks import (
     ARCHITECTURES,
     check_architecture,
@@ -58,10 +59,10 @@ from benchmark.models.posteriors import (
     make_family,
 )
 from benchmark.models.precision import LossScale, check_precision, layer_policy
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras
 
-tf = import_tensorflow()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
 __all__ = ["MAX_LATENT_DIM", "MAX_WIDTH", "VAE", "LossInputs", "seeded_initialization"]
 
@@ -115,7 +116,7 @@ def seeded_initialization(seed: int) -> Iterator[None]:
         np.random.set_state(numpy_state)
 
 
-class VAE(tf_keras.Model):
+class VAE(DeferredBase):
     """Encoder trunk + posterior family + decoder with a Bernoulli likelihood.
 
     The loss is `mean reconstruction NLL + regularizer(inputs)`; the base
@@ -133,6 +134,8 @@ class VAE(tf_keras.Model):
       leaves the family's default); `model_arguments` lists every option of
       every registered family as an argument of each entry.
     """
+
+    deferred_base = staticmethod(lambda: tf_keras.Model)
 
     #: The name this class is registered under (set by `register_model`).
     entry_name: ClassVar[str] = ""

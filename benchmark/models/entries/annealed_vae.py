@@ -6,9 +6,9 @@ from benchmark.models import arguments as check
 from benchmark.models.objectives import annealed_capacity
 from benchmark.models.registry import register_model
 from benchmark.models.vae import VAE, LossInputs
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow
 
-tf = import_tensorflow()
+tf = lazy_tensorflow()
 
 __all__ = ["AnnealedVAE"]
 

@@ -14,13 +14,14 @@ evaluation stores them as absent (see `benchmark.absent`), never as 0.
 from __future__ import annotations
 
 from benchmark.models import arguments as check
+from benchmark.models.deferred_base import DeferredBase
 from benchmark.models.posteriors import Posterior
 from benchmark.models.registry import register_model
 from benchmark.models.vae import VAE
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras
 
-tf = import_tensorflow()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
 __all__ = ["Autoencoder", "PointMass", "SparseAutoencoder"]
 
@@ -60,8 +61,10 @@ class PointMass(Posterior):
     log_prob = marginal_log_prob = kl_to_standard_normal = _no_density
 
 
-class _CodeHead(tf_keras.layers.Layer):
+class _CodeHead(DeferredBase):
     """Dense head from encoder features `[N, F]` to codes, wrapped in a `PointMass`."""
+
+    deferred_base = staticmethod(lambda: tf_keras.layers.Layer)
 
     def __init__(self, latent_dim: int, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from benchmark.models import arguments as check
 from benchmark.models.registry import register_model
 from benchmark.models.vae import VAE, LossInputs
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow
 
-tf = import_tensorflow()
+tf = lazy_tensorflow()
 
 __all__ = ["BetaVAE"]
 

@@ -3,9 +3,9 @@
 from benchmark.models import arguments as check
 from benchmark.models.entries.beta_vae import BetaVAE
 from benchmark.models.registry import register_model
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow
 
-tf = import_tensorflow()
+tf = lazy_tensorflow()
 
 
 @register_model("beta_vae_free_bits")

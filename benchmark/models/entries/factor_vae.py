@@ -7,10 +7,10 @@ from benchmark.models.objectives import factor_vae_terms, shuffle_latents
 from benchmark.models.optimizers import Adam
 from benchmark.models.registry import register_model
 from benchmark.models.vae import MAX_WIDTH, VAE, LossInputs
-from benchmark.tf_quiet import import_tensorflow
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras
 
-tf = import_tensorflow()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
 __all__ = ["FactorVAE"]
 

@@ -13,13 +13,12 @@ from benchmark.models.posteriors import (
     PosteriorFamily,
     count_free_parameters,
 )
-from benchmark.tf_quiet import import_tensorflow, import_tfp
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras, lazy_tfp
 
-tf = import_tensorflow()
-tfp = import_tfp()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
-tfd = tfp.distributions
+tfd = lazy_tfp("distributions")
 
 __all__ = ["DiagonalFamily", "DiagonalGaussian"]
 

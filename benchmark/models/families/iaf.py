@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmark.models import arguments as check
+from benchmark.models.deferred_base import DeferredBase
 from benchmark.models.posteriors import (
     POSTERIORS,
     FamilyOption,
@@ -46,14 +47,13 @@ from benchmark.models.posteriors import (
     log_standard_normal,
     stateless_seed,
 )
-from benchmark.tf_quiet import import_tensorflow, import_tfp
+from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras, lazy_tfp
 
-tf = import_tensorflow()
-tfp = import_tfp()
-import tf_keras  # noqa: E402  (after the quiet TensorFlow import)
+tf = lazy_tensorflow()
+tf_keras = lazy_tf_keras()
 
-tfd = tfp.distributions
-tfb = tfp.bijectors
+tfd = lazy_tfp("distributions")
+tfb = lazy_tfp("bijectors")
 
 __all__ = ["IAFFamily", "IAFPosterior", "IdentityStartMADE"]
 
@@ -253,7 +253,7 @@ class IAFFamily(PosteriorFamily):
         }
 
 
-class IdentityStartMADE(tfb.AutoregressiveNetwork):
+class IdentityStartMADE(DeferredBase):
     """TFP's conditional MADE whose output layer starts at zero (shift 0, log-scale 0).
 
     After TFP builds the network (hidden layers drawn by their initialiser,
@@ -261,6 +261,8 @@ class IdentityStartMADE(tfb.AutoregressiveNetwork):
     output Dense and, when conditional, the context's Dense into it) are set
     to zero, so the IAF step is the identity at initialisation.
     """
+
+    deferred_base = staticmethod(lambda: tfb.AutoregressiveNetwork)
 
     def build(self, input_shape):
         super().build(input_shape)
