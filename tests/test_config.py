@@ -546,3 +546,120 @@ def test_run_spec_round_trips_through_json(in_tmp):
     assert again == spec
     assert again.run_id == run_id_of(again.identity())
     assert hash(again) == hash(spec)
+
+
+FAMILY_WITH_OPTIONS = """\
+name: families
+dataset: {name: toy, args: {}}
+models:
+  - {entry: beta_vae, args: ARGS}
+SWEEP
+seeds: [0]
+training: {steps: 100, batch_size: 8, learning_rate: 1e-3, checkpoint_every: 50}
+evaluation: {metrics: [mig], representation: [mean], settings: {num_train: 100}}
+"""
+
+
+def _family_task(tmp_path: Path, args: str, sweep: str = "", name: str = "x.yaml") -> Path:
+    text = FAMILY_WITH_OPTIONS.replace("ARGS", args).replace("SWEEP", sweep)
+    return write(tmp_path, text, name)
+
+
+def test_a_posterior_family_and_its_options_are_one_mapping_with_the_flat_run_ids(tmp_path):
+    flat = expand_task(
+        load(
+            _family_task(tmp_path, "{architecture: fc, posterior: iaf, iaf_steps: 2}", "", "a.yaml")
+        )
+    )
+    nested = expand_task(
+        load(
+            _family_task(
+                tmp_path,
+                "{architecture: fc, posterior: {family: iaf, iaf_steps: 2, iaf_hidden_units: [8]}}",
+                "",
+                "b.yaml",
+            )
+        )
+    )
+    assert nested[0].model_args == {
+        "architecture": "fc",
+        "posterior": "iaf",
+        "iaf_steps": 2,
+        "iaf_hidden_units": [8],
+    }
+    plain = expand_task(
+        load(
+            _family_task(
+                tmp_path, "{architecture: fc, posterior: {family: iaf, iaf_steps: 2}}", "", "c.yaml"
+            )
+        )
+    )
+    assert [s.run_id for s in plain] == [s.run_id for s in flat]
+    assert nested[0].run_id != flat[0].run_id
+
+
+def test_a_sweep_over_families_gives_each_family_only_its_own_options(tmp_path):
+    sweep = "sweep:\n  posterior: [diagonal, {family: iaf, iaf_steps: 3}]\n  beta: [1, 4]\n"
+    specs = expand_task(load(_family_task(tmp_path, "{architecture: fc}", sweep)))
+    args = [s.model_args for s in specs]
+    assert args == [
+        {"architecture": "fc", "posterior": "diagonal", "beta": 1},
+        {"architecture": "fc", "posterior": "diagonal", "beta": 4},
+        {"architecture": "fc", "posterior": "iaf", "iaf_steps": 3, "beta": 1},
+        {"architecture": "fc", "posterior": "iaf", "iaf_steps": 3, "beta": 4},
+    ]
+    listed = "sweep:\n  - {posterior: {family: iaf, kl_samples: 2}, beta: 2}\n  - {posterior: full_covariance}\n"
+    specs = expand_task(load(_family_task(tmp_path, "{architecture: fc}", listed, "y.yaml")))
+    assert [s.model_args.get("kl_samples") for s in specs] == [2, None]
+
+
+@pytest.mark.parametrize(
+    ("args", "sweep", "message"),
+    [
+        (
+            "{posterior: {family: diagonal, iaf_steps: 2}}",
+            "",
+            "x.yaml: models[0].args.posterior.iaf_steps: unknown option of posterior family "
+            "'diagonal'; it takes no options",
+        ),
+        (
+            "{posterior: {family: iaf, iaf_step: 2}}",
+            "",
+            "x.yaml: models[0].args.posterior.iaf_step: unknown option (did you mean 'iaf_steps'?) "
+            "of posterior family 'iaf'; it takes iaf_steps, iaf_hidden_units, kl_samples, "
+            "moment_samples",
+        ),
+        (
+            "{posterior: {iaf_steps: 2}}",
+            "",
+            "x.yaml: models[0].args.posterior: expected a family name (posterior: NAME) or a "
+            "mapping with a 'family' key",
+        ),
+        (
+            "{posterior: {family: iaff}}",
+            "",
+            "x.yaml: models[0].args.posterior.family: unknown posterior family 'iaff' "
+            "(did you mean 'iaf'?)",
+        ),
+        (
+            "{posterior: {family: iaf, iaf_steps: 0}}",
+            "",
+            "x.yaml: models[0].args.posterior.iaf_steps: ",
+        ),
+        (
+            "{iaf_steps: 2}",
+            "sweep:\n  posterior: [{family: iaf, iaf_steps: 3}]\n",
+            "x.yaml: sweep.posterior[0].iaf_steps: 'iaf_steps' is both swept here and fixed in "
+            "models[0].args.iaf_steps; set it in one place",
+        ),
+        (
+            "{}",
+            "sweep:\n  posterior: [{family: iaf, iaf_steps: 3}]\n  iaf_steps: [2]\n",
+            "x.yaml: sweep.iaf_steps[0]: 'iaf_steps' is also set at sweep.posterior[0].iaf_steps; "
+            "set it in one place",
+        ),
+    ],
+)
+def test_a_family_mapping_names_the_field_to_blame(in_tmp, args, sweep, message):
+    error = error_of(_family_task(Path("."), args, sweep))
+    assert error.startswith(message), error

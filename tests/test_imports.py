@@ -79,3 +79,16 @@ def test_executors_register_themselves_and_ray_loads_only_when_a_run_starts():
         "assert make_executor('local', 'x:y', workers=2).workers == 2"
     )
     assert "ray" not in loaded
+
+
+def test_the_evaluation_reads_a_plan_and_imports_no_configuration():
+    loaded = _modules_after(
+        "import benchmark.evaluation.interpretability, benchmark.evaluation.posterior_extras"
+    )
+    assert not [m for m in loaded if m.startswith(("benchmark.config", "benchmark.runner"))]
+    from benchmark.config.schema import EvaluationConfig
+    from benchmark.evaluation.plan import EvaluationPlan
+
+    plan = EvaluationConfig(metrics=("mig",), settings={"num_train": 10, "mig": {"num_bins": 5}})
+    assert isinstance(plan, EvaluationPlan)
+    assert plan.settings_for("mig") == {"num_train": 10, "num_bins": 5}

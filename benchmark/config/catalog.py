@@ -43,7 +43,8 @@ class Catalog:
     "latent_scores") to the declared value check of each of its settings
     (`check(name, value) -> value`, raising `ArgumentError`).
     `sampled_posteriors` are the families whose moments are Monte Carlo
-    estimates; `model_defaults` maps an entry to its arguments' defaults.
+    estimates; `model_defaults` maps an entry to its arguments' defaults;
+    `family_options` maps a posterior family to the options it takes.
     """
 
     datasets: tuple[str, ...]
@@ -60,6 +61,7 @@ class Catalog:
     sampled_posteriors: tuple[str, ...] = ()
     latent_score_defaults: Mapping[str, object] = field(default_factory=dict)
     model_defaults: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    family_options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
@@ -90,12 +92,16 @@ def model_names() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Callable[
 
 
 @lru_cache(maxsize=1)
-def model_facts() -> tuple[tuple[str, ...], dict[str, dict[str, object]]]:
-    """`(sampled posterior families, {entry: its arguments' defaults})` (no TensorFlow)."""
+def model_facts() -> tuple[
+    tuple[str, ...], dict[str, dict[str, object]], dict[str, tuple[str, ...]]
+]:
+    """`(sampled posterior families, {entry: its arguments' defaults}, {family: its
+    options})` (no TensorFlow)."""
     from benchmark.models import MODELS, POSTERIORS, model_arguments
 
     sampled = tuple(n for n in POSTERIORS.names() if not POSTERIORS.get(n).closed_form)
-    return sampled, {name: model_arguments(name) for name in MODELS.names()}
+    options = {n: tuple(POSTERIORS.get(n).options) for n in POSTERIORS.names()}
+    return sampled, {name: model_arguments(name) for name in MODELS.names()}, options
 
 
 @lru_cache(maxsize=1)
@@ -137,7 +143,7 @@ def default_catalog() -> Catalog:
     datasets, dataset_targets = dataset_names()
     metrics, per_metric = metric_names()
     entries, posteriors, model_targets = model_names()
-    sampled, defaults = model_facts()
+    sampled, defaults, family_options = model_facts()
     metric_settings = {**per_metric, "latent_scores": latent_score_settings()}
     return Catalog(
         datasets=datasets,
@@ -152,4 +158,5 @@ def default_catalog() -> Catalog:
         sampled_posteriors=sampled,
         latent_score_defaults=latent_score_defaults(),
         model_defaults=defaults,
+        family_options=family_options,
     )

@@ -12,7 +12,7 @@ import math
 import types
 import typing
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from benchmark.columns import PARAMETERS, SAMPLED_PREFIX, columns
 from benchmark.config.catalog import REPRESENTATIONS, Catalog
@@ -107,7 +107,7 @@ def parse_task(raw: object, sources: Sources, catalog: Catalog) -> TaskConfig:
     training = _training(data["training"], sources)
     evaluation = _evaluation(data["evaluation"], sources, catalog)
     dataset, observation_shape, combinations = _dataset(data["dataset"], sources, catalog)
-    task_sweep = _sweep(data["sweep"], ("sweep",), sources) if "sweep" in data else [{}]
+    task_sweep = _sweep(data["sweep"], ("sweep",), sources, catalog) if "sweep" in data else [{}]
     models = _models(data["models"], task_sweep, sources, catalog, observation_shape)
     if evaluation.latent_scores:
         _check_latent_score_sizes(data, evaluation, models, dataset, combinations, sources, catalog)
@@ -145,11 +145,11 @@ def _dataset(
     data = sources.mapping(raw, path)
     check_keys(sources, data, path, allowed=("name", "args"), required=("name",))
     name = sources.choice(data["name"], (*path, "name"), catalog.datasets, "data set")
-    args = _args(data.get("args", {}), (*path, "args"), sources)
+    located = _args(data.get("args", {}), (*path, "args"), sources, None)
+    args = _values(located)
     target = catalog.dataset_targets.get(name)
     shape = combinations = None
     if target is not None:
-        located = {k: (v, (*path, "args", k)) for k, v in args.items()}
         _check_call(target, located, path, sources)
         validate = getattr(target, "validate_args", None)
         if validate is not None:
@@ -239,36 +239,92 @@ def _declared_check(
         raise sources.error(where, str(error)) from None
 
 
-def _args(raw: object, path: FieldPath, sources: Sources) -> dict[str, Scalar]:
-    """Keyword arguments: numbers, strings, booleans, or lists of those (e.g. `pair: [posX, posY]`)."""
+def _args(raw: object, path: FieldPath, sources: Sources, catalog: Catalog | None) -> _Point:
+    """Keyword arguments with their field paths: numbers, strings, booleans, or lists of those
+    (e.g. `pair: [posX, posY]`); for a model (`catalog` given), a `posterior` mapping is a
+    family with its options (`_posterior_items`)."""
     data = sources.mapping({} if raw is None else raw, path)
-    args: dict[str, Scalar] = {}
+    args: _Point = {}
     for key, value in data.items():
-        if isinstance(value, list | tuple):
-            items = sources.sequence(value, (*path, key))
-            args[key] = [sources.scalar(v, (*path, key, i)) for i, v in enumerate(items)]  # type: ignore[assignment]
-        else:
-            args[key] = sources.scalar(value, (*path, key))
+        for name, item, where in _argument_items(key, value, (*path, key), sources, catalog):
+            args[name] = (item, where)
     return args
+
+
+def _argument_value(value: object, where: FieldPath, sources: Sources) -> Scalar:
+    """One argument's value: a scalar, or a list of scalars."""
+    if isinstance(value, list | tuple):
+        items = sources.sequence(value, where)
+        return [sources.scalar(v, (*where, i)) for i, v in enumerate(items)]  # type: ignore[return-value]
+    return sources.scalar(value, where)
+
+
+def _argument_items(
+    key: str, value: object, where: FieldPath, sources: Sources, catalog: Catalog | None
+) -> list[tuple[str, Scalar, FieldPath]]:
+    """`(name, value, path)` of the arguments one written `key: value` stands for."""
+    if catalog is not None and key == "posterior" and isinstance(value, Mapping):
+        return _posterior_items(value, where, sources, catalog)
+    return [(key, _argument_value(value, where, sources), where)]
+
+
+def _posterior_items(
+    raw: Mapping[str, object], where: FieldPath, sources: Sources, catalog: Catalog
+) -> list[tuple[str, Scalar, FieldPath]]:
+    """`posterior: {family: iaf, iaf_steps: 2}`: the family and its options, as model arguments.
+
+    The same run as writing `posterior: iaf` and `iaf_steps: 2` among the
+    arguments (same run id); a key the family does not take is refused here,
+    naming the options it does take.
+    """
+    data = sources.mapping(raw, where)
+    if "family" not in data:
+        raise sources.error(
+            where, "expected a family name (posterior: NAME) or a mapping with a 'family' key"
+        )
+    family = sources.choice(
+        data["family"], (*where, "family"), catalog.posteriors, "posterior family"
+    )
+    options = catalog.family_options.get(family)
+    if options is not None:
+        for key in data:
+            if key != "family" and key not in options:
+                takes = ", ".join(options) if options else "no options"
+                raise sources.error(
+                    (*where, key),
+                    f"unknown option{suggest(key, list(options))} of posterior family "
+                    f"{family!r}; it takes {takes}",
+                )
+    items = [("posterior", family, (*where, "family"))]
+    for key, value in data.items():
+        if key != "family":
+            items.append((key, _argument_value(value, (*where, key), sources), (*where, key)))
+    return items
 
 
 # ---- sweep -----------------------------------------------------------------------------------
 
 
-def _sweep(raw: object, path: FieldPath, sources: Sources) -> list[_Point]:
-    """Sweep points: a mapping of lists (Cartesian product, in file order) or a list of mappings."""
+def _sweep(raw: object, path: FieldPath, sources: Sources, catalog: Catalog) -> list[_Point]:
+    """Sweep points: a mapping of lists (Cartesian product, in file order) or a list of mappings.
+
+    A `posterior` value may be a family with options (`{family: iaf, iaf_steps: 2}`);
+    its options become arguments of that point only.
+    """
     if isinstance(raw, Mapping):
         data = sources.mapping(raw, path)
         if not data:
             return [{}]
-        axes: list[list[tuple[str, Scalar, FieldPath]]] = []
+        axes: list[list[list[tuple[str, Scalar, FieldPath]]]] = []
         for key, values in data.items():
             items = sources.sequence(values, (*path, key))
-            checked = [sources.scalar(v, (*path, key, i)) for i, v in enumerate(items)]
-            _same_kind(checked, (*path, key), sources)
-            unique(sources, checked, (*path, key), key=_canonical)
-            axes.append([(key, v, (*path, key, i)) for i, v in enumerate(checked)])
-        return [{key: (v, p) for key, v, p in combo} for combo in itertools.product(*axes)]
+            groups = [
+                _sweep_items(key, v, (*path, key, i), sources, catalog) for i, v in enumerate(items)
+            ]
+            _same_kind([g[0][1] for g in groups], (*path, key), sources)
+            unique(sources, [{k: v for k, v, _ in g} for g in groups], (*path, key), key=_canonical)
+            axes.append(groups)
+        return [_merged(combo, sources) for combo in itertools.product(*axes)]
     if isinstance(raw, list | tuple):
         items = sources.sequence(raw, path)
         points = []
@@ -276,9 +332,8 @@ def _sweep(raw: object, path: FieldPath, sources: Sources) -> list[_Point]:
             point = sources.mapping(item, (*path, i))
             if not point:
                 raise sources.error((*path, i), "expected at least one argument: value")
-            points.append(
-                {k: (sources.scalar(v, (*path, i, k)), (*path, i, k)) for k, v in point.items()}
-            )
+            groups = [_sweep_items(k, v, (*path, i, k), sources, catalog) for k, v in point.items()]
+            points.append(_merged(groups, sources))
         unique(sources, [_values(p) for p in points], path, key=_canonical)
         return points
     raise sources.error(
@@ -286,6 +341,29 @@ def _sweep(raw: object, path: FieldPath, sources: Sources) -> list[_Point]:
         "expected a mapping of argument -> list of values (all combinations) "
         f"or a list of mappings (one per point), got {describe(raw)}",
     )
+
+
+def _sweep_items(
+    key: str, value: object, where: FieldPath, sources: Sources, catalog: Catalog
+) -> list[tuple[str, Scalar, FieldPath]]:
+    """One swept value: a scalar, or a posterior family with its options."""
+    if key == "posterior" and isinstance(value, Mapping):
+        return _posterior_items(value, where, sources, catalog)
+    return [(key, sources.scalar(value, where), where)]
+
+
+def _merged(groups: Sequence[list[tuple[str, Scalar, FieldPath]]], sources: Sources) -> _Point:
+    """One sweep point from its values' arguments; an argument set twice is an error."""
+    point: _Point = {}
+    for group in groups:
+        for key, value, where in group:
+            if key in point:
+                raise sources.error(
+                    where,
+                    f"{key!r} is also set at {format_path(point[key][1])}; set it in one place",
+                )
+            point[key] = (value, where)
+    return point
 
 
 def _sweep_size(raw: object) -> int:
@@ -366,17 +444,17 @@ def _models(
         entry = sources.choice(
             data["entry"], (*path, "entry"), catalog.model_entries, "model entry"
         )
-        args = _args(data.get("args", {}), (*path, "args"), sources)
+        fixed = _args(data.get("args", {}), (*path, "args"), sources, catalog)
+        args = _values(fixed)
         label = sources.string(data["label"], (*path, "label")) if "label" in data else ""
-        own = _sweep(data["sweep"], (*path, "sweep"), sources) if "sweep" in data else None
+        own = _sweep(data["sweep"], (*path, "sweep"), sources, catalog) if "sweep" in data else None
         points = own if own is not None else task_sweep
-        fixed = {k: (v, (*path, "args", k)) for k, v in args.items()}
         for point in points:
             for key, (_, where) in point.items():
                 if key in args:
                     raise sources.error(
                         where,
-                        f"{key!r} is both swept here and fixed in {format_path((*path, 'args', key))}; "
+                        f"{key!r} is both swept here and fixed in {format_path(fixed[key][1])}; "
                         "set it in one place",
                     )
             _check_model_args(entry, {**fixed, **point}, path, sources, catalog, observation_shape)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from benchmark.data.base import GroundTruthData
 from benchmark.evaluation.encoding import metric_representation
+from benchmark.evaluation.plan import EvaluationPlan
 from benchmark.metrics import METRICS, score_sampled
-
-if TYPE_CHECKING:  # the evaluation reads a configuration; it does not depend on the loader
-    from benchmark.config.schema import EvaluationConfig
 
 __all__ = ["DRAW_SETTINGS", "interpretability_scores"]
 
@@ -24,7 +22,7 @@ DRAW_SETTINGS = ("num_train", "num_test", "batch_size")
 ENCODE_BATCH = 256
 
 
-def _metric_settings(evaluation: EvaluationConfig, name: str) -> dict[str, Any]:
+def _metric_settings(evaluation: EvaluationPlan, name: str) -> dict[str, Any]:
     """Keyword settings of one metric: the shared ones it accepts, then its own on top.
 
     For array metrics these include the draws (`num_train`, `num_test`,
@@ -42,7 +40,7 @@ def _metric_settings(evaluation: EvaluationConfig, name: str) -> dict[str, Any]:
 def interpretability_scores(
     model: Any,
     dataset: GroundTruthData,
-    evaluation: EvaluationConfig,
+    evaluation: EvaluationPlan,
     *,
     seed: int,
     kind: str = "mean",

@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from benchmark.evaluation.interpretability import ENCODE_BATCH, interpretability_scores
+from benchmark.evaluation.plan import EvaluationPlan
 from benchmark.evaluation.posterior_scores import posterior_quality_scores
 from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.rotations import ROTATIONS, active_directions, rotated_representation
 from benchmark.models import representation_function
-
-if TYPE_CHECKING:  # the evaluation reads a configuration; it does not depend on the loader
-    from benchmark.config.schema import EvaluationConfig
 
 __all__ = ["ROTATION_METRICS", "posterior_extras"]
 
@@ -42,7 +40,7 @@ _DROPPED = ("sklearn_version", "seed", "skipped", "dci_gbt_random_state")
 
 
 def _rotation_scores(
-    model: Any, dataset: Any, evaluation: EvaluationConfig, settings: dict, seed: int
+    model: Any, dataset: Any, evaluation: EvaluationPlan, settings: dict, seed: int
 ) -> dict[str, Any]:
     metrics = tuple(m for m in evaluation.metrics if m in ROTATION_METRICS)
     represent = representation_function(model, "mean", batch_size=ENCODE_BATCH, seed=seed)
@@ -68,7 +66,7 @@ def _rotation_scores(
 
 
 def posterior_extras(
-    model: Any, dataset: Any, evaluation: EvaluationConfig, seed: int
+    model: Any, dataset: Any, evaluation: EvaluationPlan, seed: int
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """`(scores, durations in seconds)` of the gaps, decomposition and rotation controls."""
     settings = resolve_settings(dict(evaluation.settings_for("latent_scores", ())))
