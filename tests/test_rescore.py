@@ -16,6 +16,7 @@ from benchmark.config.runs import run_id_of
 from benchmark.runner import LocalExecutor, run_task
 from benchmark.runner.trainings import (
     TRAININGS_FOLDER,
+    checkpoint_step,
     fill_training_ids,
     has_checkpoint,
     plan_trainings,
@@ -148,6 +149,26 @@ def test_runs_sharing_a_training_share_its_folder_and_train_it_once(tmp_path):
     # One training per training id first; the run that re-scores it last.
     assert plan.order == (specs[0].run_id, specs[2].run_id, specs[1].run_id)
     assert (plan.to_train, plan.to_rescore) == (2, 1)
+
+
+def test_trainings_with_the_most_work_left_start_first(tmp_path):
+    task = fake_pipeline.tiny_task("mix", seeds=(0,), betas=(1, 4), posteriors=("diagonal", "iaf"))
+    specs = expand_task(task)
+    names = {s.run_id: f"{s.model_args['posterior']}-{s.model_args['beta']}" for s in specs}
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        plan = plan_trainings(specs, store, tmp_path / "runs")
+        # The sampled family first; ties keep the task's order.
+        assert [names[r] for r in plan.order] == ["iaf-1", "iaf-4", "diagonal-1", "diagonal-4"]
+        # A training resumed from step 6 of 10 has less left than any fresh one.
+        resumed = next(r for r in plan.order if names[r] == "iaf-1")
+        folder = plan.training_dirs[resumed]
+        folder.mkdir(parents=True)
+        (folder / "checkpoint").write_text(
+            'model_checkpoint_path: "ckpt-6"\nall_model_checkpoint_paths: "ckpt-6"\n'
+        )
+        assert checkpoint_step(folder) == 6
+        plan = plan_trainings(specs, store, tmp_path / "runs")
+    assert [names[r] for r in plan.order] == ["iaf-4", "diagonal-1", "diagonal-4", "iaf-1"]
 
 
 def test_a_database_from_before_training_ids_loads_and_rescores_from_old_folders(tmp_path, log):
