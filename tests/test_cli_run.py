@@ -90,6 +90,8 @@ def test_list_datasets_shows_their_docstrings(capsys):
 
 
 def test_run_refuses_conflicting_options(capsys):
+    assert main(["run", "quick", "--status-every", "-5"]) == 2
+    assert "--status-every: expected seconds >= 0 (0: off), got -5.0" in capsys.readouterr().err
     assert main(["run", "quick", "--executor", "ray", "--workers", "2"]) == 2
     assert "--workers applies to the local executor" in capsys.readouterr().err
     assert main(["run", "quick", "--ray-address", "auto"]) == 2

@@ -287,3 +287,18 @@ def test_finished_run_lines_carry_the_count_and_an_eta():
     assert _progress_note(finished=5, total=45, ran_here=2, elapsed_s=1200) == "[5/45, ETA 6h40m]"
     assert _progress_note(finished=45, total=45, ran_here=2, elapsed_s=1200) == "[45/45]"
     assert _progress_note(finished=3, total=45, ran_here=0, elapsed_s=0) == "[3/45]"
+
+
+def test_a_log_without_a_terminal_gets_status_lines_of_the_runs_in_flight(tmp_path, capsys):
+    from benchmark.runner.status import TRAIN_LOG, status_line
+    from benchmark.training.progress import LOG_FILE
+
+    assert TRAIN_LOG == LOG_FILE
+    task = tiny_task(seeds=(0,), betas=(1,), posteriors=("iaf",))
+    run(tmp_path, fake_pipeline.logs_training, task=task, status_every_s=0.1)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("running")]
+    assert lines, "no status line"
+    assert all("beta_vae beta=1 posterior=iaf seed=0" in line for line in lines)
+    assert any("step 5/10  12.5 steps/s  held-out ELBO -90.50" in line for line in lines)
+    (spec,) = expand_task(task)
+    assert status_line(spec, tmp_path / "nowhere").endswith("(no training step logged yet)")

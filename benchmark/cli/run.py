@@ -7,6 +7,7 @@ import contextlib
 import math
 import shlex
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,22 @@ COMMAND = "run"
 HELP = "train and score every run of a task; finished runs are skipped, interrupted ones resume"
 
 _SHOWN_FAILURES = 10
+
+
+# Without a terminal there are no progress bars; a study's run trains for many minutes
+# between two "done" lines, so its log gets one status line per run in flight this often.
+STATUS_EVERY_S = 300.0
+
+
+def _status_every(args: argparse.Namespace) -> float | None:
+    """Seconds between status lines: `--status-every`, else 300 in a log file, else none."""
+    if args.status_every is not None:
+        if args.status_every < 0 or not math.isfinite(args.status_every):
+            raise UserInputError(
+                f"--status-every: expected seconds >= 0 (0: off), got {args.status_every}"
+            )
+        return args.status_every or None
+    return None if sys.stderr.isatty() else STATUS_EVERY_S
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +125,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
+        "--status-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="print a line per training in flight (step, steps/s, held-out ELBO) this often; "
+        f"default {STATUS_EVERY_S:.0f} when stderr is not a terminal (a log file), else 0 (off)",
+    )
+    parser.add_argument(
         "--pipeline",
         default=DEFAULT_PIPELINE,
         metavar="MODULE:FUNCTION",
@@ -192,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--runs-per-gpu: expected an integer >= 1, got {args.runs_per_gpu}")
     if args.gpu_memory_mb is not None and args.gpu_memory_mb < 1:
         raise UserInputError(f"--gpu-memory-mb: expected an integer >= 1, got {args.gpu_memory_mb}")
+    status_every_s = _status_every(args)
     gpus: list[str] = []
     workers = args.workers
     if args.executor == "local" and (args.runs_per_gpu is not None or args.workers > 1):
@@ -230,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
             take_over=args.take_over,
             progress=not args.no_progress,
             command=command_line(args),
+            status_every_s=status_every_s,
             max_attempts=args.max_attempts or limits.max_attempts,
         )
     minutes = summary.elapsed_s / 60

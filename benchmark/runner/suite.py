@@ -31,6 +31,7 @@ from benchmark.runner.environment import (
 )
 from benchmark.runner.executors import Executor, Job
 from benchmark.runner.locks import folder_holder
+from benchmark.runner.status import StatusLines
 from benchmark.runner.trainings import fill_training_ids, plan_trainings
 from benchmark.runner.worker import BUSY
 from benchmark.store import DatabaseError, ResultStore, RunOutcome, RunRecord
@@ -119,6 +120,7 @@ def run_task(
     progress: bool = True,
     command: str = "",
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    status_every_s: float | None = None,
 ) -> RunSummary:
     """Runs every unfinished run of `task` with `executor`, recording outcomes in `store`.
 
@@ -129,6 +131,8 @@ def run_task(
     (their checkpoints stay) and is re-raised. `command` is recorded as the
     invocation (shown in leaderboard headers). A run left `running` by dead
     processes `max_attempts` times is recorded failed instead of run again.
+    With `status_every_s`, a line per training in flight (step, steps/s,
+    held-out ELBO) is printed that often (`benchmark.runner.status`).
     """
     start = time.perf_counter()
     specs = {spec.run_id: spec for spec in expand_task(task)}
@@ -202,27 +206,35 @@ def run_task(
     outcomes = executor.map(jobs())
     finished_here = 0  # runs recorded by this invocation (the bar counts nothing when disabled)
     stopped: BaseException | None = None
+    status = (
+        StatusLines(
+            status_every_s, lambda: set(in_flight), specs, trainings.training_dirs, bar.write
+        )
+        if status_every_s
+        else contextlib.nullcontext()
+    )
     try:
-        for outcome in outcomes:
-            if outcome.status == BUSY:  # its folder was taken between the check and the start
-                store.release([outcome.run_id], me, outcome.error or "run folder busy")
+        with status:
+            for outcome in outcomes:
+                if outcome.status == BUSY:  # its folder was taken between the check and the start
+                    store.release([outcome.run_id], me, outcome.error or "run folder busy")
+                    in_flight.discard(outcome.run_id)
+                    summary.held_elsewhere += 1
+                    bar.write(f"busy    {outcome.run_id}  {outcome.error}")
+                    continue
+                outcome = replace(outcome, git_commit=commit)
+                if store.record_outcome(outcome, owner=me):
+                    summary.ran += 1
                 in_flight.discard(outcome.run_id)
-                summary.held_elsewhere += 1
-                bar.write(f"busy    {outcome.run_id}  {outcome.error}")
-                continue
-            outcome = replace(outcome, git_commit=commit)
-            if store.record_outcome(outcome, owner=me):
-                summary.ran += 1
-            in_flight.discard(outcome.run_id)
-            bar.update(1)
-            finished_here += 1
-            progress_note = _progress_note(
-                finished=already_done + kept_failed + finished_here,
-                total=len(records),
-                ran_here=finished_here,
-                elapsed_s=time.perf_counter() - start,
-            )
-            _report(bar, specs[outcome.run_id], outcome, task, progress_note)
+                bar.update(1)
+                finished_here += 1
+                progress_note = _progress_note(
+                    finished=already_done + kept_failed + finished_here,
+                    total=len(records),
+                    ran_here=finished_here,
+                    elapsed_s=time.perf_counter() - start,
+                )
+                _report(bar, specs[outcome.run_id], outcome, task, progress_note)
     except BaseException as error:
         stopped = error
         raise
