@@ -471,7 +471,7 @@ def test_per_model_sweep_replaces_the_task_sweep_and_point_lists_zip(in_tmp):
         "  - {entry: beta_vae, args: {architecture: fc}}\n"
         "  - entry: dip_vae_i\n    args: {architecture: fc}\n"
         "    sweep: [{lambda_od: 1, lambda_d: 10}, {lambda_od: 2, lambda_d: 20}]\n",
-    )
+    ).replace("rows: [entry, posterior, beta]", "rows: [entry, posterior, beta, lambda_od]")
     task = load(write(in_tmp, text))
     specs = expand_task(task)
     assert len(specs) == (6 + 2) * 2
@@ -663,3 +663,17 @@ def test_a_sweep_over_families_gives_each_family_only_its_own_options(tmp_path):
 def test_a_family_mapping_names_the_field_to_blame(in_tmp, args, sweep, message):
     error = error_of(_family_task(Path("."), args, sweep))
     assert error.startswith(message), error
+
+
+def test_rows_that_would_average_two_configurations_as_seeds_are_refused(in_tmp):
+    sweep = "sweep:\n  posterior: [{family: iaf, iaf_steps: 1}, {family: iaf, iaf_steps: 2}]\n"
+    error = error_of(_family_task(Path("."), "{architecture: fc}", sweep))
+    assert error == (
+        "x.yaml: leaderboard.rows: two configurations of models[0] differ in iaf_steps but "
+        "would share one row (entry, posterior), where their runs would be averaged as if they "
+        "were seeds; add 'iaf_steps' (or 'sweep') to the rows"
+    )
+    for rows in ("[entry, posterior, iaf_steps]", "[entry, sweep]"):
+        text = FAMILY_WITH_OPTIONS.replace("ARGS", "{architecture: fc}").replace("SWEEP", sweep)
+        path = write(in_tmp, text + f"leaderboard: {{rows: {rows}}}\n", "rows.yaml")
+        assert len(expand_task(load(path))) == 2

@@ -114,6 +114,7 @@ def parse_task(raw: object, sources: Sources, catalog: Catalog) -> TaskConfig:
     _warn_merged_entries(models, sources)
     arg_names = _argument_names(models, task_sweep, dataset)
     leaderboard = _leaderboard(data.get("leaderboard", {}), arg_names, evaluation, sources)
+    _check_rows_tell_configurations_apart(models, leaderboard.rows, sources)
     return TaskConfig(
         name=name,
         description=description.strip(),
@@ -845,6 +846,54 @@ def _leaderboard(
             data["plot_against"], (*path, "plot_against"), arg_names, "model argument"
         )
     return LeaderboardConfig(rows=rows, main_metric=main, plot_against=plot_against)
+
+
+def _check_rows_tell_configurations_apart(
+    models: list[tuple[ModelConfig, list[_Point]]], rows: tuple[str, ...], sources: Sources
+) -> None:
+    """Refuses rows under which two different configurations would share a row.
+
+    A row's runs are summarised as seeds of one configuration (mean and
+    interval), so configurations that differ in an argument the rows leave
+    out (say `iaf_steps`, swept inside a posterior mapping) must not meet there.
+    """
+    seen: dict[tuple[str, ...], tuple[int, str, dict[str, Scalar]]] = {}
+    for index, (model, points) in enumerate(models):
+        for point in points:
+            args = {**model.args, **_values(point)}
+            key = tuple(
+                model.display_name
+                if field == "entry"
+                else _canonical(_values(point))
+                if field == "sweep"
+                else _canonical(args.get(field))
+                for field in rows
+                if field != "dataset"
+            )
+            configuration = canonical_json([model.entry, args])
+            if key not in seen:
+                seen[key] = (index, configuration, args)
+                continue
+            other_index, other_configuration, other_args = seen[key]
+            if other_configuration == configuration:
+                continue  # the same run, asked for twice (warned about separately)
+            differing = [
+                name
+                for name in dict.fromkeys([*other_args, *args])
+                if _canonical(other_args.get(name)) != _canonical(args.get(name))
+            ] or ["entry"]
+            which = (
+                f"two configurations of models[{index}]"
+                if other_index == index
+                else f"configurations of models[{other_index}] and models[{index}]"
+            )
+            raise sources.error(
+                ("leaderboard", "rows"),
+                f"{which} differ in {', '.join(differing)} but would share one row "
+                f"({', '.join(rows)}), where "
+                f"their runs would be averaged as if they were seeds; add {differing[0]!r} "
+                "(or 'sweep') to the rows",
+            )
 
 
 def _main_metric(
