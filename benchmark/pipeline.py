@@ -216,8 +216,26 @@ def execute_run(
         begun = time.perf_counter()
         prefix = "" if kind == "mean" else f"{kind}/"
         spent: dict[str, float] = {}
+        # Each metric is kept as it finishes, so an interruption loses at most the one running.
+        finished: dict[str, dict[str, Any]] = {}
+        for name in spec.evaluation.metrics:
+            part = saved.get(f"metrics/{kind}/{name}")
+            if part is not None:
+                finished[name] = part["scores"]
+                spent.update(part["durations"])
+
+        def keep(name: str, metric_scores: dict[str, Any], seconds: float) -> None:
+            saved.put(f"metrics/{kind}/{name}", metric_scores, {name: seconds})
+
         result = interpretability_scores(
-            model, dataset, spec.evaluation, seed=spec.seed, kind=kind, timings=spent
+            model,
+            dataset,
+            spec.evaluation,
+            seed=spec.seed,
+            kind=kind,
+            timings=spent,
+            finished=finished,
+            on_metric=keep,
         )
         for setting in ("sklearn_version", "seed", "skipped", "dci_gbt_random_state"):
             result.pop(setting, None)  # run facts and settings, not scores

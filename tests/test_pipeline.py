@@ -202,3 +202,48 @@ def test_parts_saved_for_another_training_are_ignored(tmp_path):
     assert SavedParts(tmp_path, {"steps": 20, "checkpoints": "a"}).get("metrics/mean") is None
     (tmp_path / "evaluation_parts.json").write_text("{not json")
     assert SavedParts(tmp_path, {"steps": 10, "checkpoints": "a"}).get("metrics/mean") is None
+
+
+def test_metrics_finished_before_an_interruption_are_not_computed_again(run, tmp_path, monkeypatch):
+    """Killed after two metrics, the next attempt computes only the others, with the same scores."""
+    import shutil
+
+    import benchmark.pipeline as pipeline
+
+    spec, workdir, result = run
+    copy = tmp_path / spec.run_id
+    shutil.copytree(workdir, copy)
+    original = pipeline.interpretability_scores
+    computed: list[str] = []
+
+    def interrupted_after_two(*args, on_metric, **kwargs):
+        def keep_then_stop(name, scores, seconds):
+            on_metric(name, scores, seconds)
+            computed.append(name)
+            if len(computed) == 2:
+                raise KeyboardInterrupt
+
+        return original(*args, on_metric=keep_then_stop, **kwargs)
+
+    monkeypatch.setattr(pipeline, "interpretability_scores", interrupted_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(spec, copy, progress=False)
+    first_two = list(computed)
+
+    def recorded(*args, on_metric, **kwargs):
+        def keep(name, scores, seconds):
+            computed.append(name)
+            on_metric(name, scores, seconds)
+
+        return original(*args, on_metric=keep, **kwargs)
+
+    computed.clear()
+    monkeypatch.setattr(pipeline, "interpretability_scores", recorded)
+    resumed = execute_run(spec, copy, progress=False)
+    assert sorted(computed) == sorted(set(spec.evaluation.metrics) - set(first_two))
+    metric_keys = [k for k in result.scores if k.split("_")[0] in ("mig", "dci", "betavae")]
+    metric_keys += ["factorvae_eval_accuracy", "gaussian_total_correlation"]
+    for key in metric_keys:
+        assert np.array_equal(resumed.scores[key], result.scores[key]), key
+    for name in first_two:  # the first attempt's time, kept with its scores
+        assert resumed.durations[f"metric_s/{name}"] > 0.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ from benchmark.data.base import GroundTruthData
 from benchmark.evaluation.encoding import metric_representation
 from benchmark.evaluation.plan import EvaluationPlan
 from benchmark.metrics import METRICS, score_sampled
+from benchmark.metrics.score import MetricCallback
 
 __all__ = ["DRAW_SETTINGS", "interpretability_scores"]
 
@@ -46,6 +47,8 @@ def interpretability_scores(
     kind: str = "mean",
     timings: dict[str, float] | None = None,
     represent: Callable[[np.ndarray], np.ndarray] | None = None,
+    finished: Mapping[str, Mapping[str, object]] | None = None,
+    on_metric: MetricCallback | None = None,
 ) -> dict[str, object]:
     """Every metric of `evaluation.metrics` on codes of `model` (posterior means or samples).
 
@@ -63,18 +66,27 @@ def interpretability_scores(
     metrics; `draws/<names>` for a group with its own draws) and `encode` (all rendering
     and encoding of the shared code table).
     `represent` replaces the encoder's codes (e.g. rotated mean codes,
-    `benchmark.evaluation.rotations`).
+    `benchmark.evaluation.rotations`). `finished` maps metrics already
+    computed (by an interrupted earlier call) to their keys, which are taken
+    as they are; `on_metric(name, scores, seconds)` is called as each of the
+    others finishes (see `benchmark.metrics.score_sampled`), so a caller can
+    keep them.
     """
     if represent is None:
         represent = metric_representation(model, dataset, kind, batch_size=ENCODE_BATCH, seed=seed)
+    finished = dict(finished or {})
     groups: dict[tuple, dict[str, dict[str, Any]]] = {}
     for name in evaluation.metrics:
+        if name in finished:
+            continue
         settings = _metric_settings(evaluation, name)
         draws = {}
         if not METRICS.get(name).needs_dataset:  # BetaVAE/FactorVAE draw their own batches
             draws = {k: settings.pop(k) for k in DRAW_SETTINGS if k in settings}
         groups.setdefault(tuple(sorted(draws.items())), {})[name] = settings
     result: dict[str, object] = {}
+    for name in evaluation.metrics:
+        result.update(finished.get(name, {}))
     for number, (draws, members) in enumerate(groups.items()):
         spent: dict[str, float] = {}
         result.update(
@@ -85,6 +97,7 @@ def interpretability_scores(
                 metrics=list(members),
                 settings={k: v for k, v in members.items() if v},
                 timings=spent,
+                on_metric=on_metric,
                 **dict(draws),
             )
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import sklearn
@@ -23,7 +23,10 @@ from benchmark.metrics.settings import check_names
 from benchmark.metrics.spec import ARRAY_INPUTS
 from benchmark.registry import suggest
 
-__all__ = ["NEEDS_TEST", "score_arrays", "score_sampled", "select_metrics"]
+__all__ = ["NEEDS_TEST", "MetricCallback", "score_arrays", "score_sampled", "select_metrics"]
+
+#: `on_metric(name, scores, seconds)`: one metric's own keys and wall seconds, as it finishes.
+MetricCallback = Callable[[str, dict[str, object], float], None]
 
 NEEDS_TEST = "needs test points (codes_test and factors_test)"
 
@@ -121,18 +124,24 @@ def _run_array_metrics(
     arrays: dict[str, np.ndarray | None],
     settings: Mapping[str, Mapping[str, object]],
     timings: dict[str, float] | None = None,
+    on_metric: MetricCallback | None = None,
 ) -> dict[str, object]:
     """Runs array metrics on validated arrays; `settings` maps metric name to its settings.
 
-    `timings`, when given, receives each metric's wall seconds under its name.
+    `timings`, when given, receives each metric's wall seconds under its name;
+    `on_metric(name, scores, seconds)` is called as each metric finishes.
     """
     result: dict[str, object] = {}
     skipped: dict[str, str] = {}
     for metric in selected:
         started = time.perf_counter()
-        result.update(metric.run_arrays(arrays, **settings.get(metric.name, {})))
+        scores = metric.run_arrays(arrays, **settings.get(metric.name, {}))
+        result.update(scores)
+        seconds = time.perf_counter() - started
         if timings is not None:
-            timings[metric.name] = time.perf_counter() - started
+            timings[metric.name] = seconds
+        if on_metric is not None:
+            on_metric(metric.name, scores, seconds)
         if arrays["codes_test"] is None:
             skipped.update({key: NEEDS_TEST for key in metric.test_keys})
     result["sklearn_version"] = sklearn.__version__
@@ -150,6 +159,7 @@ def score_sampled(
     batch_size: int = 16,
     settings: Mapping[str, Mapping[str, object]] | None = None,
     timings: dict[str, float] | None = None,
+    on_metric: MetricCallback | None = None,
 ) -> dict[str, object]:
     """Scores a representation function on points drawn from a data set.
 
@@ -171,6 +181,11 @@ def score_sampled(
       timings: when given, receives wall seconds: `draws` (the array metrics'
         shared points, codes included) and each metric by name (BetaVAE and
         FactorVAE including their own draws and codes).
+      on_metric: when given, called as `on_metric(name, scores, seconds)` as
+        each metric finishes, with that metric's keys only (a caller can keep
+        finished metrics and leave them out of a later, interrupted-and-resumed
+        call: every metric starts from its own `RandomState(seed)` and the
+        shared draws do not depend on which array metrics use them).
 
     Returns:
       The flat result of `score_arrays` plus the data-set metrics' keys and `seed`.
@@ -197,20 +212,22 @@ def score_sampled(
         if timings is not None:
             timings["draws"] = time.perf_counter() - started
         arrays = dict(zip(ARRAY_INPUTS, drawn, strict=True))
-        result.update(_run_array_metrics(array_metrics, arrays, settings, timings))
+        result.update(_run_array_metrics(array_metrics, arrays, settings, timings, on_metric))
     for metric in selected:
         if metric.needs_dataset:
             started = time.perf_counter()
-            result.update(
-                metric(
-                    dataset,
-                    representation_function,
-                    np.random.RandomState(seed),
-                    **settings.get(metric.name, {}),
-                )
+            scores = metric(
+                dataset,
+                representation_function,
+                np.random.RandomState(seed),
+                **settings.get(metric.name, {}),
             )
+            result.update(scores)
+            seconds = time.perf_counter() - started
             if timings is not None:
-                timings[metric.name] = time.perf_counter() - started
+                timings[metric.name] = seconds
+            if on_metric is not None:
+                on_metric(metric.name, scores, seconds)
     result["sklearn_version"] = sklearn.__version__
     result.setdefault("skipped", {})
     result["seed"] = seed
