@@ -151,24 +151,22 @@ def test_runs_sharing_a_training_share_its_folder_and_train_it_once(tmp_path):
     assert (plan.to_train, plan.to_rescore) == (2, 1)
 
 
-def test_trainings_with_the_most_work_left_start_first(tmp_path):
+def test_trainings_already_under_way_are_finished_first(tmp_path):
     task = fake_pipeline.tiny_task("mix", seeds=(0,), betas=(1, 4), posteriors=("diagonal", "iaf"))
     specs = expand_task(task)
     names = {s.run_id: f"{s.model_args['posterior']}-{s.model_args['beta']}" for s in specs}
     with ResultStore(tmp_path / "r.sqlite") as store:
         plan = plan_trainings(specs, store, tmp_path / "runs")
-        # The sampled family first; ties keep the task's order.
-        assert [names[r] for r in plan.order] == ["iaf-1", "iaf-4", "diagonal-1", "diagonal-4"]
-        # A training resumed from step 6 of 10 has less left than any fresh one.
-        resumed = next(r for r in plan.order if names[r] == "iaf-1")
-        folder = plan.training_dirs[resumed]
-        folder.mkdir(parents=True)
-        (folder / "checkpoint").write_text(
-            'model_checkpoint_path: "ckpt-6"\nall_model_checkpoint_paths: "ckpt-6"\n'
-        )
-        assert checkpoint_step(folder) == 6
+        assert [names[r] for r in plan.order] == ["diagonal-1", "iaf-1", "diagonal-4", "iaf-4"]
+        for name, step in (("diagonal-4", 6), ("iaf-4", 8)):  # under way: step 6 and 8 of 10
+            folder = plan.training_dirs[next(r for r in plan.order if names[r] == name)]
+            folder.mkdir(parents=True)
+            (folder / "checkpoint").write_text(
+                f'model_checkpoint_path: "ckpt-{step}"\nall_model_checkpoint_paths: "ckpt-{step}"\n'
+            )
+            assert checkpoint_step(folder) == step
         plan = plan_trainings(specs, store, tmp_path / "runs")
-    assert [names[r] for r in plan.order] == ["iaf-4", "diagonal-1", "diagonal-4", "iaf-1"]
+    assert [names[r] for r in plan.order] == ["iaf-4", "diagonal-4", "diagonal-1", "iaf-1"]
 
 
 def test_a_database_from_before_training_ids_loads_and_rescores_from_old_folders(tmp_path, log):

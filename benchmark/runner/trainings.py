@@ -22,14 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.config.runs import RunSpec
-from benchmark.models.posteriors import POSTERIORS
 from benchmark.store import ResultStore
 
 __all__ = [
     "TRAININGS_FOLDER",
     "TrainingPlan",
     "checkpoint_step",
-    "expected_work",
     "fill_training_ids",
     "has_checkpoint",
     "plan_trainings",
@@ -56,20 +54,6 @@ def checkpoint_step(folder: Path) -> int:
     return int(found.group(1)) if found else 0
 
 
-def expected_work(spec: RunSpec, folder: Path) -> tuple[int, bool]:
-    """How much training `spec` has left, for ordering: `(steps still to run, sampled posterior)`.
-
-    A family whose KL and moments are Monte Carlo estimates (IAF) is the
-    slowest to train and to score (in `quick` its runs took 203-223 s
-    against 157-175 s), so it ranks first among runs with as many steps left.
-    """
-    family = spec.model_args.get("posterior", "diagonal")
-    sampled = (
-        isinstance(family, str) and family in POSTERIORS and not POSTERIORS.get(family).closed_form
-    )
-    return max(spec.training.steps - checkpoint_step(folder), 0), sampled
-
-
 def fill_training_ids(store: ResultStore) -> int:
     """Fills `training_id` of rows written before it existed, from their stored spec.
 
@@ -90,11 +74,12 @@ def fill_training_ids(store: ResultStore) -> int:
 class TrainingPlan:
     """For each run to execute: its checkpoint folder, and whether it only re-scores.
 
-    `order` lists the run ids trainings first, the most work left first
-    (`expected_work`: with W workers, starting the longest jobs first keeps
-    one long run from ending alone after the others, Graham's LPT rule), then
-    re-scores of finished trainings, then runs that re-score a training this
-    call starts (so a worker rarely waits for another's training). `rescore` holds the run ids
+    `order` lists the run ids trainings first, those already under way
+    first (most steps done first, `checkpoint_step`: a study spans sittings
+    and its checkpoints do not survive a change of machine, so a started
+    training is finished before new ones begin), then re-scores of finished
+    trainings, then runs that re-score a training this call starts (so a
+    worker rarely waits for another's training). `rescore` holds the run ids
     that are expected to evaluate only.
     """
 
@@ -131,7 +116,7 @@ def plan_trainings(specs: Sequence[RunSpec], store: ResultStore, runs_dir: Path)
     finished = store.done_runs_by_training(groups)
     training_dirs: dict[str, Path] = {}
     first: list[str] = []
-    work: dict[str, tuple[int, bool]] = {}
+    done: dict[str, int] = {}
     rescored: list[str] = []
     after: list[str] = []
     for training_id, members in groups.items():
@@ -153,9 +138,9 @@ def plan_trainings(specs: Sequence[RunSpec], store: ResultStore, runs_dir: Path)
             rescored += ids
         else:
             first.append(ids[0])
-            work[ids[0]] = expected_work(members[0], folder)
+            done[ids[0]] = checkpoint_step(folder)
             after += ids[1:]
-    first.sort(key=lambda run_id: work[run_id], reverse=True)  # stable: ties keep task order
+    first.sort(key=lambda run_id: done[run_id], reverse=True)  # stable: ties keep task order
     return TrainingPlan(
         training_dirs=training_dirs,
         rescore=frozenset(rescored + after),
