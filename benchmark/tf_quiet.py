@@ -24,6 +24,7 @@ attribute read.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 import tempfile
@@ -105,24 +106,23 @@ def import_tensorflow() -> ModuleType:
     return _loaded["tf"]
 
 
-def import_tfp() -> ModuleType:
-    """`tensorflow_probability`, imported quietly (after TensorFlow)."""
-    if "tfp" not in _loaded:
+def _import_after_tensorflow(name: str) -> ModuleType:
+    """Module `name`, imported quietly once TensorFlow is (imported and configured)."""
+    if name not in _loaded:
         import_tensorflow()
         with _captured_stderr_fd():
-            import tensorflow_probability as tfp
-        _loaded["tfp"] = tfp
-    return _loaded["tfp"]
+            _loaded[name] = importlib.import_module(name)
+    return _loaded[name]
+
+
+def import_tfp() -> ModuleType:
+    """`tensorflow_probability`, imported quietly (after TensorFlow)."""
+    return _import_after_tensorflow("tensorflow_probability")
 
 
 def import_tf_keras() -> ModuleType:
-    """`tf_keras`, imported after the quiet TensorFlow import."""
-    if "tf_keras" not in _loaded:
-        import_tensorflow()
-        with _captured_stderr_fd():
-            import tf_keras
-        _loaded["tf_keras"] = tf_keras
-    return _loaded["tf_keras"]
+    """`tf_keras`, imported quietly (after TensorFlow)."""
+    return _import_after_tensorflow("tf_keras")
 
 
 class LazyModule:
