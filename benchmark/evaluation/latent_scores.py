@@ -216,12 +216,19 @@ def _aggregate_total_correlation(
     blocks = _batches(len(points), batch_size)
     draw_seeds = _seeds(seed, _TC_DRAWS, len(blocks))
     marginal_seeds = _seeds(seed, _TC_MARGINALS, len(blocks))
+    # One trace each whatever the block sizes (the last block is smaller): an IAF graph
+    # takes seconds to trace, and the pairs of blocks would otherwise make four.
+    images = tf.TensorSpec([None, *points.shape[1:]], tf.float32)
+    seed_pair = tf.TensorSpec([2], tf.int32)
 
-    @tf.function
+    @tf.function(input_signature=[images, seed_pair])
     def draw(x: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
         return model.encode(x).sample_and_log_prob(1, s)[0][0]
 
-    @tf.function
+    inputs = [tf.constant(points[block], tf.float32) for block in blocks]
+    codes = [draw(x, tf.constant(draw_seeds[k])) for k, x in enumerate(inputs)]
+
+    @tf.function(input_signature=[tf.TensorSpec([None, codes[0].shape[-1]]), images, seed_pair])
     def pair_log_densities(z_rows: tf.Tensor, x_cols: tf.Tensor, s: tf.Tensor):
         posterior = model.encode(x_cols)
         pairs = z_rows[:, None, :]  # [B_i, 1, D] against the B_j posteriors: [B_i, B_j, ...]
@@ -229,8 +236,6 @@ def _aggregate_total_correlation(
             pairs, num_samples=posterior_samples, seed=s
         )
 
-    inputs = [tf.constant(points[block]) for block in blocks]
-    codes = [draw(x, tf.constant(draw_seeds[k])) for k, x in enumerate(inputs)]
     joint_rows, marginal_rows = [], []
     for z_rows in codes:
         parts = [

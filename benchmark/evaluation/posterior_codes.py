@@ -56,7 +56,10 @@ def posterior_marginals(
     moments of `moment_samples` draws for IAF (moment-matched).
     """
 
-    @tf.function(reduce_retracing=True)
+    # One trace whatever the batch sizes (the last batch is smaller).
+    images = tf.TensorSpec([None, *np.shape(observations)[1:]], tf.float32)
+
+    @tf.function(input_signature=[images, tf.TensorSpec([2], tf.int32)])
     def encode(x: tf.Tensor, s: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         posterior = model.encode(x)
         z, _ = posterior.sample_and_log_prob(1, s)
