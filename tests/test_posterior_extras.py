@@ -45,6 +45,7 @@ training: {steps: 10}
 evaluation:
   metrics: [mig]
   settings: {latent_scores: {SETTING}}
+leaderboard: {rows: [entry, posterior, sparsity]}
 """
 
 
