@@ -5,7 +5,7 @@ validate` and `disbench list` only read their declarations (names, argument
 defaults and checks, family options), and should not spend seconds importing
 TensorFlow for that. A class that would subclass `tf_keras.Model` (or a
 Keras layer) subclasses `DeferredBase` instead and names its TensorFlow base
-in `deferred_base`, a static method returning that class Declaring the class,
+in `deferred_base`, a static method returning that class. Declaring the class,
 reading its attributes and inspecting its signature import nothing; the first
 instantiation creates, once per class, the subclass `(cls, base)` and builds
 that. Its method order is the one `class cls(base)` would have, so methods,
