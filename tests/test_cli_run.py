@@ -13,7 +13,7 @@ def test_validate_shipped_tasks(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith(
         "tasks/quick.yaml: ok: task 'quick', 6 runs = 6 configurations (1 model entry) x 1 seed, "
-        "1000 steps each"
+        "500 steps each"
     )
     assert "1800 runs = 36 configurations (6 model entries) x 50 seeds" in out[1]
 
@@ -22,7 +22,7 @@ def test_validate_lists_runs(capsys):
     assert main(["validate", "quick", "--runs"]) == 0
     lines = capsys.readouterr().out.splitlines()[1:]
     assert len(lines) == 6
-    assert lines[0].split()[1:] == ["beta_vae", "beta=1", "posterior=diagonal", "seed=0"]
+    assert lines[0].split()[1:] == ["beta_vae", "posterior=iaf", "beta=1", "seed=0"]  # IAF first
 
 
 def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):

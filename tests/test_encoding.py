@@ -147,25 +147,32 @@ def test_perf_eval_takes_the_study_run_and_prints_each_part():
     )
     assert spec.training.steps == perf_eval.STEPS[False]
     quick = perf_eval.study_spec("iaf", quick=True)
-    assert quick.evaluation.settings["num_train"] == 1000 and quick.training.steps == 20
+    assert quick.evaluation.settings["num_train"] == 2000 and quick.training.steps == 20
+    assert quick.evaluation.settings["latent_scores"]["gap_iw_samples"] == 500  # quick.yaml's
     result = {
         "metric_s/mig": {"seconds": 1.0},
         "latent_s/aggregate_tc": {"seconds": 2.0},
         "metrics_s": {"seconds": 30.0},
         "latent_scores_s": {"seconds": 10.0},
-        "evaluation_s": {"seconds": 40.0},
-        "train_steps_per_second": {"value": 20.0},
+        "inference_gaps_s": {"seconds": 5.0},
+        "evaluation_s": {"seconds": 45.0},
+        "train_steps_per_second": {"value": 10.0},
+        "steady_steps_per_second": {"value": 20.0},
         "setup": {"family": "diagonal", "quick": False, "steps": 200},
     }
     table = perf_eval.format_table(result)
     assert "metric_s/mig" in table and "latent_s/aggregate_tc" in table
-    assert "evaluation / training of 10,000 steps (8 min): 8.0%" in table  # 40 s of 500 s
+    assert "inference_gaps_s" in table and "kl_decomposition_s" not in table
+    # the steady rate, not the brief run's: 45 s of 10,000 / 20 = 500 s
+    assert "evaluation / training of 10,000 steps (8 min): 9.0%" in table
 
 
 @pytest.mark.slow
 def test_perf_eval_quick_times_a_real_run():
     result = perf_eval.measure(argparse.Namespace(quick=True, family="diagonal"))
-    assert result["evaluation_s"]["seconds"] > 0
+    parts = [result[key]["seconds"] for key in perf_eval.EVALUATION_PARTS]
+    assert result["evaluation_s"]["seconds"] == pytest.approx(sum(parts)) and min(parts) > 0
+    assert result["steady_steps_per_second"]["value"] > 0
     assert {"metric_s/mig", "metric_s/beta_vae", "metric_s/encode", "latent_s/heldout_iw"} <= set(
         result
     )

@@ -47,7 +47,7 @@ import time
 
 from benchmark.tf_quiet import import_tensorflow
 
-__all__ = ["FAMILIES", "count_gflop", "format_table", "measure"]
+__all__ = ["FAMILIES", "count_gflop", "format_table", "measure", "steady_steps_per_second"]
 
 FAMILIES = ("diagonal", "full_covariance", "iaf")
 BATCH_SIZE = 64
@@ -190,7 +190,9 @@ def _rows(quick: bool, on_gpu: bool = False) -> list[tuple[str, int, str, bool]]
 class _Row:
     """One row's model, runners and stream, warmed up; `block(n)` times `n` more updates."""
 
-    def __init__(self, data, family: str, batch: int, precision: str, xla: bool) -> None:
+    def __init__(
+        self, data, family: str, batch: int, precision: str, xla: bool, baselines: bool = True
+    ) -> None:
         tf = import_tensorflow()
         from benchmark.data.stream import make_batches
 
@@ -206,7 +208,7 @@ class _Row:
         self.current = 3
         self.seconds = 0.0
         self.steps = 0
-        self.baseline = family == "diagonal" and batch == BATCH_SIZE
+        self.baseline = baselines and family == "diagonal" and batch == BATCH_SIZE
         self.baseline = self.baseline and precision == "float32" and not xla
         self.plain_seconds = self.old_seconds = 0.0
         if self.baseline:
@@ -264,6 +266,21 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         for row in rows:
             row.block(block)
     return {row.key: row.result() for row in rows}
+
+
+def steady_steps_per_second(family: str, steps: int = 100, block: int = 25) -> float:
+    """Updates per second of the study's conv model (batch 64, float32), after a warm-up.
+
+    The trainer's own chunk runner on the real input stream, `steps` updates in
+    blocks of `block` once traced: the rate a long run settles at, which a
+    brief run's average (its tracing included) understates.
+    """
+    from benchmark.data import get_dataset
+
+    row = _Row(get_dataset("dsprites"), family, BATCH_SIZE, "float32", False, baselines=False)
+    for _ in range(max(1, steps // block)):
+        row.block(block)
+    return row.result()["steps_per_second"]
 
 
 def format_table(result: dict[str, dict[str, float]]) -> str:
