@@ -90,9 +90,9 @@ def study_spec(family: str, quick: bool):
 def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """`{part: {"seconds": s}}` for each metric (`metric_s/...`) and latent part (`latent_s/...`).
 
-    Also each of `EVALUATION_PARTS`, `evaluation_s` (their sum),
-    `train_steps_per_second` (of the brief training, tracing included) and
-    `steady_steps_per_second` (after a warm-up), each as {"value": v}.
+    Also each of `EVALUATION_PARTS` and `evaluation_s` (their sum), as
+    {"seconds": s}; `train_steps_per_second` (of the brief training, tracing
+    included) and `steady_steps_per_second` (after a warm-up), as {"value": v}.
     """
     from benchmark.perf.train import steady_steps_per_second
     from benchmark.pipeline import execute_run
