@@ -134,7 +134,7 @@ def format_table(result: dict[str, dict]) -> str:
         if key in result:
             lines.append(f"{key:<44} {result[key]['seconds']:>9.2f}")
     brief = result["train_steps_per_second"]["value"]
-    rate = result.get("steady_steps_per_second", {}).get("value", brief)
+    rate = result["steady_steps_per_second"]["value"]
     lines.append(
         f"training steps per second: {rate:.1f} after a warm-up "
         f"({brief:.1f} over the brief run, tracing included)"
