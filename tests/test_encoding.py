@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from benchmark.data import get_dataset
+from benchmark.errors import UserInputError
 from benchmark.evaluation import encoding
 from benchmark.evaluation.encoding import FactorCodes, metric_representation
 from benchmark.metrics import score_sampled
@@ -165,6 +166,34 @@ def test_perf_eval_takes_the_study_run_and_prints_each_part():
     assert "inference_gaps_s" in table and "kl_decomposition_s" not in table
     # the steady rate, not the brief run's: 45 s of 10,000 / 20 = 500 s
     assert "evaluation / training of 10,000 steps (8 min): 9.0%" in table
+
+
+def test_perf_eval_scales_gaps_and_decomposition_timed_on_fewer_images():
+    spec = perf_eval.study_spec("diagonal", quick=False)
+    args = argparse.Namespace(gap_images=10, population=73_728)
+    overrides, factors = perf_eval.scaled_parts(args, spec)
+    # the study's 100 gap images and the whole dsprites grid (3 * 6 * 40 * 32 * 32)
+    assert factors == {"inference_gaps_s": 10.0, "kl_decomposition_s": 10.0}
+    scaled = perf_eval.study_spec("diagonal", quick=False, latent_overrides=overrides)
+    assert scaled.evaluation.settings["latent_scores"] == overrides
+    assert scaled.evaluation.settings["num_train"] == 10000  # metrics keep the study's sizes
+    with pytest.raises(UserInputError, match="--gap-images must be in"):
+        perf_eval.scaled_parts(argparse.Namespace(gap_images=100, population=None), spec)
+    with pytest.raises(UserInputError, match="--population must be in"):
+        perf_eval.scaled_parts(argparse.Namespace(gap_images=None, population=1), spec)
+    result = {
+        "metrics_s": {"seconds": 30.0},
+        "inference_gaps_s": {"seconds": 5.0, "scale": 10.0, "scaled_seconds": 50.0},
+        "evaluation_s": {"seconds": 35.0, "scaled_seconds": 80.0},
+        "gap_qstar_steps_max": {"value": 500.0},
+        "train_steps_per_second": {"value": 10.0},
+        "steady_steps_per_second": {"value": 20.0},
+        "setup": {"family": "diagonal", "quick": False, "steps": 200, "gap_images": 10},
+    }
+    table = perf_eval.format_table(result)
+    assert "scaled x 10.0: 50" in table and "slowest gap image: 500" in table
+    # the scaled whole evaluation, 80 s, over 10,000 / 20 = 500 s of training
+    assert "scaled evaluation / training of 10,000 steps (8 min): 16.0%" in table
 
 
 @pytest.mark.slow

@@ -28,6 +28,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="diagonal",
         help="posterior family of the run `eval` times (default diagonal)",
     )
+    parser.add_argument(
+        "--gap-images",
+        type=int,
+        default=None,
+        metavar="G",
+        help="`eval`: time the inference gaps on G images, scaled up to the full count (study: 100)",
+    )
+    parser.add_argument(
+        "--population",
+        type=int,
+        default=None,
+        metavar="P",
+        help="`eval`: time the KL decomposition on P images, scaled up to the full population",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,10 +25,20 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from benchmark.config import expand_task, load_task
 from benchmark.config.schema import EvaluationConfig, TrainingConfig
+from benchmark.errors import UserInputError
 
-__all__ = ["ASSUMED_STEPS", "EVALUATION_PARTS", "STUDY_TASK", "format_table", "measure"]
+__all__ = [
+    "ASSUMED_STEPS",
+    "EVALUATION_PARTS",
+    "STUDY_TASK",
+    "format_table",
+    "measure",
+    "scaled_parts",
+]
 
 STUDY_TASK = "posterior_beta_sweep"
 STEPS = {False: 200, True: 20}
@@ -62,8 +72,11 @@ def quick_settings(metrics: tuple[str, ...]) -> dict:
     }
 
 
-def study_spec(family: str, quick: bool):
-    """The study's run for `family` (beta 1, seed 0), trained `STEPS[quick]` steps."""
+def study_spec(family: str, quick: bool, latent_overrides: dict | None = None):
+    """The study's run for `family` (beta 1, seed 0), trained `STEPS[quick]` steps.
+
+    `latent_overrides` replaces latent-score settings (e.g. `{"gap_images": 10}`).
+    """
     specs = [
         s
         for s in expand_task(load_task(STUDY_TASK))
@@ -83,48 +96,112 @@ def study_spec(family: str, quick: bool):
     evaluation = spec.evaluation
     if quick:
         evaluation = dataclasses.replace(evaluation, settings=quick_settings(evaluation.metrics))
+    if latent_overrides:
+        settings = dict(evaluation.settings)
+        settings["latent_scores"] = {**settings.get("latent_scores", {}), **latent_overrides}
+        evaluation = dataclasses.replace(evaluation, settings=settings)
     assert isinstance(evaluation, EvaluationConfig)
     return dataclasses.replace(spec, training=training, evaluation=evaluation)
+
+
+def scaled_parts(args: argparse.Namespace, spec) -> tuple[dict, dict[str, float]]:
+    """`(latent_overrides, {part: factor})` of `--gap-images` / `--population` for the study's `spec`.
+
+    The factor scales a part's measured seconds up to the full size of
+    `spec`'s settings: its gap images over G, its decomposition population
+    (0: the whole factor grid) over P. Raises UserInputError for a count not below the study's.
+    """
+    from benchmark.data import get_dataset
+    from benchmark.evaluation.posterior_settings import resolve_settings
+
+    study = resolve_settings(dict(spec.evaluation.settings.get("latent_scores", {})))
+    overrides: dict = {}
+    factors: dict[str, float] = {}
+    gap_images = getattr(args, "gap_images", None)
+    if gap_images is not None:
+        full = int(study["gap_images"])
+        if not 2 <= gap_images < full:
+            raise UserInputError(f"--gap-images must be in [2, {full}), got {gap_images}")
+        overrides["gap_images"] = gap_images
+        factors["inference_gaps_s"] = full / gap_images
+    population = getattr(args, "population", None)
+    if population is not None:
+        full = int(study["decomposition_population"])
+        if full == 0:
+            dataset = get_dataset(spec.dataset, **spec.dataset_args)
+            full = int(np.prod(dataset.factor_sizes, dtype=np.int64))
+        if not 2 <= population < full:
+            raise UserInputError(f"--population must be in [2, {full}), got {population}")
+        overrides["decomposition_population"] = population
+        factors["kl_decomposition_s"] = full / population
+    return overrides, factors
 
 
 def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """`{part: {"seconds": s}}` for each metric (`metric_s/...`) and latent part (`latent_s/...`).
 
     Also each of `EVALUATION_PARTS` and `evaluation_s` (their sum), as
-    {"seconds": s}; `train_steps_per_second` (of the brief training, tracing
-    included) and `steady_steps_per_second` (after a warm-up), as {"value": v}.
+    {"seconds": s}, a part timed on fewer images also with "scale" (the factor
+    to the study's size) and "scaled_seconds"; then `evaluation_s` holds the
+    measured sum and "scaled_seconds" the study-size estimate.
+    `train_steps_per_second` (of the brief training, tracing included) and
+    `steady_steps_per_second` (after a warm-up), as {"value": v}.
     """
     from benchmark.perf.train import steady_steps_per_second
     from benchmark.pipeline import execute_run
 
     quick = bool(getattr(args, "quick", False))
     family = str(getattr(args, "family", None) or "diagonal")
-    spec = study_spec(family, quick)
+    overrides, factors = scaled_parts(args, study_spec(family, quick))
+    spec = study_spec(family, quick, overrides)
     with tempfile.TemporaryDirectory() as folder:
-        durations = execute_run(spec, Path(folder) / spec.run_id, progress=False).durations
+        record = execute_run(spec, Path(folder) / spec.run_id, progress=False)
+    durations = record.durations
     result = {
         key: {"seconds": float(value)}
         for key, value in durations.items()
         if key.startswith(("metric_s/", "latent_s/"))
     }
     parts = {key: float(durations[key]) for key in EVALUATION_PARTS if key in durations}
-    result.update({key: {"seconds": seconds} for key, seconds in parts.items()})
+    for key, seconds in parts.items():
+        result[key] = {"seconds": seconds}
+        if key in factors:
+            result[key].update(scale=factors[key], scaled_seconds=seconds * factors[key])
     result["evaluation_s"] = {"seconds": sum(parts.values())}
+    if factors:
+        result["evaluation_s"]["scaled_seconds"] = sum(
+            seconds * factors.get(key, 1.0) for key, seconds in parts.items()
+        )
+    if "inference_gaps_s" in factors:
+        steps = record.scores.get("gap_qstar_steps_max")
+        result["gap_qstar_steps_max"] = {
+            "value": float(steps) if steps is not None else float("nan")
+        }
     result["train_steps_per_second"] = {"value": float(durations["train_steps_per_second"])}
     steps, block = (10, 5) if quick else (100, 25)
     result["steady_steps_per_second"] = {
         "value": steady_steps_per_second(family, steps=steps, block=block)
     }
-    result["setup"] = {"family": family, "quick": quick, "steps": spec.training.steps}
+    result["setup"] = {"family": family, "quick": quick, "steps": spec.training.steps, **overrides}
     return result
 
 
 def format_table(result: dict[str, dict]) -> str:
-    """Seconds per part, the totals, and the evaluation's share of converged training."""
+    """Seconds per part, the totals, and the evaluation's share of converged training.
+
+    A part timed on fewer images also shows its seconds scaled to the study's
+    size (x factor); the shares then use the scaled whole evaluation.
+    """
     setup = result.get("setup", {})
+    sizes = ", ".join(
+        f"{key} {setup[key]:,}"
+        for key in ("gap_images", "decomposition_population")
+        if key in setup
+    )
     lines = [
         f"one {STUDY_TASK} run: posterior {setup.get('family')}, "
-        f"{'quick sizes' if setup.get('quick') else 'study evaluation settings'}",
+        f"{'quick sizes' if setup.get('quick') else 'study evaluation settings'}"
+        + (f" ({sizes}; scaled up to the full sizes where marked)" if sizes else ""),
         f"{'part':<44} {'seconds':>9}",
     ]
     for key, entry in result.items():
@@ -132,19 +209,30 @@ def format_table(result: dict[str, dict]) -> str:
             lines.append(f"{key:<44} {entry['seconds']:>9.2f}")
     for key in (*EVALUATION_PARTS, "evaluation_s"):
         if key in result:
-            lines.append(f"{key:<44} {result[key]['seconds']:>9.2f}")
+            entry = result[key]
+            line = f"{key:<44} {entry['seconds']:>9.2f}"
+            if "scaled_seconds" in entry:
+                scale = f" x {entry['scale']:.1f}" if "scale" in entry else ""
+                line += f"   scaled{scale}: {entry['scaled_seconds']:.0f}"
+            lines.append(line)
+    if "gap_qstar_steps_max" in result:
+        lines.append(
+            f"q* Adam steps of the slowest gap image: {result['gap_qstar_steps_max']['value']:.0f}"
+        )
     brief = result["train_steps_per_second"]["value"]
     rate = result["steady_steps_per_second"]["value"]
     lines.append(
         f"training steps per second: {rate:.1f} after a warm-up "
         f"({brief:.1f} over the brief run, tracing included)"
     )
-    evaluation = result["evaluation_s"]["seconds"]
+    whole = result["evaluation_s"]
+    evaluation = whole.get("scaled_seconds", whole["seconds"])
+    label = "scaled evaluation" if "scaled_seconds" in whole else "evaluation"
     if rate > 0:
         for steps in ASSUMED_STEPS:
             train_s = steps / rate
             lines.append(
-                f"evaluation / training of {steps:,} steps ({train_s / 60:.0f} min): "
+                f"{label} / training of {steps:,} steps ({train_s / 60:.0f} min): "
                 f"{100 * evaluation / train_s:.1f}%"
             )
     return "\n".join(lines)
