@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.config import expand_task, load_task
+from benchmark.config.runs import RunSpec
 from benchmark.config.schema import EvaluationConfig, TrainingConfig
 from benchmark.errors import UserInputError
 
@@ -72,7 +73,7 @@ def quick_settings(metrics: tuple[str, ...]) -> dict:
     }
 
 
-def study_spec(family: str, quick: bool, latent_overrides: dict | None = None):
+def study_spec(family: str, quick: bool, latent_overrides: dict | None = None) -> RunSpec:
     """The study's run for `family` (beta 1, seed 0), trained `STEPS[quick]` steps.
 
     `latent_overrides` replaces latent-score settings (e.g. `{"gap_images": 10}`).
@@ -104,12 +105,13 @@ def study_spec(family: str, quick: bool, latent_overrides: dict | None = None):
     return dataclasses.replace(spec, training=training, evaluation=evaluation)
 
 
-def scaled_parts(args: argparse.Namespace, spec) -> tuple[dict, dict[str, float]]:
-    """`(latent_overrides, {part: factor})` of `--gap-images` / `--population` for the study's `spec`.
+def scaled_parts(args: argparse.Namespace, spec: RunSpec) -> tuple[dict, dict[str, float]]:
+    """`(latent_overrides, {part: factor})` of `--gap-images` / `--population` for `spec`.
 
     The factor scales a part's measured seconds up to the full size of
     `spec`'s settings: its gap images over G, its decomposition population
-    (0: the whole factor grid) over P. Raises UserInputError for a count not below the study's.
+    (0: the whole factor grid) over P. Raises UserInputError for a count not
+    below the full one.
     """
     from benchmark.data import get_dataset
     from benchmark.evaluation.posterior_settings import resolve_settings
@@ -142,8 +144,8 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
 
     Also each of `EVALUATION_PARTS` and `evaluation_s` (their sum), as
     {"seconds": s}, a part timed on fewer images also with "scale" (the factor
-    to the study's size) and "scaled_seconds"; then `evaluation_s` holds the
-    measured sum and "scaled_seconds" the study-size estimate.
+    to the full size) and "scaled_seconds"; then `evaluation_s` holds the
+    measured sum and "scaled_seconds" the full-size estimate.
     `train_steps_per_second` (of the brief training, tracing included) and
     `steady_steps_per_second` (after a warm-up), as {"value": v}.
     """
@@ -189,7 +191,7 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
 def format_table(result: dict[str, dict]) -> str:
     """Seconds per part, the totals, and the evaluation's share of converged training.
 
-    A part timed on fewer images also shows its seconds scaled to the study's
+    A part timed on fewer images also shows its seconds scaled to the full
     size (x factor); the shares then use the scaled whole evaluation.
     """
     setup = result.get("setup", {})
