@@ -595,6 +595,59 @@ class ResultStore:
             for run_id, training_id in training_ids.items()
         )
 
+    def done_specs(self) -> dict[str, dict[str, Any]]:
+        """`{run_id: stored spec}` of every done run, over every task."""
+        return {
+            run_id: json.loads(spec)
+            for run_id, spec in self._conn.execute(
+                "SELECT run_id, spec FROM runs WHERE status = 'done' ORDER BY run_id"
+            )
+        }
+
+    def copy_done_run(self, source: str, target: str, note: Mapping[str, float]) -> bool:
+        """Records pending run `target` as done with done run `source`'s result, in one transaction.
+
+        Copies the times, durations (with `note` added), versions, commit,
+        host, scores and artefacts. Returns False, changing nothing, unless
+        `source` is done and `target` is pending and unowned (so a run another
+        process has claimed is left to it).
+        """
+        row = self._conn.execute(
+            "SELECT durations FROM runs WHERE run_id = ? AND status = 'done'", (source,)
+        ).fetchone()
+        if row is None:
+            return False
+        durations = json.dumps({**json.loads(row[0] or "{}"), **note}, sort_keys=True)
+        try:
+            with self.transaction() as conn:
+                cursor = conn.execute(
+                    "UPDATE runs SET (status, owner, started_at, finished_at, duration_s, "
+                    "total_duration_s, durations, error, error_detail, versions, git_commit, "
+                    "host) = (SELECT 'done', NULL, started_at, finished_at, 0.0, 0.0, ?, NULL, "
+                    "NULL, versions, git_commit, host FROM runs WHERE run_id = ?) "
+                    "WHERE run_id = ? AND status = 'pending' AND owner IS NULL",
+                    (durations, source, target),
+                )
+                if cursor.rowcount != 1:
+                    raise _NotOwned
+                conn.execute("DELETE FROM scores WHERE run_id = ?", (target,))
+                conn.execute("DELETE FROM artifacts WHERE run_id = ?", (target,))
+                conn.execute(
+                    "INSERT INTO scores (run_id, key, value, json) "
+                    "SELECT ?, key, value, json FROM scores WHERE run_id = ?",
+                    (target, source),
+                )
+                conn.execute(
+                    "INSERT INTO artifacts (run_id, name, filename, data) "
+                    "SELECT ?, name, filename, data FROM artifacts WHERE run_id = ?",
+                    (target, source),
+                )
+        except _NotOwned:
+            return False
+        except sqlite3.OperationalError as error:
+            raise self._cannot_write(error, kept=True) from None
+        return True
+
     def done_runs_by_training(self, training_ids: Iterable[str]) -> dict[str, list[str]]:
         """`{training_id: [run ids of done runs]}` over every task, oldest finished first."""
         ids = sorted(set(training_ids))

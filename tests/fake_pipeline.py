@@ -248,3 +248,28 @@ def logs_training(spec, workdir: Path, progress: bool = True, training_dir=None)
             log_file.flush()
             time.sleep(0.3)
     return scores_for(spec)
+
+
+def converges_at_beta_1(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
+    """An early-stopping training: beta 1 converges at step 6, other betas run to the cap.
+
+    The training folder's `checkpoint` file holds `step N`; a call starting from
+    N > 0 continues from there. Logs `train` (from step 0), `continue` (from a
+    checkpoint before its end) or `rescore`; writes a small artefact.
+    """
+    folder = Path(training_dir) if training_dir is not None else workdir / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    state = folder / "checkpoint"
+    start = int(state.read_text().split()[1]) if state.exists() else 0
+    cap = spec.training.steps
+    converges = float(spec.model_args.get("beta", 1)) == 1
+    end = min(6, cap) if converges else cap
+    log("rescore" if start >= end else "continue" if start else "train", spec.run_id)
+    state.write_text(f"step {max(start, end)}")
+    (workdir / "note.txt").write_text(f"trained to {end}")
+    result = scores_for(spec)
+    result["train/steps_trained"] = float(end)
+    result["train/converged"] = float(converges)
+    result["artifacts"] = {"note": "note.txt"}
+    result["durations"] = {"train_steps": max(0, end - start)}
+    return result

@@ -226,3 +226,64 @@ def test_a_second_process_waits_for_the_training_lock(tmp_path):
         assert not entered.wait(0.3)  # held: the second holder waits
     assert entered.wait(10)
     thread.join()
+
+
+def stops_when_converged(task, steps: int):
+    training = dataclasses.replace(task.training, steps=steps, stop_when_converged=True)
+    return dataclasses.replace(task, training=training)
+
+
+def test_a_raised_step_cap_reuses_early_stopped_runs_and_continues_capped_ones(
+    tmp_path, log, capsys
+):
+    pipeline = fake_pipeline.converges_at_beta_1
+    task = stops_when_converged(fake_pipeline.tiny_task(seeds=(0,)), steps=10)
+    _, records, scores = run(tmp_path, task, pipeline)
+    assert sorted(events(log, "train")) == sorted(r.run_id for r in records)
+    old = {r.args["beta"]: r for r in records}
+    assert scores[old[1].run_id]["train/steps_trained"] == 6  # stopped early
+    assert scores[old[8].run_id]["train/steps_trained"] == 10  # reached the cap
+
+    summary, new_records, new_scores = run(tmp_path, stops_when_converged(task, steps=20), pipeline)
+    new = {r.args["beta"]: r for r in new_records}
+    assert not {r.run_id for r in new_records} & {r.run_id for r in records}
+    # beta 1 converged at step 6 under the cap of 10: the same run, its result copied
+    assert new[1].status == "done" and new[1].durations["lower_cap_steps"] == 10
+    assert new_scores[new[1].run_id] == scores[old[1].run_id]
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        assert store.artifact(new[1].run_id, "note") == store.artifact(old[1].run_id, "note")
+    # beta 8 reached the cap: it continues from step 10 in its own folder
+    assert events(log, "continue") == [new[8].run_id]
+    assert new_scores[new[8].run_id]["train/steps_trained"] == 20
+    assert new[8].durations["train_steps"] == 10
+    assert len(events(log, "train")) == 2  # nothing trained from step 0 again
+    assert (summary.to_train, summary.done) == (1, 2)
+    assert (
+        "1 runs take the result of the same run under a lower step cap" in capsys.readouterr().out
+    )
+    # the lower cap's folder is kept as it was
+    folder = tmp_path / "runs" / TRAININGS_FOLDER / old[8].training_id
+    assert (folder / "checkpoint").read_text() == "step 10"
+
+
+def test_lower_caps_need_the_same_configuration_and_a_lower_cap(tmp_path, log):
+    from benchmark.runner.step_caps import cap_free_key, find_lower_caps
+
+    pipeline = fake_pipeline.converges_at_beta_1
+    task = stops_when_converged(fake_pipeline.tiny_task(seeds=(0,), betas=(1,)), steps=10)
+    run(tmp_path, task, pipeline)
+    (spec,) = expand_task(task)
+    (higher,) = expand_task(stops_when_converged(task, steps=30))
+    (lower,) = expand_task(stops_when_converged(task, steps=5))
+    (other,) = expand_task(with_settings(stops_when_converged(task, steps=30), num_train=7))
+    assert cap_free_key(spec) == cap_free_key(higher) != cap_free_key(other)
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        found = find_lower_caps([higher, lower, other], store)
+        assert set(found) == {higher.run_id}  # not a lower cap, not other evaluation settings
+        assert found[higher.run_id].source == spec.run_id and found[higher.run_id].stopped_early
+        plain = dataclasses.replace(
+            higher, training=dataclasses.replace(higher.training, stop_when_converged=False)
+        )
+        assert find_lower_caps([plain], store) == {}  # a fixed-length run is another run
+        # a run that is not pending (e.g. claimed by another process) is not overwritten
+        assert not store.copy_done_run(spec.run_id, spec.run_id, {})

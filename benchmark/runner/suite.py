@@ -32,6 +32,7 @@ from benchmark.runner.environment import (
 from benchmark.runner.executors import Executor, Job
 from benchmark.runner.locks import folder_holder
 from benchmark.runner.status import StatusLines
+from benchmark.runner.step_caps import apply_lower_caps, find_lower_caps
 from benchmark.runner.trainings import fill_training_ids, plan_trainings
 from benchmark.runner.worker import BUSY
 from benchmark.store import DatabaseError, ResultStore, RunOutcome, RunRecord
@@ -148,6 +149,16 @@ def run_task(
         host=host_name(),
     )
     fill_training_ids(store)
+    pending = [r.run_id for r in store.runs(task.name) if r.status == "pending" and not r.owner]
+    lower = find_lower_caps([specs[run_id] for run_id in pending], store)
+    if lower:
+        copied, continued = apply_lower_caps(lower, store, runs_dir)
+        print(
+            f"{task.name}: {len(copied)} runs take the result of the same run under a lower "
+            f"step cap (it converged before that cap), {len(continued)} continue the training "
+            "of one that reached it",
+            flush=True,
+        )
     records = store.runs(task.name)
     todo, held = plan_runs(records, retry_failed=retry_failed, me=me, take_over=take_over)
     for record in [r for r in todo if r.status == "running" and r.attempts >= max_attempts]:
