@@ -595,12 +595,15 @@ class ResultStore:
             for run_id, training_id in training_ids.items()
         )
 
-    def done_specs(self) -> dict[str, dict[str, Any]]:
-        """`{run_id: stored spec}` of every done run, over every task."""
+    def specs_by_status(self, statuses: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """`{run_id: (status, stored spec)}` of every run with one of `statuses`, over every task."""
+        wanted = sorted(set(statuses))
+        marks = ", ".join("?" * len(wanted))
         return {
-            run_id: json.loads(spec)
-            for run_id, spec in self._conn.execute(
-                "SELECT run_id, spec FROM runs WHERE status = 'done' ORDER BY run_id"
+            run_id: (status, json.loads(spec))
+            for run_id, status, spec in self._conn.execute(
+                f"SELECT run_id, status, spec FROM runs WHERE status IN ({marks}) ORDER BY run_id",
+                wanted,
             )
         }
 

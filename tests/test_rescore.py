@@ -280,10 +280,29 @@ def test_lower_caps_need_the_same_configuration_and_a_lower_cap(tmp_path, log):
     with ResultStore(tmp_path / "r.sqlite") as store:
         found = find_lower_caps([higher, lower, other], store)
         assert set(found) == {higher.run_id}  # not a lower cap, not other evaluation settings
-        assert found[higher.run_id].source == spec.run_id and found[higher.run_id].stopped_early
+        assert found[higher.run_id].finished == (spec.run_id, 10)  # it stopped early at 6
         plain = dataclasses.replace(
             higher, training=dataclasses.replace(higher.training, stop_when_converged=False)
         )
         assert find_lower_caps([plain], store) == {}  # a fixed-length run is another run
         # a run that is not pending (e.g. claimed by another process) is not overwritten
         assert not store.copy_done_run(spec.run_id, spec.run_id, {})
+
+
+def test_a_raised_cap_continues_from_an_interrupted_lower_cap_run(tmp_path, log):
+    task = stops_when_converged(fake_pipeline.tiny_task(seeds=(0,), betas=(8,)), steps=10)
+    (spec,) = expand_task(task)
+    with ResultStore(tmp_path / "r.sqlite") as store:  # registered, then interrupted at step 4
+        store.register_task(task.name, task.to_dict(), [spec])
+    folder = tmp_path / "runs" / TRAININGS_FOLDER / spec.training_id
+    folder.mkdir(parents=True)
+    (folder / "checkpoint").write_text("step 4")
+    _, records, scores = run(
+        tmp_path, stops_when_converged(task, steps=20), fake_pipeline.converges_at_beta_1
+    )
+    (record,) = records
+    assert events(log, "continue") == [record.run_id] and not events(log, "train")
+    assert (
+        record.durations["train_steps"] == 16 and scores[record.run_id]["train/steps_trained"] == 20
+    )
+    assert (folder / "checkpoint").read_text() == "step 4"  # the lower cap's folder is untouched

@@ -1,24 +1,27 @@
-"""A raised step cap reuses what the lower cap trained: runs that stop once converged.
+"""A raised step cap reuses what a lower cap trained: runs that stop once converged.
 
 A run with `training.stop_when_converged` checks its held-out ELBO curve at
 every logging step and stops at the first step where the criterion holds;
 its data, its noise and that check at step t depend on t only, never on the
 cap (`benchmark.training.loop`). So under a higher cap the same
-configuration follows the same trajectory up to the lower cap. When a
-task's cap is raised (e.g. 30,000 -> 60,000 steps, so that the runs that
-hit the cap can converge), every new run whose configuration differs from a
-done run only in the cap takes from it:
+configuration follows the same trajectory as under a lower one, up to
+where the lower one stopped. When a task's cap is raised (e.g. 30,000 ->
+60,000 steps, so that the runs that hit the cap can converge), each new run
+whose configuration differs from earlier runs only in the cap takes from
+them:
 
-- a run that stopped early (converged before its cap) *is* the new run: its
-  scores and artefacts are copied to the new run id in the database
+- a done run that stopped early (converged before its cap) *is* the new run:
+  its scores and artefacts are copied to the new run id in the database
   (`ResultStore.copy_done_run`); nothing trains or evaluates;
-- a run that reached its cap passes on its checkpoint folder (copied, on
-  this machine only), from which the new run continues training to the new
-  cap, then is scored.
+- otherwise the furthest checkpoint among them (a done run that reached its
+  cap, or one interrupted on the way) is copied, on this machine, into the
+  new run's training folder, from which it trains on to the new cap and is
+  then scored.
 
-The new run keeps its own id (which names the higher cap). A copied run's
-durations record `lower_cap_steps`, the cap of the run it came from; a
-continued run's training log starts where the lower cap stopped.
+Runs another process has marked running are not read from. The new run keeps
+its own id (which names the higher cap). A copied run's durations record
+`lower_cap_steps`, the cap of the run it came from; a continued run's
+training log starts where the lower cap's left off.
 """
 
 from __future__ import annotations
@@ -31,40 +34,43 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.config.runs import RunSpec, run_id_of
-from benchmark.runner.trainings import OLD_CHECKPOINTS, TRAININGS_FOLDER, has_checkpoint
+from benchmark.runner.trainings import (
+    OLD_CHECKPOINTS,
+    TRAININGS_FOLDER,
+    checkpoint_step,
+    has_checkpoint,
+)
 from benchmark.store import ResultStore
 
-__all__ = ["LowerCap", "apply_lower_caps", "cap_free_key", "find_lower_caps"]
+__all__ = ["LowerCaps", "apply_lower_caps", "cap_free_key", "find_lower_caps"]
 
 
 @dataclass(frozen=True)
-class LowerCap:
-    """The done run `source` of the same configuration as run `run_id` under a lower cap.
+class LowerCaps:
+    """What run `run_id` can take from runs of its configuration under lower caps.
 
-    `stopped_early`: it converged before its cap `cap` (so it is the same
-    run); otherwise `steps_trained == cap` and the new run continues it.
+    `finished`: a done run that stopped early (its result is this run's),
+    with its cap; else None. `sources`: `(run id, training id)` of the other
+    lower-cap runs, whose checkpoints may continue.
     """
 
     run_id: str
     training_id: str
-    source: str
-    source_training_id: str
-    cap: int
-    stopped_early: bool
+    finished: tuple[str, int] | None
+    sources: tuple[tuple[str, str], ...]
 
 
 def cap_free_key(spec: RunSpec) -> str:
-    """A hash of the run's identity without `training.steps`: equal for runs differing only in the cap."""
+    """A hash of the run's identity without `training.steps`: equal for runs differing only in it."""
     identity = spec.identity()
     identity["training"] = {k: v for k, v in identity["training"].items() if k != "steps"}
     return run_id_of(identity)
 
 
-def find_lower_caps(specs: Sequence[RunSpec], store: ResultStore) -> dict[str, LowerCap]:
-    """`{run_id: LowerCap}` for the runs of `specs` that stop when converged and have one.
+def find_lower_caps(specs: Sequence[RunSpec], store: ResultStore) -> dict[str, LowerCaps]:
+    """`{run_id: LowerCaps}` for the runs of `specs` that stop when converged and have any.
 
-    Of several done runs under lower caps, the one with the highest cap.
-    Runs stored with a spec that no longer parses are skipped.
+    Stored specs that no longer parse are skipped.
     """
     wanted: dict[str, list[RunSpec]] = {}
     for spec in specs:
@@ -72,45 +78,49 @@ def find_lower_caps(specs: Sequence[RunSpec], store: ResultStore) -> dict[str, L
             wanted.setdefault(cap_free_key(spec), []).append(spec)
     if not wanted:
         return {}
-    best: dict[str, tuple[str, RunSpec]] = {}  # run id -> (done run id, its spec)
-    for done_id, data in store.done_specs().items():
+    lower: dict[str, list[tuple[str, str, RunSpec]]] = {}  # run id -> [(id, status, spec)]
+    for other_id, (status, data) in store.specs_by_status(("done", "pending", "failed")).items():
         try:
             earlier = RunSpec.from_dict(data)
         except (KeyError, TypeError, ValueError, AttributeError):
             continue
         if not earlier.training.stop_when_converged:
             continue
-        steps = earlier.training.steps
         for spec in wanted.get(cap_free_key(earlier), []):
-            kept = best.get(spec.run_id)
-            if steps < spec.training.steps and (kept is None or steps > kept[1].training.steps):
-                best[spec.run_id] = (done_id, earlier)
-    scores = store.scores([done_id for done_id, _ in best.values()])
-    found: dict[str, LowerCap] = {}
+            if earlier.training.steps < spec.training.steps:
+                lower.setdefault(spec.run_id, []).append((other_id, status, earlier))
+    done_ids = [i for runs in lower.values() for i, status, _ in runs if status == "done"]
+    scores = store.scores(done_ids)
+    found: dict[str, LowerCaps] = {}
     for spec in specs:
-        if spec.run_id not in best:
+        if spec.run_id not in lower:
             continue
-        done_id, earlier = best[spec.run_id]
-        trained = scores[done_id].get("train/steps_trained")
-        found[spec.run_id] = LowerCap(
+        finished = None
+        for other_id, status, earlier in lower[spec.run_id]:
+            trained = scores.get(other_id, {}).get("train/steps_trained")
+            if status == "done" and isinstance(trained, float) and trained < earlier.training.steps:
+                finished = (other_id, earlier.training.steps)
+        found[spec.run_id] = LowerCaps(
             run_id=spec.run_id,
             training_id=spec.training_id,
-            source=done_id,
-            source_training_id=earlier.training_id,
-            cap=earlier.training.steps,
-            stopped_early=isinstance(trained, float) and trained < earlier.training.steps,
+            finished=finished,
+            sources=tuple((i, earlier.training_id) for i, _, earlier in lower[spec.run_id]),
         )
     return found
 
 
-def _source_folder(runs_dir: Path, lower: LowerCap) -> Path | None:
-    for folder in (
-        runs_dir / TRAININGS_FOLDER / lower.source_training_id,
-        runs_dir / lower.source / OLD_CHECKPOINTS,
-    ):
-        if has_checkpoint(folder):
-            return folder
-    return None
+def _furthest_folder(runs_dir: Path, sources: Sequence[tuple[str, str]]) -> Path | None:
+    """The checkpoint folder with the most steps among the sources' (None without any)."""
+    folders = [
+        folder
+        for run_id, training_id in sources
+        for folder in (
+            runs_dir / TRAININGS_FOLDER / training_id,
+            runs_dir / run_id / OLD_CHECKPOINTS,
+        )
+        if has_checkpoint(folder)
+    ]
+    return max(folders, key=checkpoint_step, default=None)
 
 
 def _copy_folder(source: Path, target: Path) -> bool:
@@ -129,24 +139,25 @@ def _copy_folder(source: Path, target: Path) -> bool:
 
 
 def apply_lower_caps(
-    found: dict[str, LowerCap], store: ResultStore, runs_dir: Path
+    found: dict[str, LowerCaps], store: ResultStore, runs_dir: Path
 ) -> tuple[list[str], list[str]]:
-    """Copies each early-stopped source's result and each capped source's checkpoints.
+    """Copies each finished source's result, else the furthest source checkpoint folder.
 
-    Returns `(copied run ids, continued run ids)`. A source whose checkpoint
-    folder is not on this machine passes nothing on: that run trains from
-    step 0. A run another process has claimed, or whose training folder
-    already exists, is left as it is.
+    Returns `(copied run ids, continued run ids)`. Without a source folder on
+    this machine a run trains from step 0. A run another process has claimed,
+    or whose own training folder already exists, is left as it is.
     """
+    runs_dir = Path(runs_dir)
     copied: list[str] = []
     continued: list[str] = []
     for lower in found.values():
-        if lower.stopped_early:
-            if store.copy_done_run(lower.source, lower.run_id, {"lower_cap_steps": lower.cap}):
+        if lower.finished is not None:
+            source, cap = lower.finished
+            if store.copy_done_run(source, lower.run_id, {"lower_cap_steps": cap}):
                 copied.append(lower.run_id)
             continue
-        source = _source_folder(Path(runs_dir), lower)
-        target = Path(runs_dir) / TRAININGS_FOLDER / lower.training_id
-        if source is not None and _copy_folder(source, target):
+        folder = _furthest_folder(runs_dir, lower.sources)
+        target = runs_dir / TRAININGS_FOLDER / lower.training_id
+        if folder is not None and _copy_folder(folder, target):
             continued.append(lower.run_id)
     return copied, continued
