@@ -155,8 +155,8 @@ def run_task(
         copied, continued = apply_lower_caps(lower, store, runs_dir)
         print(
             f"{task.name}: {len(copied)} runs take the result of the same run under a lower "
-            f"step cap (it converged before that cap), {len(continued)} continue the training "
-            "of one that reached it",
+            f"step cap (it converged before that cap), {len(continued)} continue from a lower "
+            "cap's checkpoint",
             flush=True,
         )
     records = store.runs(task.name)
