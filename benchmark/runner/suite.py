@@ -149,8 +149,9 @@ def run_task(
         host=host_name(),
     )
     fill_training_ids(store)
-    pending = [r.run_id for r in store.runs(task.name) if r.status == "pending" and not r.owner]
-    lower = find_lower_caps([specs[run_id] for run_id in pending], store)
+    records = store.runs(task.name)
+    pending = [specs[r.run_id] for r in records if r.status == "pending" and not r.owner]
+    lower = find_lower_caps(pending, store)
     if lower:
         copied, continued = apply_lower_caps(lower, store, runs_dir)
         print(
@@ -159,7 +160,7 @@ def run_task(
             "cap's checkpoint",
             flush=True,
         )
-    records = store.runs(task.name)
+        records = store.runs(task.name)  # the copied runs are done now
     todo, held = plan_runs(records, retry_failed=retry_failed, me=me, take_over=take_over)
     for record in [r for r in todo if r.status == "running" and r.attempts >= max_attempts]:
         todo.remove(record)
