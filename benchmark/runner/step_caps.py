@@ -39,6 +39,7 @@ from benchmark.runner.trainings import (
     TRAININGS_FOLDER,
     checkpoint_step,
     has_checkpoint,
+    stored_spec,
 )
 from benchmark.store import ResultStore
 
@@ -80,11 +81,8 @@ def find_lower_caps(specs: Sequence[RunSpec], store: ResultStore) -> dict[str, L
         return {}
     lower: dict[str, list[tuple[str, str, RunSpec]]] = {}  # run id -> [(id, status, spec)]
     for other_id, (status, data) in store.specs_by_status(("done", "pending", "failed")).items():
-        try:
-            earlier = RunSpec.from_dict(data)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            continue
-        if not earlier.training.stop_when_converged:
+        earlier = stored_spec(data)
+        if earlier is None or not earlier.training.stop_when_converged:
             continue
         for spec in wanted.get(cap_free_key(earlier), []):
             if earlier.training.steps < spec.training.steps:

@@ -31,6 +31,7 @@ __all__ = [
     "fill_training_ids",
     "has_checkpoint",
     "plan_trainings",
+    "stored_spec",
 ]
 
 TRAININGS_FOLDER = "trainings"
@@ -54,6 +55,14 @@ def checkpoint_step(folder: Path) -> int:
     return int(found.group(1)) if found else 0
 
 
+def stored_spec(data: dict) -> RunSpec | None:
+    """The `RunSpec` of a stored spec, or None when it no longer parses (an older layout)."""
+    try:
+        return RunSpec.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def fill_training_ids(store: ResultStore) -> int:
     """Fills `training_id` of rows written before it existed, from their stored spec.
 
@@ -61,10 +70,9 @@ def fill_training_ids(store: ResultStore) -> int:
     """
     found: dict[str, str] = {}
     for run_id, data in store.specs_without_training_id().items():
-        try:
-            found[run_id] = RunSpec.from_dict(data).training_id
-        except (KeyError, TypeError, ValueError, AttributeError):
-            continue
+        spec = stored_spec(data)
+        if spec is not None:
+            found[run_id] = spec.training_id
     if found:
         store.set_training_ids(found)
     return len(found)
