@@ -301,3 +301,12 @@ def test_header_lists_free_parameters_per_family_and_never_tables_them(synthetic
         "flow 4,950, decoder 2,000 |"
     )
     assert "parameters/" not in text  # not in any table, not in "Other scores"
+
+
+def test_headline_total_correlation_is_the_mixture_estimate():
+    """TC q(z) from M codes is biased low (negative on cpu_study at beta 4); no figure shows it."""
+    from benchmark.columns import column_for
+
+    assert column_for("decomposition_total_correlation_nats").headline
+    minibatch = column_for("aggregate_total_correlation_nats")
+    assert not minibatch.headline and "biased low" in minibatch.label

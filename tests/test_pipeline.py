@@ -247,3 +247,34 @@ def test_metrics_finished_before_an_interruption_are_not_computed_again(run, tmp
         assert np.array_equal(resumed.scores[key], result.scores[key]), key
     for name in first_two:  # the first attempt's time, kept with its scores
         assert resumed.durations[f"metric_s/{name}"] > 0.0
+
+
+def test_a_sparse_autoencoder_runs_through_the_whole_pipeline(tmp_path):
+    """Point-mass entries are scored end to end: parameters, metrics, absent densities."""
+    from benchmark.absent import absent_reason
+
+    entry = "{entry: sparse_autoencoder, args: {architecture: fc, fc_width: 32, latent_dim: 3}}"
+    task = TASK.replace(
+        "{entry: beta_vae, args: {architecture: fc, fc_width: 32, latent_dim: 3}}", entry
+    ).replace("sweep: {beta: [4], posterior: [full_covariance]}", "sweep: {sparsity: [0.1]}")
+    task = task.replace("rows: [entry, posterior, beta]", "rows: [entry, sparsity]").replace(
+        "metrics: [mig, dci, unsupervised, beta_vae, factor_vae, downstream_task_logistic_regression]",
+        "metrics: [mig, dci]",
+    )
+    for unused in (
+        "    beta_vae: {num_train: 20, num_eval: 10}\n",
+        "    factor_vae: {num_train: 20, num_eval: 10, num_variance_estimate: 200}\n",
+        "    downstream_task_logistic_regression:\n"
+        "      {num_train: 10, num_test: 40, efficiency_small: 10, efficiency_large: 10}\n",
+    ):
+        assert unused in task
+        task = task.replace(unused, "")
+    (tmp_path / "tiny.yaml").write_text(task)
+    (spec,) = expand_task(load_task(tmp_path / "tiny.yaml"))
+    result = execute_run(spec, tmp_path / spec.run_id, progress=False)
+    assert result.scores["parameters/posterior_head"] == 32 * 3 + 3
+    assert result.scores["parameters/flow"] == 0
+    for key in ("mig", "dci_disentanglement", "reconstruction_nll_nats", "pca/mig"):
+        assert np.isfinite(result.scores[key]), key
+    for key in ("rate_nats", "elbo_nats", "approximation_gap_nats"):
+        assert absent_reason(result.scores[key]) == "point mass", key

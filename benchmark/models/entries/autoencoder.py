@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from benchmark.models import arguments as check
 from benchmark.models.deferred_base import DeferredBase
-from benchmark.models.posteriors import Posterior
+from benchmark.models.posteriors import Posterior, count_free_parameters
 from benchmark.models.registry import register_model
 from benchmark.models.vae import VAE
 from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras
@@ -73,6 +73,10 @@ class _CodeHead(DeferredBase):
 
     def posterior(self, features: tf.Tensor) -> PointMass:
         return PointMass(self.head(features))
+
+    def parameter_counts(self) -> dict[str, int]:
+        """The code head's free parameters (`F D + D`) as `posterior_head`; no `flow`."""
+        return {"posterior_head": count_free_parameters([self.head]), "flow": 0}
 
 
 @register_model("autoencoder")
