@@ -9,9 +9,11 @@ worker and the leaderboard all use it.
 
 from __future__ import annotations
 
-__all__ = ["absent", "absent_reason"]
+__all__ = ["POINT_MASS_REASON", "absent", "absent_reason"]
 
 _KEY = "absent"
+#: Why a point-mass encoder's density-based scores are absent.
+POINT_MASS_REASON = "point mass"
 
 
 def absent(reason: str) -> dict[str, str]:

@@ -254,6 +254,8 @@ _OWN_COLUMNS: tuple[Column, ...] = (
     # Training: the held-out ELBO curve's end and the convergence check
     # (benchmark.training.convergence); "converged" averages to the share of seeds.
     Column("train/heldout_elbo", "final held-out ELBO (nats)", TRAINING, 1, ""),
+    # A point mass has no ELBO; its convergence curve is minus its held-out loss.
+    Column("train/heldout_loss_nats", "final held-out loss, point mass (nats)", TRAINING, 0, ""),
     Column("train/converged", "converged (share)", TRAINING, 0, ""),
     Column("train/heldout_elbo_slope", "held-out ELBO slope (nats/1k steps)", TRAINING, 0, ""),
     Column("train/steps_trained", "steps trained", TRAINING, 0, ""),

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.absent import POINT_MASS_REASON, absent
 from benchmark.config.runs import RunSpec
 from benchmark.data import get_dataset
 from benchmark.evaluation.interpretability import interpretability_scores
@@ -104,22 +105,30 @@ def _traversals(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[
     return {"traversals": path.name}
 
 
-def convergence_scores(trained: Any) -> dict[str, Any]:
+def convergence_scores(trained: Any, *, point_mass: bool = False) -> dict[str, Any]:
     """The convergence record of a `TrainResult` as scores (see `benchmark.training.convergence`).
 
     `train/converged` (1 or 0), `train/heldout_elbo_slope` (least-squares
     slope of the held-out ELBO over the last 20% of steps, nats per 1,000
     steps), `train/heldout_elbo` (its last value, nats), `train/steps_trained`
     and `train/heldout_elbo_curve` (`[[step, nats], ...]`, every log point).
+    A `point_mass` model has no ELBO: its curve is minus the held-out loss
+    (`Autoencoder.heldout_terms`), whose last value is stored negated as
+    `train/heldout_loss_nats`, and `train/heldout_elbo` is absent.
     Empty when the run had no held-out batch.
     """
     if trained.convergence is None:
         return {}
     curve = trained.heldout_curve
+    last = (
+        {"train/heldout_elbo": absent(POINT_MASS_REASON), "train/heldout_loss_nats": -curve[-1][1]}
+        if point_mass
+        else {"train/heldout_elbo": curve[-1][1]}
+    )
     return {
         "train/converged": 1.0 if trained.convergence.converged else 0.0,
         "train/heldout_elbo_slope": trained.convergence.slope_per_1k_steps,
-        "train/heldout_elbo": curve[-1][1],
+        **last,
         "train/steps_trained": float(trained.steps_done),
         "train/heldout_elbo_curve": [[int(s), float(e)] for s, e in curve],
     }
@@ -265,7 +274,7 @@ def execute_run(
     evaluate_part("extras", extras)
     for key, value in trained.final_loss_terms.items():
         scores[f"train/{key}"] = value
-    scores.update(convergence_scores(trained))
+    scores.update(convergence_scores(trained, point_mass=is_point_mass(model)))
 
     durations = {
         "train_s": trained_at - started,

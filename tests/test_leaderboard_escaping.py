@@ -57,6 +57,8 @@ def test_escaping_helpers():
     assert text("![i](http://e/x.png)") == "!\\[i\\](http://e/x.png)"
     assert text("# heading\nnext  line") == "\\# heading next line"
     assert text("a & b") == "a &amp; b"
+    assert text("1. item") == "1\\. item" and text("2) x") == "2\\) x"  # no ordered list
+    assert text("0.01") == "0.01" and text("-5") == "\\-5"  # a backslash before a digit shows
     assert text("the `quick` task") == "the `quick` task"  # code spans show text literally
     assert cell("a | b") == "a \\| b"
     assert code("run `x`") == "`` run `x` ``"

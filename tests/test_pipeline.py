@@ -258,7 +258,8 @@ def test_a_sparse_autoencoder_runs_through_the_whole_pipeline(tmp_path):
         "{entry: beta_vae, args: {architecture: fc, fc_width: 32, latent_dim: 3}}", entry
     ).replace("sweep: {beta: [4], posterior: [full_covariance]}", "sweep: {sparsity: [0.1]}")
     task = task.replace("rows: [entry, posterior, beta]", "rows: [entry, sparsity]").replace(
-        "metrics: [mig, dci, unsupervised, beta_vae, factor_vae, downstream_task_logistic_regression]",
+        "metrics: [mig, dci, unsupervised, beta_vae, factor_vae, "
+        "downstream_task_logistic_regression]",
         "metrics: [mig, dci]",
     )
     for unused in (
@@ -276,5 +277,7 @@ def test_a_sparse_autoencoder_runs_through_the_whole_pipeline(tmp_path):
     assert result.scores["parameters/flow"] == 0
     for key in ("mig", "dci_disentanglement", "reconstruction_nll_nats", "pca/mig"):
         assert np.isfinite(result.scores[key]), key
-    for key in ("rate_nats", "elbo_nats", "approximation_gap_nats"):
+    for key in ("rate_nats", "elbo_nats", "approximation_gap_nats", "posterior_mig",
+                "train/heldout_elbo"):  # fmt: skip
         assert absent_reason(result.scores[key]) == "point mass", key
+    assert result.scores["train/heldout_loss_nats"] > 0  # reconstruction NLL + L1, nats

@@ -205,6 +205,30 @@ def test_leaderboard_shows_point_mass_scores_as_not_applicable_and_the_gap_table
     assert column_for("ica/mig").label == "MIG"
 
 
+def test_point_mass_curves_get_their_own_panel_and_no_bold_elbo(tmp_path):
+    """An autoencoder's curve is minus its held-out loss: not on an ELBO axis, not 'best ELBO'."""
+    import dataclasses
+
+    from benchmark.leaderboard.figures import POINT_MASS_PANEL, heldout_curves
+    from benchmark.leaderboard.plots import draw_heldout_curves
+
+    curve = {"train/heldout_elbo_curve": [[0, -90.0], [500, -60.0]],
+             "train/heldout_elbo": -60.0}  # fmt: skip
+    results = _results()
+    runs = [dataclasses.replace(r, scores={**r.scores, **curve}) for r in results.runs]
+    runs[-1].scores.update({"train/heldout_elbo": absent("point mass"),
+                            "train/heldout_loss_nats": 25.0})  # fmt: skip
+    results = dataclasses.replace(results, runs=tuple(runs))
+    panels = heldout_curves(results)
+    assert list(panels[POINT_MASS_PANEL]) == ["autoencoder"]
+    assert "autoencoder" not in panels["beta=1"]
+    assert draw_heldout_curves(results, tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    page = render_markdown(results, command="disbench leaderboard t", figure_dir="t")
+    ae_training = [line for line in page.splitlines()
+                   if line.startswith("| autoencoder") and "25.00" in line]  # fmt: skip
+    assert len(ae_training) == 1 and "n/a (point mass)" in ae_training[0]
+
+
 def test_rate_distortion_rows_and_figure(tmp_path):
     rows = rate_distortion_rows(_results())
     assert len(rows) == 4  # the autoencoder has no rate

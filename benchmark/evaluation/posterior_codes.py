@@ -20,6 +20,7 @@ import numpy as np
 
 from benchmark.data.base import GroundTruthData
 from benchmark.evaluation.latent_settings import SAMPLE_SETTINGS
+from benchmark.evaluation.posterior_scores import is_point_mass, point_mass_absent
 from benchmark.metrics.posterior_mig import posterior_mig, stratified_factors
 from benchmark.tf_quiet import import_tensorflow
 
@@ -27,6 +28,7 @@ tf = import_tensorflow()
 
 __all__ = [
     "POSTERIOR_CODE_DEFAULTS",
+    "POSTERIOR_MIG_KEYS",
     "UDR_ARTIFACT",
     "UDR_NUM_POINTS",
     "posterior_marginals",
@@ -34,6 +36,12 @@ __all__ = [
     "write_shared_codes",
 ]
 
+POSTERIOR_MIG_KEYS = (
+    "posterior_mig",
+    "posterior_mig_per_factor",
+    "posterior_mutual_info_matrix_codes_x_factors",
+    "posterior_latent_entropy_nats",
+)
 # Task settings under `evaluation.settings.latent_scores` (read by the pipeline).
 POSTERIOR_CODE_DEFAULTS = {
     s.name: s.default for s in SAMPLE_SETTINGS if s.name == "posterior_mig_points"
@@ -91,7 +99,13 @@ def posterior_mig_scores(
     model: Any, dataset: GroundTruthData, *, seed: int, posterior_mig_points: int = 2000
 ) -> dict[str, object]:
     """Posterior MIG keys (see `benchmark.metrics.posterior_mig`) on a stratified sample of
-    `posterior_mig_points` points of the factor grid (balanced values of every factor)."""
+    `posterior_mig_points` points of the factor grid (balanced values of every factor).
+
+    Absent for a point mass: a deterministic code has no marginal density, so
+    the entropies the MI is made of do not exist (they are not 0).
+    """
+    if is_point_mass(model):
+        return point_mass_absent(POSTERIOR_MIG_KEYS)
     random_state = np.random.RandomState(seed + _MIG_SAMPLING)
     factors = stratified_factors(dataset.factor_sizes, int(posterior_mig_points), random_state)
     observations = dataset.sample_observations_from_factors(factors, random_state)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.absent import absent
+from benchmark.absent import POINT_MASS_REASON, absent
 from benchmark.data.grid import flat_to_factors
 from benchmark.evaluation.inference_gaps import GAP_KEYS, inference_gaps, model_log_likelihood
 from benchmark.evaluation.kl_decomposition import (
@@ -42,7 +42,6 @@ __all__ = [
     "posterior_quality_scores",
 ]
 
-POINT_MASS_REASON = "point mass"
 DECOMPOSITION_KEYS = (
     *(f"decomposition_{t}_nats" for t in DECOMPOSITION_TERMS),
     *(f"decomposition_{t}_se_nats" for t in DECOMPOSITION_TERMS),

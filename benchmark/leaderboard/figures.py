@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from benchmark.absent import POINT_MASS_REASON, absent_reason
 from benchmark.columns import column_for
 from benchmark.leaderboard.rate_distortion import rate_distortion_rows
 from benchmark.leaderboard.results import RunRow, TaskResults
@@ -54,6 +55,8 @@ __all__ = [
 
 CORRELATION_KEY = "posterior_correlation_matrix"
 CURVE_KEY = "train/heldout_elbo_curve"
+# The panel of point-mass runs (autoencoders): no ELBO, their curve is minus the held-out loss.
+POINT_MASS_PANEL = "point mass (autoencoders): minus the held-out loss"
 CONVERGED_KEY = "train/converged"
 MEAN_CORRELATION_KEY = "posterior_mean_abs_correlation"
 TRAVERSALS_ARTIFACT = "traversals"
@@ -221,8 +224,13 @@ def heldout_curves(
         curve = _curve(run) if run.status == "done" else None
         if curve is None:
             continue
-        x_label = f"{x_field}={format_value(row_value(run, x_field))}"
-        label = " ".join(format_value(row_value(run, f)) for f in series_fields)
+        x_label = (
+            POINT_MASS_PANEL
+            if absent_reason(run.scores.get("heldout_elbo_nats")) == POINT_MASS_REASON
+            else f"{x_field}={format_value(row_value(run, x_field))}"
+        )
+        values = [row_value(run, f) for f in series_fields]
+        label = " ".join(format_value(v) for v in values if v is not None)  # no "–" for unset
         panels.setdefault(x_label, {}).setdefault(label, []).append((run.seed, curve))
     return panels
 

@@ -68,7 +68,10 @@ _TEXT_ESCAPES = str.maketrans(
         "]": "\\]",
     }
 )
-_BLOCK_START = re.compile(r"^([#>+=*-]|\d+[.)])")
+_BLOCK_START = re.compile(r"^([#>+=*-])")
+# An ordered-list marker is digits, `.` or `)`, then a space: the punctuation is
+# escaped (a backslash before a digit would show), and a number such as 0.01 is left alone.
+_LIST_NUMBER = re.compile(r"^(\d+)([.)])(?=\s|$)")
 
 
 def text(value: object) -> str:
@@ -82,7 +85,7 @@ def text(value: object) -> str:
     code.
     """
     line = " ".join(str(value).split()).translate(_TEXT_ESCAPES)
-    return _BLOCK_START.sub(r"\\\1", line)
+    return _LIST_NUMBER.sub(r"\1\\\2", _BLOCK_START.sub(r"\\\1", line))
 
 
 def cell(value: object) -> str:

@@ -15,6 +15,7 @@ from benchmark.errors import UserInputError
 from benchmark.leaderboard.correlation_vs_mig import plot_correlation_vs_mig
 from benchmark.leaderboard.figures import (
     CORRELATION_KEY,
+    POINT_MASS_PANEL,
     Figure,
     correlation_runs,
     correlation_vs_mig_rows,
@@ -141,7 +142,8 @@ def draw_heldout_curves(results: TaskResults, path: Path) -> Path:
                 axes.plot(common, mean, color=colours[label], linewidth=2.0, label=label)
         axes.set_title(x_label, fontsize="small")
         axes.set_xlabel("step")
-        axes.set_ylabel("held-out ELBO (nats) ↑")
+        quantity = "minus held-out loss" if x_label == POINT_MASS_PANEL else "held-out ELBO"
+        axes.set_ylabel(f"{quantity} (nats) ↑")
         axes.grid(alpha=0.3)
         axes.legend(fontsize="x-small")
         if low is not None and high is not None and high > low:

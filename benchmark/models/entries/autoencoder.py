@@ -25,8 +25,6 @@ tf_keras = lazy_tf_keras()
 
 __all__ = ["Autoencoder", "PointMass", "SparseAutoencoder"]
 
-POINT_MASS_REASON = "point mass"
-
 
 class PointMass(Posterior):
     """q(z|x) = delta(z - code): draws are the code itself; densities and KL do not exist."""
