@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.absent import POINT_MASS_REASON, absent
 from benchmark.config.runs import RunSpec
 from benchmark.data import get_dataset
 from benchmark.evaluation.interpretability import interpretability_scores
@@ -27,7 +26,7 @@ from benchmark.evaluation.posterior_codes import (
     write_shared_codes,
 )
 from benchmark.evaluation.posterior_extras import posterior_extras
-from benchmark.evaluation.posterior_scores import is_point_mass
+from benchmark.evaluation.posterior_scores import is_point_mass, point_mass_absent
 from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.reconstructions import write_reconstructions
 from benchmark.evaluation.saved_parts import SavedParts
@@ -121,7 +120,7 @@ def convergence_scores(trained: Any, *, point_mass: bool = False) -> dict[str, A
         return {}
     curve = trained.heldout_curve
     last = (
-        {"train/heldout_elbo": absent(POINT_MASS_REASON), "train/heldout_loss_nats": -curve[-1][1]}
+        {**point_mass_absent(["train/heldout_elbo"]), "train/heldout_loss_nats": -curve[-1][1]}
         if point_mass
         else {"train/heldout_elbo": curve[-1][1]}
     )
