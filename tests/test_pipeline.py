@@ -1,6 +1,7 @@
 """The real pipeline: one tiny dsprites run from a task file to scores, artefacts and resume."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from benchmark.data import get_dataset
 from benchmark.metrics import score_sampled
 from benchmark.models import representation_function
 from benchmark.pipeline import execute_run
+from benchmark.runner.status import TRAIN_LOG, status_line
 from benchmark.training import load_model
 
 TASK = """
@@ -281,3 +283,9 @@ def test_a_sparse_autoencoder_runs_through_the_whole_pipeline(tmp_path):
                 "train/heldout_elbo"):  # fmt: skip
         assert absent_reason(result.scores[key]) == "point mass", key
     assert result.scores["train/heldout_loss_nats"] > 0  # reconstruction NLL + L1, nats
+    # Its training log and the status line name the loss, not an ELBO.
+    (log,) = (tmp_path / spec.run_id).rglob(TRAIN_LOG)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    held_out = [r for r in records if "heldout_elbo" in r]
+    assert held_out and all(r["heldout_loss"] == -r["heldout_elbo"] for r in held_out)
+    assert f"held-out loss {held_out[-1]['heldout_loss']:.2f}" in status_line(spec, log.parent)

@@ -210,7 +210,7 @@ def test_point_mass_curves_get_their_own_panel_and_no_bold_elbo(tmp_path):
     import dataclasses
 
     from benchmark.leaderboard.figures import POINT_MASS_PANEL, heldout_curves
-    from benchmark.leaderboard.plots import draw_heldout_curves
+    from benchmark.leaderboard.plots import curves_title, draw_heldout_curves
 
     curve = {"train/heldout_elbo_curve": [[0, -90.0], [500, -60.0]],
              "train/heldout_elbo": -60.0}  # fmt: skip
@@ -223,6 +223,8 @@ def test_point_mass_curves_get_their_own_panel_and_no_bold_elbo(tmp_path):
     assert list(panels[POINT_MASS_PANEL]) == ["autoencoder"]
     assert "autoencoder" not in panels["beta=1"]
     assert draw_heldout_curves(results, tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    assert "minus the held-out loss" in curves_title("t", list(panels))
+    assert curves_title("t", ["beta=1"]) == "t: held-out ELBO during training"
     page = render_markdown(results, command="disbench leaderboard t", figure_dir="t")
     ae_training = [line for line in page.splitlines()
                    if line.startswith("| autoencoder") and "25.00" in line]  # fmt: skip

@@ -28,6 +28,7 @@ from benchmark.leaderboard.results import TaskResults
 from benchmark.leaderboard.tables import format_value
 
 __all__ = [
+    "curves_title",
     "draw_correlations",
     "draw_heldout_curves",
     "draw_metric_vs_x",
@@ -116,6 +117,14 @@ def draw_correlations(results: TaskResults, path: Path) -> Path:
     return _save(figure, path)
 
 
+def curves_title(task: str, panels: list[str]) -> str:
+    """The held-out curve figure's title; it names the autoencoders' quantity when they are in it."""
+    shown = "held-out ELBO"
+    if POINT_MASS_PANEL in panels:
+        shown += " (autoencoders: minus the held-out loss)"
+    return f"{task}: {shown} during training"
+
+
 def draw_heldout_curves(results: TaskResults, path: Path) -> Path:
     """Held-out ELBO against step: one panel per x value, one colour per series, seeds thin."""
     panels = heldout_curves(results)
@@ -150,7 +159,7 @@ def draw_heldout_curves(results: TaskResults, path: Path) -> Path:
             # The first fifth (the fall from the initial ELBO) would flatten the rest.
             margin = 0.15 * (high - low)
             axes.set_ylim(low - margin, high + margin)
-    figure.suptitle(f"{results.task}: held-out ELBO during training", fontsize="medium")
+    figure.suptitle(curves_title(results.task, list(panels)), fontsize="medium")
     return _save(figure, path)
 
 

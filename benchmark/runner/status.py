@@ -41,7 +41,10 @@ def _newest_record(log: Path) -> dict[str, object] | None:
 
 
 def status_line(spec: RunSpec, training_dir: Path) -> str:
-    """`running  ID  DESCRIPTION  step S/T  R steps/s  held-out ELBO E` (what the log says so far)."""
+    """`running  ID  DESCRIPTION  step S/T  R steps/s  held-out ELBO E` (what the log says so far).
+
+    A point-mass run (an autoencoder) logs `heldout_loss`, shown as `held-out loss L`.
+    """
     line = f"running  {spec.run_id}  {spec.describe()}"
     record = _newest_record(training_dir / TRAIN_LOG)
     if record is None:
@@ -50,8 +53,10 @@ def status_line(spec: RunSpec, training_dir: Path) -> str:
     rate = record.get("steps_per_second")
     if isinstance(rate, int | float):
         line += f"  {rate:.1f} steps/s"
-    elbo = record.get("heldout_elbo")
-    if isinstance(elbo, int | float):
+    loss, elbo = record.get("heldout_loss"), record.get("heldout_elbo")
+    if isinstance(loss, int | float):  # a point mass (autoencoder) has a loss, not an ELBO
+        line += f"  held-out loss {loss:.2f}"
+    elif isinstance(elbo, int | float):
         line += f"  held-out ELBO {elbo:.2f}"
     return line
 
