@@ -249,8 +249,11 @@ _OWN_COLUMNS: tuple[Column, ...] = (
         "latent_scores",
     ),  # fmt: skip
     # Rotation-invariant control (benchmark.evaluation.rotations), a whole key:
-    # eigenvalues of Cov_x(E[z|x]) above 0.01.
-    Column("pca/active_directions", "active directions", CORRELATION, 0, "latent_scores"),
+    # eigenvalues of Cov_x(E[z|x]) above 0.01 on the codes PCA is fitted on (a
+    # different sample from "active directions", so it has its own label).
+    Column(
+        "pca/active_directions", "active directions, PCA fit codes", CORRELATION, 0, "latent_scores"
+    ),
     # Training: the held-out ELBO curve's end and the convergence check
     # (benchmark.training.convergence); "converged" averages to the share of seeds.
     Column("train/heldout_elbo", "final held-out ELBO (nats)", TRAINING, 1, ""),

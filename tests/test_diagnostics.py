@@ -38,23 +38,8 @@ def _reconstruction_pairs(num=4, size=24) -> np.ndarray:
     return pairs
 
 
-@pytest.fixture
-def db(tmp_path):
-    task = TaskConfig(
-        name="show_demo",
-        description="one run",
-        dataset=DatasetConfig("dsprites"),
-        models=(ModelConfig("beta_vae", {"architecture": "fc"}),),
-        sweep=({"beta": 1, "posterior": "diagonal"},),
-        seeds=(0,),
-        training=TrainingConfig(steps=10, batch_size=8, learning_rate=0.001),
-        evaluation=EvaluationConfig(metrics=("mig",), representation=("mean",)),
-        leaderboard=LeaderboardConfig(rows=("entry", "posterior", "beta"), main_metric="mig"),
-    )
-    (spec,) = expand_task(task)
-    path = tmp_path / "show.sqlite"
-    store = ResultStore(path)
-    store.register_task(task.name, task.to_dict(), [spec])
+def _record(store, spec, with_kl=True) -> None:
+    """Marks `spec` done with a traversal, reconstructions and the two matrices (and KL bars)."""
     store.claim(spec.run_id, "h:1", expected_status="pending", expected_owner=None)
     buffer = io.BytesIO()
     np.save(buffer, _traversals().astype(np.float16))
@@ -62,6 +47,12 @@ def db(tmp_path):
     np.save(pairs, _reconstruction_pairs())
     mi = np.zeros((3, 5))
     mi[0, 3], mi[1, 4], mi[2, 0] = 1.2, 0.9, 0.3
+    scores = {
+        "mutual_info_matrix_codes_x_factors": mi.tolist(),
+        "dci_importance_matrix_codes_x_factors": (mi / mi.sum()).tolist(),
+    }
+    if with_kl:
+        scores["rate_per_latent_nats"] = [0.5, 2.0, 0.01]
     store.record_outcome(
         RunOutcome(
             run_id=spec.run_id,
@@ -69,17 +60,41 @@ def db(tmp_path):
             started_at="2025-03-01T10:00:00Z",
             finished_at="2025-03-01T10:01:00Z",
             duration_s=60.0,
-            scores={
-                "mutual_info_matrix_codes_x_factors": mi.tolist(),
-                "dci_importance_matrix_codes_x_factors": (mi / mi.sum()).tolist(),
-                "rate_per_latent_nats": [0.5, 2.0, 0.01],
-            },
+            scores=scores,
             artifacts={
                 "traversals": ("traversals.npy", buffer.getvalue()),
                 "reconstructions": ("reconstructions.npy", pairs.getvalue()),
             },
         )
     )
+
+
+def _task(models, sweep, rows) -> TaskConfig:
+    return TaskConfig(
+        name="show_demo",
+        description="one run",
+        dataset=DatasetConfig("dsprites"),
+        models=models,
+        sweep=sweep,
+        seeds=(0,),
+        training=TrainingConfig(steps=10, batch_size=8, learning_rate=0.001),
+        evaluation=EvaluationConfig(metrics=("mig",), representation=("mean",)),
+        leaderboard=LeaderboardConfig(rows=rows, main_metric="mig"),
+    )
+
+
+@pytest.fixture
+def db(tmp_path):
+    task = _task(
+        (ModelConfig("beta_vae", {"architecture": "fc"}),),
+        ({"beta": 1, "posterior": "diagonal"},),
+        ("entry", "posterior", "beta"),
+    )
+    (spec,) = expand_task(task)
+    path = tmp_path / "show.sqlite"
+    store = ResultStore(path)
+    store.register_task(task.name, task.to_dict(), [spec])
+    _record(store, spec)
     store.close()
     return path, spec.run_id
 
@@ -190,3 +205,37 @@ def test_show_draws_reconstructions_from_a_checkpoint_when_none_were_stored(tmp_
     picture = np.asarray(PIL.Image.open(out / "reconstructions.png"))
     assert picture.ndim == 3 and picture.shape[1] > picture.shape[0]  # two rows of ten
     assert reconstruction_inputs(data).shape == (10, 64, 64, 1)
+
+
+def test_autoencoders_get_diagnostics_of_their_own(tmp_path):
+    """A run without posterior and beta (an autoencoder) gets its own cell, named by its row."""
+    from benchmark.leaderboard.writer import write_leaderboard
+
+    task = _task(
+        (
+            ModelConfig("beta_vae", {"architecture": "fc", "beta": 1, "posterior": "diagonal"}),
+            ModelConfig("sparse_autoencoder", {"architecture": "fc", "sparsity": 0.1}),
+        ),
+        ({},),
+        ("entry", "posterior", "beta", "sparsity"),
+    )
+    specs = expand_task(task)
+    path = tmp_path / "show.sqlite"
+    with ResultStore(path) as store:
+        store.register_task(task.name, task.to_dict(), specs)
+        for spec in specs:
+            _record(store, spec, with_kl=spec.entry == "beta_vae")
+        write_leaderboard(store, "show_demo", tmp_path / "boards", command="disbench leaderboard")
+    page = (tmp_path / "boards" / "show_demo.md").read_text()
+    assert (
+        "## Diagnostics of the best run of each posterior and beta (and of each autoencoder)"
+        in page
+    )
+    autoencoder = next(s for s in specs if s.entry == "sparse_autoencoder")
+    assert f"### sparse_autoencoder, sparsity 0.1 (run `{autoencoder.run_id}`)" in page
+    assert "### diagonal, beta 1 (run `" in page
+    folder = tmp_path / "boards" / "show_demo" / "diagnostics" / "sparse_autoencoder_sparsity0.1"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "dci_importance.png", "mig_mutual_info.png", "reconstructions.png", "traversals.gif",
+    ]  # fmt: skip
+    assert "(show_demo/diagnostics/sparse_autoencoder_sparsity0.1/traversals.gif)" in page

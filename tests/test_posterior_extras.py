@@ -104,6 +104,8 @@ def test_autoencoders_train_and_store_point_mass_scores_as_absent(tmp_path):
     code = model.encode(images).mean().numpy()
     recon = model.reconstruction_nll(images, code).numpy()
     assert scores["reconstruction_nll_nats"] == pytest.approx(float(np.mean(recon)), rel=1e-5)
+    eigenvalues = np.linalg.eigvalsh(np.cov(code.astype(np.float64), rowvar=False))
+    assert scores["active_directions"] == int(np.sum(eigenvalues > 0.01))  # exists for a point mass
     for key in ABSENT_FOR_POINT_MASS:
         assert absent_reason(scores[key]) == "point mass"
     settings = posterior_setting_defaults()

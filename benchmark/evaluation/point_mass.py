@@ -42,7 +42,8 @@ def point_mass_latent_scores(
     """Scores of codes `f(x)` for `observations [N, *obs]` (N >= 2); nats where noted.
 
     Returns `reconstruction_nll_nats` (E_x[-log p(x | f(x))]), `active_units`
-    (#{d : Var_x(f(x)_d) > 0.01}), the aggregate Gaussian total and
+    (#{d : Var_x(f(x)_d) > 0.01}), `active_directions` (eigenvalues of
+    Cov_x(f(x)) above 0.01), the aggregate Gaussian total and
     Wasserstein correlations of the codes, and `ABSENT_FOR_POINT_MASS` as absent.
     """
     x = np.asarray(observations, np.float32)
@@ -59,6 +60,7 @@ def point_mass_latent_scores(
     return {
         "reconstruction_nll_nats": float(np.mean(nll)),
         "active_units": float(ps.active_units(codes)),
+        "active_directions": float(ps.active_directions(np.cov(codes, rowvar=False))),
         "aggregate_gaussian_total_correlation": float(aggregate["gaussian_total_correlation"]),
         "aggregate_gaussian_wasserstein_correlation": float(
             aggregate["gaussian_wasserstein_correlation"]

@@ -19,6 +19,7 @@ from their checkpoint stores them).
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -209,7 +210,7 @@ def write_diagnostics(
     return written
 
 
-# --- The leaderboard's diagnostics: the best run of each (posterior family, beta) cell. ---
+# --- The leaderboard's diagnostics: the best run of each (posterior, beta) cell or autoencoder row. ---
 
 _MATRICES = {
     "mig_mutual_info.png": "mutual_info_matrix_codes_x_factors",
@@ -230,28 +231,47 @@ def planned_pictures(run) -> list[str]:
     return names
 
 
-def cell_runs(results) -> list[tuple[str, object]]:
-    """`[(cell name, best run)]` per (posterior, beta) cell that has pictures to draw; the best
-    run by the task's main metric (`benchmark.leaderboard.figures.best_run`)."""
-    from benchmark.leaderboard.figures import best_run
-    from benchmark.leaderboard.tables import format_value
+def _cell(run, fields: tuple[str, ...]) -> tuple[str, str]:
+    """`(folder name, heading)` of a run's diagnostics cell.
 
-    cells: list[tuple[str, object]] = []
-    seen = []
+    A VAE's cell is its (posterior, beta): `diagonal_beta1`, "diagonal, beta 1".
+    A run without both (an autoencoder) gets its entry and its other row
+    values: `sparse_autoencoder_sparsity0.1`, "sparse_autoencoder, sparsity 0.1".
+    """
+    from benchmark.leaderboard.tables import format_value, row_value
+
+    posterior, beta = run.model_args.get("posterior"), run.model_args.get("beta")
+    if posterior is not None and beta is not None:
+        return f"{posterior}_beta{format_value(beta)}", f"{posterior}, beta {format_value(beta)}"
+    values = [
+        (field, format_value(value))
+        for field in fields
+        if field != "entry" and (value := row_value(run, field)) is not None
+    ]
+    name = "_".join([run.label, *(f"{field}{text}" for field, text in values)])
+    heading = ", ".join([run.label, *(f"{field} {text}" for field, text in values)])
+    return re.sub(r"[^A-Za-z0-9_.=-]", "_", name), heading
+
+
+def cell_runs(results) -> list[tuple[str, str, object]]:
+    """`[(folder name, heading, best run)]` per cell that has pictures to draw: per (posterior,
+    beta) for VAEs, per row for runs without them (autoencoders); the best run by the task's
+    main metric (`benchmark.leaderboard.figures.best_run`)."""
+    from benchmark.leaderboard.figures import best_run, layout
+
+    fields = tuple(layout(results)[0])
+    cells: list[tuple[str, str, object]] = []
+    seen: list[str] = []
     for run in results.runs:
-        cell = (run.model_args.get("posterior"), run.model_args.get("beta"))
-        if None in cell or cell in seen:
+        name, heading = _cell(run, fields)
+        if name in seen:
             continue
-        seen.append(cell)
+        seen.append(name)
         best = best_run(
-            results,
-            lambda r, c=cell: (
-                (r.model_args.get("posterior"), r.model_args.get("beta")) == c
-                and bool(planned_pictures(r))
-            ),
+            results, lambda r, n=name: _cell(r, fields)[0] == n and bool(planned_pictures(r))
         )
         if best is not None:
-            cells.append((f"{cell[0]}_beta{format_value(cell[1])}", best))
+            cells.append((name, heading, best))
     return cells
 
 
@@ -261,26 +281,32 @@ def diagnostics_section(results, figure_dir: str) -> list[str]:
     if not cells:
         return []
     lines = [
-        "## Diagnostics of the best run of each posterior and beta",
+        "## Diagnostics of the best run of each posterior and beta"
+        + (" (and of each autoencoder)" if any(not _is_vae(r) for *_, r in cells) else ""),
         "",
         "Per cell, the run with the best main metric: the latent traversals animated (one frame "
         "per step, latents z0, z1, ... side by side); reconstructions of ten fixed images "
-        "(inputs above; below, the decoder's mean at the posterior mean code E[z|x]); the MIG "
-        "mutual-information and DCI importance matrices (codes x factors); and the KL of each "
-        "latent, sorted. `disbench show RUN_ID` draws them for any run.",
+        "(inputs above; below, the decoder's mean at the posterior mean code E[z|x], an "
+        "autoencoder's code); the MIG mutual-information and DCI importance matrices (codes x "
+        "factors); and the KL of each latent, sorted (none for an autoencoder). "
+        "`disbench show RUN_ID` draws them for any run.",
         "",
     ]
-    for name, run in cells:
-        lines += [f"### {name.replace('_beta', ', beta ')} (run `{run.run_id}`)", ""]
+    for name, heading, run in cells:
+        lines += [f"### {heading} (run `{run.run_id}`)", ""]
         for picture in planned_pictures(run):
             lines.append(f"![{picture}]({figure_dir}/diagnostics/{name}/{picture})")
         lines.append("")
     return lines
 
 
+def _is_vae(run) -> bool:
+    return run.model_args.get("posterior") is not None and run.model_args.get("beta") is not None
+
+
 def write_cell_diagnostics(store: ResultStore, results, figure_dir: Path) -> list[Path]:
     """Draws the pictures `diagnostics_section` links, under `figure_dir/diagnostics/`."""
     written: list[Path] = []
-    for name, run in cell_runs(results):
+    for name, _, run in cell_runs(results):
         written += write_diagnostics(store, run.run_id, Path(figure_dir) / "diagnostics" / name)
     return written
