@@ -6,6 +6,7 @@ import numpy as np
 import PIL.Image
 import pytest
 
+from benchmark.absent import POINT_MASS_REASON, absent
 from benchmark.cli.main import main
 from benchmark.config import expand_task
 from benchmark.config.schema import (
@@ -53,6 +54,8 @@ def _record(store, spec, with_kl=True) -> None:
     }
     if with_kl:
         scores["rate_per_latent_nats"] = [0.5, 2.0, 0.01]
+    else:  # what a point mass stores: absent, with its reason
+        scores["rate_per_latent_nats"] = absent(POINT_MASS_REASON)
     store.record_outcome(
         RunOutcome(
             run_id=spec.run_id,

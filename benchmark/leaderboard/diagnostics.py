@@ -170,6 +170,12 @@ def find_run(store: ResultStore, run_id: str):
     return _find(store, run_id)
 
 
+def _listed(scores: dict, key: str) -> list:
+    """A stored array score, or [] when it is missing or absent (an autoencoder has no KL)."""
+    value = scores.get(key)
+    return value if isinstance(value, list) else []
+
+
 def write_diagnostics(
     store: ResultStore, run_id: str, out_dir: Path, reconstructions: np.ndarray | None = None
 ) -> list[Path]:
@@ -200,11 +206,11 @@ def write_diagnostics(
         ("dci_importance_matrix_codes_x_factors", "dci_importance.png",
          "DCI: importance of code j for factor k", "importance"),
     ):  # fmt: skip
-        matrix = np.asarray(scores.get(key, []), dtype=np.float64)
+        matrix = np.asarray(_listed(scores, key), dtype=np.float64)
         if matrix.ndim == 2 and matrix.size:
             names = _factor_names(record, matrix.shape[1])
             written.append(_heatmap(matrix, names, title, unit, out_dir / name))
-    kl = np.asarray(scores.get("rate_per_latent_nats", []), dtype=np.float64)
+    kl = np.asarray(_listed(scores, "rate_per_latent_nats"), dtype=np.float64)
     if kl.ndim == 1 and kl.size:
         written.append(_kl_bars(kl, out_dir / "kl_per_latent.png"))
     return written
