@@ -231,6 +231,13 @@ def test_point_mass_curves_get_their_own_panel_and_no_bold_elbo(tmp_path):
     ae_training = [line for line in page.splitlines()
                    if line.startswith("| autoencoder") and "25.00" in line]  # fmt: skip
     assert len(ae_training) == 1 and "n/a (point mass)" in ae_training[0]
+    # Lines in the plots against beta leave the unset sparsity out of their names.
+    from benchmark.leaderboard.figures import metric_series
+
+    board = {"leaderboard": {"rows": ["entry", "posterior", "beta", "sparsity"]}}
+    with_sparsity = dataclasses.replace(results, config={**results.config, **board})
+    names = list(metric_series(with_sparsity, "rate_nats"))
+    assert names and all("–" not in name for name in names), names
 
 
 def test_rate_distortion_rows_and_figure(tmp_path):

@@ -82,6 +82,11 @@ def layout(results: TaskResults) -> tuple[tuple[str, ...], str, str]:
     return rows, str(board.get("main_metric", "mig")), str(board.get("plot_against", "beta"))
 
 
+def _series_label(run: RunRow, fields: list[str]) -> str:
+    """A plotted line's name: the run's values of `fields`, unset ones left out (no "–")."""
+    return " ".join(format_value(v) for f in fields if (v := row_value(run, f)) is not None)
+
+
 def _series_fields(results: TaskResults) -> list[str]:
     """Row fields that name a line in plots: all but the x axis (and `sweep`, which holds it)."""
     fields, _, x_field = layout(results)
@@ -103,7 +108,7 @@ def metric_series(results: TaskResults, key: str) -> dict[str, list[tuple[float,
         x = _numeric(row_value(run, x_field))
         if run.status != "done" or x is None:
             continue
-        label = " ".join(format_value(row_value(run, f)) for f in series_fields)
+        label = _series_label(run, series_fields)
         bucket = points.setdefault(label, {}).setdefault(x, [])
         value = scalar_score(run, key)
         if value is not None:
@@ -162,15 +167,11 @@ def correlation_runs(results: TaskResults) -> list[tuple[str, RunRow]]:
     chosen = []
     labels: list[str] = []
     for run in sorted(results.runs, key=lambda r: r.position):
-        label = " ".join(format_value(row_value(run, f)) for f in series_fields)
+        label = _series_label(run, series_fields)
         if label not in labels:
             labels.append(label)
     for label in labels:
-        members = [
-            r
-            for r in results.runs
-            if " ".join(format_value(row_value(r, f)) for f in series_fields) == label
-        ]
+        members = [r for r in results.runs if _series_label(r, series_fields) == label]
         subset = TaskResults(results.task, results.config, tuple(members), ())
         run = best_run(subset, _has_correlation)
         if run is not None:
