@@ -237,6 +237,11 @@ def planned_pictures(run) -> list[str]:
     return names
 
 
+def _is_vae(run) -> bool:
+    """Whether a run has a diagnostics cell of its (posterior, beta): a VAE, not an autoencoder."""
+    return run.model_args.get("posterior") is not None and run.model_args.get("beta") is not None
+
+
 def _cell(run, fields: tuple[str, ...]) -> tuple[str, str]:
     """`(folder name, heading)` of a run's diagnostics cell.
 
@@ -246,9 +251,9 @@ def _cell(run, fields: tuple[str, ...]) -> tuple[str, str]:
     """
     from benchmark.leaderboard.tables import format_value, row_value
 
-    posterior, beta = run.model_args.get("posterior"), run.model_args.get("beta")
-    if posterior is not None and beta is not None:
-        return f"{posterior}_beta{format_value(beta)}", f"{posterior}, beta {format_value(beta)}"
+    if _is_vae(run):
+        posterior, beta = run.model_args["posterior"], format_value(run.model_args["beta"])
+        return f"{posterior}_beta{beta}", f"{posterior}, beta {beta}"
     values = [
         (field, format_value(value))
         for field in fields
@@ -304,10 +309,6 @@ def diagnostics_section(results, figure_dir: str) -> list[str]:
             lines.append(f"![{picture}]({figure_dir}/diagnostics/{name}/{picture})")
         lines.append("")
     return lines
-
-
-def _is_vae(run) -> bool:
-    return run.model_args.get("posterior") is not None and run.model_args.get("beta") is not None
 
 
 def write_cell_diagnostics(store: ResultStore, results, figure_dir: Path) -> list[Path]:

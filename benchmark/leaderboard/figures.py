@@ -230,8 +230,7 @@ def heldout_curves(
             if absent_reason(run.scores.get("heldout_elbo_nats")) == POINT_MASS_REASON
             else f"{x_field}={format_value(row_value(run, x_field))}"
         )
-        values = [row_value(run, f) for f in series_fields]
-        label = " ".join(format_value(v) for v in values if v is not None)  # no "–" for unset
+        label = _series_label(run, series_fields)
         panels.setdefault(x_label, {}).setdefault(label, []).append((run.seed, curve))
     return panels
 
