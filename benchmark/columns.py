@@ -75,7 +75,9 @@ class Column:
     neither (no arrow, no bold). `metric` is the evaluation metric that
     produces the key (`latent_scores` for the latent scores). `headline`
     columns get a plot against beta. A column with `duplicate_of` is left out
-    when that key is shown (the same quantity from another source).
+    when that key is shown (the same quantity from another source). `margin`:
+    the equivalence margin of paired contrasts (`benchmark.leaderboard.contrasts`;
+    for a metric's key, its `Key.margin`); None: not contrasted.
     """
 
     key: str
@@ -85,6 +87,7 @@ class Column:
     metric: str
     headline: bool = False
     duplicate_of: str = ""
+    margin: float | None = None
 
     @property
     def arrow(self) -> str:
@@ -100,7 +103,7 @@ _OWN_COLUMNS: tuple[Column, ...] = (
     # Interpretability: the metrics' columns (disentanglement_lib's metrics, Locatello et al. 2019).
     _metrics_here(INTERPRETABILITY),
     # MIG from the posterior's own marginals (benchmark.evaluation.posterior_codes).
-    Column("posterior_mig", "MIG (posterior)", INTERPRETABILITY, 1, "latent_scores"),
+    Column("posterior_mig", "MIG (posterior)", INTERPRETABILITY, 1, "latent_scores", margin=0.05),
     # Latent correlation and information: the latent scores
     # (benchmark.evaluation.latent_scores), then the unsupervised metric.
     Column(
@@ -110,6 +113,7 @@ _OWN_COLUMNS: tuple[Column, ...] = (
         -1,
         "latent_scores",
         headline=True,
+        margin=0.05,
     ),
     Column(
         "posterior_mean_abs_correlation_noise_floor",
@@ -138,7 +142,7 @@ _OWN_COLUMNS: tuple[Column, ...] = (
         "aggregate_total_correlation_nats",
         "TC q(z), M codes, biased low (nats)",
         CORRELATION,
-        -1,
+        0,  # biased (negative values occur): never bolded
         "latent_scores",
     ),
     Column(
@@ -158,7 +162,7 @@ _OWN_COLUMNS: tuple[Column, ...] = (
         duplicate_of="gaussian_wasserstein_correlation_norm",
     ),
     Column("rate_nats", "rate (nats)", CORRELATION, 0, "latent_scores"),
-    Column("active_units", "active units", CORRELATION, 0, "latent_scores"),
+    Column("active_units", "active units", CORRELATION, 0, "latent_scores", margin=0.5),
     Column("active_units_noise_floor", "active units noise floor", CORRELATION, 0, "latent_scores"),
     Column("active_directions", "active directions", CORRELATION, 0, "latent_scores"),
     Column(
@@ -194,7 +198,16 @@ _OWN_COLUMNS: tuple[Column, ...] = (
     Column("gap_log_px_se_nats", "log p(x) s.e. (nats)", GAPS, 0, "latent_scores"),
     Column("gap_elbo_q_nats", "ELBO q (nats)", GAPS, 1, "latent_scores"),
     Column("gap_elbo_qstar_nats", "ELBO q* (nats)", GAPS, 1, "latent_scores"),
-    Column("approximation_gap_nats", "approximation gap (nats)", GAPS, -1, "latent_scores", True),
+    Column(
+        "approximation_gap_nats",
+        "approximation gap (nats)",
+        GAPS,
+        -1,
+        "latent_scores",
+        True,
+        "",
+        1.0,
+    ),
     Column("approximation_gap_se_nats", "approximation gap s.e.", GAPS, 0, "latent_scores"),
     Column("amortisation_gap_nats", "amortisation gap (nats)", GAPS, -1, "latent_scores"),
     Column("amortisation_gap_se_nats", "amortisation gap s.e.", GAPS, 0, "latent_scores"),
@@ -256,11 +269,15 @@ _OWN_COLUMNS: tuple[Column, ...] = (
     ),
     # Training: the held-out ELBO curve's end and the convergence check
     # (benchmark.training.convergence); "converged" averages to the share of seeds.
-    Column("train/heldout_elbo", "final held-out ELBO (nats)", TRAINING, 1, ""),
+    Column("train/heldout_elbo", "final held-out ELBO (nats)", TRAINING, 1, "", margin=1.0),
     # A point mass has no ELBO; its convergence curve is minus its held-out loss.
     Column("train/heldout_loss_nats", "final held-out loss, point mass (nats)", TRAINING, 0, ""),
     Column("train/converged", "converged (share)", TRAINING, 0, ""),
     Column("train/heldout_elbo_slope", "held-out ELBO slope (nats/1k steps)", TRAINING, 0, ""),
+    Column(
+        "train/heldout_elbo_slope_high", "slope, upper 90% bound (nats/1k steps)", TRAINING, 0, ""
+    ),
+    Column("train/degrading", "degrading (share)", TRAINING, 0, ""),
     Column("train/steps_trained", "steps trained", TRAINING, 0, ""),
     # Free parameters per part of the model (benchmark.models.VAE.parameter_counts).
     Column(PARAMETERS_PREFIX + "encoder", "encoder trunk", PARAMETERS, 0, ""),
@@ -275,7 +292,7 @@ def _metric_columns(group: str) -> list[Column]:
     from benchmark.metrics import METRICS
 
     return [
-        Column(k.name, k.label, group, k.direction, m.name, headline=k.headline)
+        Column(k.name, k.label, group, k.direction, m.name, headline=k.headline, margin=k.margin)
         for m in METRICS.specs()
         if m.group == group
         for k in m.keys

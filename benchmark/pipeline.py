@@ -8,6 +8,7 @@ durations, and the worker stores them.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from benchmark.evaluation.posterior_scores import is_point_mass, point_mass_abse
 from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.reconstructions import write_reconstructions
 from benchmark.evaluation.saved_parts import SavedParts
+from benchmark.evaluation.trajectory import trajectory_point
 from benchmark.evaluation.traversals import latent_traversals
 from benchmark.models import build_model
 from benchmark.store import RunResult
@@ -107,9 +109,10 @@ def _traversals(model: Any, dataset: Any, spec: RunSpec, workdir: Path) -> dict[
 def convergence_scores(trained: Any, *, point_mass: bool = False) -> dict[str, Any]:
     """The convergence record of a `TrainResult` as scores (see `benchmark.training.convergence`).
 
-    `train/converged` (1 or 0), `train/heldout_elbo_slope` (least-squares
-    slope of the held-out ELBO over the last 20% of steps, nats per 1,000
-    steps), `train/heldout_elbo` (its last value, nats), `train/steps_trained`
+    `train/converged` (1 or 0), `train/heldout_elbo_slope` (Theil-Sen
+    slope of the held-out ELBO over the convergence window, nats per 1,000
+    steps) with its 90% bounds `train/heldout_elbo_slope_low` / `_high`,
+    `train/degrading` (1 when the curve falls beyond doubt), `train/heldout_elbo` (its last value, nats), `train/steps_trained`
     and `train/heldout_elbo_curve` (`[[step, nats], ...]`, every log point).
     A `point_mass` model has no ELBO: its curve is minus the held-out loss
     (`Autoencoder.heldout_terms`), whose last value is stored negated as
@@ -127,10 +130,54 @@ def convergence_scores(trained: Any, *, point_mass: bool = False) -> dict[str, A
     return {
         "train/converged": 1.0 if trained.convergence.converged else 0.0,
         "train/heldout_elbo_slope": trained.convergence.slope_per_1k_steps,
+        "train/heldout_elbo_slope_low": trained.convergence.slope_low,
+        "train/heldout_elbo_slope_high": trained.convergence.slope_high,
+        "train/degrading": 1.0 if trained.convergence.status == "degrading" else 0.0,
         **last,
         "train/steps_trained": float(trained.steps_done),
         "train/heldout_elbo_curve": [[int(s), float(e)] for s, e in curve],
     }
+
+
+TRAJECTORY_FILE = "trajectory.jsonl"
+
+
+def _trajectory_point(
+    model: Any, dataset: Any, spec: RunSpec, checkpoint_dir: Path, trained: Any
+) -> None:
+    """Scores the model where this training segment ended, once (`TRAJECTORY_FILE`).
+
+    A point is scored only when the weights in memory are that step's (a
+    resumed run that already trained past it leaves the point out).
+    """
+    path = checkpoint_dir / TRAJECTORY_FILE
+    done = (
+        {json.loads(line)["steps"] for line in path.read_text().splitlines()}
+        if path.exists()
+        else set()
+    )
+    step = int(trained.steps_done)
+    if step in done or trained.resumed_from_step > step:
+        return
+    curve = trained.heldout_curve
+    point = {
+        "steps": step,
+        "images": step * spec.training.batch_size,
+        "heldout_elbo": curve[-1][1] if curve and not is_point_mass(model) else None,
+        **trajectory_point(model, dataset, seed=spec.seed),
+    }
+    with path.open("a") as handle:
+        handle.write(json.dumps(point) + "\n")
+
+
+def trajectory_scores(checkpoint_dir: Path) -> dict[str, Any]:
+    """`train/trajectory`: the scored points `[{steps, images, heldout_elbo, mig, factor_vae,
+    active_units, nmi}, ...]` in step order; empty without a trajectory."""
+    path = Path(checkpoint_dir) / TRAJECTORY_FILE
+    if not path.exists():
+        return {}
+    points = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {"train/trajectory": sorted(points, key=lambda p: p["steps"])}
 
 
 def execute_run(
@@ -167,22 +214,30 @@ def execute_run(
     training = spec.training
     checkpoint_dir = Path(training_dir) if training_dir is not None else workdir / "checkpoints"
     with training_lock(checkpoint_dir):  # runs sharing this training wait for each other
-        trained = train(
-            model,
-            dataset,
-            steps=training.steps,
-            batch_size=training.batch_size,
-            learning_rate=training.learning_rate,
-            seed=spec.seed,
-            checkpoint_dir=checkpoint_dir,
-            checkpoint_every=training.checkpoint_every,
-            log_every=training.log_every,
-            progress=progress,
-            convergence_tolerance=training.convergence_tolerance,
-            stop_when_converged=training.stop_when_converged,
-            precision=training.precision,
-            min_steps=training.min_steps,
-        )
+        segments = max(1, training.trajectory_points)
+        resumed_from: int | None = None
+        for segment in range(1, segments + 1):
+            trained = train(
+                model,
+                dataset,
+                steps=round(training.steps * segment / segments),
+                batch_size=training.batch_size,
+                learning_rate=training.learning_rate,
+                seed=spec.seed,
+                checkpoint_dir=checkpoint_dir,
+                checkpoint_every=training.checkpoint_every,
+                log_every=training.log_every,
+                progress=progress,
+                convergence_tolerance=training.convergence_tolerance,
+                stop_when_converged=training.stop_when_converged,
+                precision=training.precision,
+                min_steps=training.min_steps,
+            )
+            resumed_from = trained.resumed_from_step if resumed_from is None else resumed_from
+            if training.trajectory_points:
+                _trajectory_point(model, dataset, spec, checkpoint_dir, trained)
+            if trained.stopped_early:
+                break
     if model.precision != "float32":
         # Scores are computed in float32 whatever the training precision: the trained
         # (float32) weights go into a float32 build of the same model.
@@ -274,13 +329,14 @@ def execute_run(
     for key, value in trained.final_loss_terms.items():
         scores[f"train/{key}"] = value
     scores.update(convergence_scores(trained, point_mass=is_point_mass(model)))
+    scores.update(trajectory_scores(checkpoint_dir))
 
     durations = {
         "train_s": trained_at - started,
         **totals,
         "train_steps_per_second": trained.steps_per_second,
         **parts,
-        "train_steps": trained.steps_done - trained.resumed_from_step,  # 0: only re-scored
+        "train_steps": trained.steps_done - (resumed_from or 0),  # 0: only re-scored
         "evaluation_parts_reused": float(reused),
     }
     artifacts = {

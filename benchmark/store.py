@@ -678,21 +678,31 @@ class ResultStore:
         return counts
 
     def claim(
-        self, run_id: str, owner: str, *, expected_status: str, expected_owner: str | None
+        self,
+        run_id: str,
+        owner: str,
+        *,
+        expected_status: str,
+        expected_owner: str | None,
+        count_attempt: bool = True,
     ) -> bool:
         """Marks a run running for `owner` if it is still as expected; False if someone else took it.
 
         `attempts` counts the attempts since the run last failed: a retried
-        failed run starts again at 1 (see `release` and `give_up`).
+        failed run starts again at 1 (see `release` and `give_up`). With
+        `count_attempt` False (the run executes in a worker process, whose
+        crash the runner records itself) the claim charges no attempt, so the
+        runner's own death never counts against the run.
         """
+        counted = 1 if count_attempt else 0
         try:
             with self.transaction() as conn:
                 cursor = conn.execute(
                     "UPDATE runs SET status = 'running', owner = ?, started_at = ?, "
-                    "attempts = CASE WHEN status = 'failed' THEN 1 ELSE attempts + 1 END, "
+                    "attempts = CASE WHEN status = 'failed' THEN ? ELSE attempts + ? END, "
                     "error = NULL, error_detail = NULL "
                     "WHERE run_id = ? AND status = ? AND owner IS ?",
-                    (owner, utc_now(), run_id, expected_status, expected_owner),
+                    (owner, utc_now(), counted, counted, run_id, expected_status, expected_owner),
                 )
                 return cursor.rowcount == 1
         except sqlite3.OperationalError as error:

@@ -273,8 +273,8 @@ def test_duplicate_yaml_key_is_an_error(in_tmp):
         ),
         (
             "steps: 100",
-            "steps: 100, convergence_tolerance: 1.5",
-            "x.yaml: training.convergence_tolerance: expected a fraction of |ELBO| in (0, 1)",
+            "steps: 100, convergence_tolerance: 1.5e7",
+            "x.yaml: training.convergence_tolerance: expected nats per 1,000 steps in (0, 1e6]",
         ),
         (
             "steps: 100",

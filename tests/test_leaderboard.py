@@ -67,12 +67,16 @@ def test_interval_edge_cases():
         seed_interval([1.0, 2.0], confidence=1.0)
 
 
-def test_best_respects_direction_and_ties():
-    summaries = [seed_interval([0.3]), seed_interval([0.5]), None, seed_interval([0.5])]
-    assert best_indices(summaries, +1) == {1, 3}
+def test_best_is_bold_only_when_its_interval_clears_the_others():
+    summaries = [seed_interval([0.3, 0.31]), seed_interval([0.5, 0.52]), None]
+    assert best_indices(summaries, +1) == {1}
     assert best_indices(summaries, -1) == {0}
     assert best_indices(summaries, 0) == set()
     assert best_indices([seed_interval([0.3]), None], +1) == set()  # one row: nothing to beat
+    overlapping = [seed_interval([0.3, 0.6]), seed_interval([0.5, 0.52])]
+    assert best_indices(overlapping, +1) == set()  # no winner among overlapping intervals
+    tied = [seed_interval([0.5]), seed_interval([0.5])]
+    assert best_indices(tied, +1) == set()
 
 
 # ---- a fixed synthetic database ----------------------------------------------------------------

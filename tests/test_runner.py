@@ -19,6 +19,7 @@ from benchmark.config import expand_task
 from benchmark.errors import UserInputError
 from benchmark.runner import LocalExecutor, check_pipeline, plan_runs, run_task
 from benchmark.runner.environment import host_name
+from benchmark.runner.suite import EXIT_HELD
 from benchmark.store import ResultStore
 
 TESTS = Path(__file__).resolve().parent
@@ -145,7 +146,7 @@ def test_runs_left_running_by_dead_processes_resume_live_ones_are_left(tmp_path,
         todo, held = plan_runs(store.runs("tiny"), retry_failed=False, me="x:1")
         assert specs[0].run_id in {r.run_id for r in todo} and held == 1
     summary, statuses = run(tmp_path, fake_pipeline.fixed)
-    assert summary.held_elsewhere == 1 and summary.exit_code == 0
+    assert summary.held_elsewhere == 1 and summary.exit_code == EXIT_HELD  # not finished: not 0
     assert statuses[specs[0].run_id] == "done" and statuses[specs[1].run_id] == "running"
     summary, statuses = run(tmp_path, fake_pipeline.fixed, take_over=True)
     assert summary.ran == 1 and set(statuses.values()) == {"done"}

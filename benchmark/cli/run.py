@@ -8,6 +8,7 @@ import math
 import shlex
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from benchmark.config import load_task
 from benchmark.errors import UserInputError
 from benchmark.runner import DEFAULT_PIPELINE, EXECUTORS, check_pipeline, make_executor, run_task
 from benchmark.runner.devices import DEFAULT_RUNS_PER_GPU, local_workers, visible_gpus
+from benchmark.runner.environment import owner_id
+from benchmark.runner.suite import EXIT_HELD, live_local_holders
 from benchmark.store import DEFAULT_DB, ResultStore
 
 COMMAND = "run"
@@ -205,6 +208,29 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _wait_for_local_holders(store: ResultStore, task_name: str, poll_s: float = 2.0) -> bool:
+    """Waits while live processes on this host hold runs of the task; True when any did.
+
+    Each holder is shown once with its runs; the wait ends when none of them
+    holds a running run any more (it finished them, or died and its runs are
+    taken over by the next pass). Runs held on other hosts are not waited for.
+    """
+    me = owner_id()
+    holders = live_local_holders(store.runs(task_name), me)
+    if not holders:
+        return False
+    for owner, run_ids in holders.items():
+        print(
+            f"waiting for {len(run_ids)} runs held by live process {owner} on this host: "
+            + ", ".join(run_ids[:5])
+            + (" ..." if len(run_ids) > 5 else ""),
+            flush=True,
+        )
+    while live_local_holders(store.runs(task_name), me):
+        time.sleep(poll_s)
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UserInputError(f"--workers: expected an integer >= 1, got {args.workers}")
@@ -247,18 +273,21 @@ def run(args: argparse.Namespace) -> int:
     if gpus and workers > 1:
         print(f"{workers} workers over GPUs {', '.join(gpus)} (round-robin, one GPU each)")
     with ResultStore(args.db) as store, _sigterm_as_interrupt():
-        summary = run_task(
-            task,
-            store,
-            executor,
-            runs_dir=runs_dir,
-            retry_failed=args.retry_failed,
-            take_over=args.take_over,
-            progress=not args.no_progress,
-            command=command_line(args),
-            status_every_s=status_every_s,
-            max_attempts=args.max_attempts or limits.max_attempts,
-        )
+        while True:
+            summary = run_task(
+                task,
+                store,
+                executor,
+                runs_dir=runs_dir,
+                retry_failed=args.retry_failed,
+                take_over=args.take_over,
+                progress=not args.no_progress,
+                command=command_line(args),
+                status_every_s=status_every_s,
+                max_attempts=args.max_attempts or limits.max_attempts,
+            )
+            if not (summary.held_elsewhere and _wait_for_local_holders(store, task.name)):
+                break
     minutes = summary.elapsed_s / 60
     print(
         f"{task.name}: {summary.done} of {summary.total} runs done, {len(summary.failed)} failed "
@@ -266,8 +295,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if summary.held_elsewhere:
         print(
-            f"{summary.held_elsewhere} runs are marked running by other processes "
-            "(--take-over runs them here if those processes are gone)"
+            f"{summary.held_elsewhere} runs are marked running by processes on other hosts "
+            f"(--take-over runs them here if those processes are gone); exit code {EXIT_HELD}"
         )
     for run_id, what, error in summary.failed[:_SHOWN_FAILURES]:
         print(f"  failed {run_id} {what}: {error}")

@@ -113,7 +113,13 @@ class RunSpec:
             "learning_rate": self.training.learning_rate,
         }
         defaults = TrainingConfig(steps=1)
-        for name in ("convergence_tolerance", "stop_when_converged", "precision", "min_steps"):
+        for name in (
+            "convergence_tolerance",
+            "stop_when_converged",
+            "precision",
+            "min_steps",
+            "trajectory_points",
+        ):
             if getattr(self.training, name) != getattr(defaults, name):
                 training[name] = getattr(self.training, name)
         identity: dict[str, Any] = {

@@ -62,8 +62,9 @@ class TrainingConfig:
 
     `checkpoint_every` and `log_every` (in steps) do not change results and
     are left out of run ids. `convergence_tolerance`: a run is converged when
-    its held-out ELBO improved by less than this fraction of |ELBO| over the
-    last 20% of its steps (`benchmark.training.convergence`);
+    the 90% interval of its held-out ELBO's Theil-Sen slope over the last
+    20% of its steps (at least 10 evaluations) lies within +- this many nats
+    per 1,000 steps (`benchmark.training.convergence`);
     `stop_when_converged`: end a run early once that holds (`steps` is then
     the most it trains); `min_steps`: never end it early before this many
     steps (the criterion cannot tell a plateau that training later leaves
@@ -73,7 +74,11 @@ class TrainingConfig:
     while the posterior family, the losses and Adam stay float32 (float16
     with dynamic loss scaling; `benchmark.models.precision`). These four
     enter run ids only when not at their defaults, so the ids of existing
-    configurations stay as they are.
+    configurations stay as they are. `trajectory_points`: train in that many
+    equal segments and score the model after each
+    (`benchmark.evaluation.trajectory`: MIG, FactorVAE, active units and the
+    held-out ELBO against images seen); 0: no trajectory. It enters run ids
+    the same way.
     """
 
     steps: int
@@ -81,10 +86,11 @@ class TrainingConfig:
     learning_rate: float = 1e-4
     checkpoint_every: int = 10_000
     log_every: int = 1_000
-    convergence_tolerance: float = 0.005
+    convergence_tolerance: float = 0.25
     stop_when_converged: bool = False
     precision: str = "float32"
     min_steps: int = 0
+    trajectory_points: int = 0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:

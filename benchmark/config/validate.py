@@ -658,6 +658,7 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
         "stop_when_converged",
         "precision",
         "min_steps",
+        "trajectory_points",
     )
     check_keys(sources, data, path, allowed=keys, required=("steps",))
     values: dict[str, object] = {}
@@ -668,10 +669,10 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
             values[key] = sources.number(data[key], (*path, key), positive=True)
         elif key == "convergence_tolerance":
             tolerance = sources.number(data[key], (*path, key), positive=True)
-            if tolerance >= 1:
+            if tolerance > 1e6:
                 raise sources.error(
                     (*path, key),
-                    f"expected a fraction of |ELBO| in (0, 1), e.g. 0.005, got {tolerance!r}",
+                    f"expected nats per 1,000 steps in (0, 1e6], e.g. 0.25, got {tolerance!r}",
                 )
             values[key] = tolerance
         elif key == "stop_when_converged":
@@ -679,8 +680,8 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
         elif key == "precision":
             values[key] = sources.choice(data[key], (*path, key), PRECISIONS, "precision")
         else:
-            minimum = 0 if key == "min_steps" else 1
-            maximum = {"batch_size": MAX_BATCH_SIZE}.get(key, MAX_STEPS)
+            minimum = 0 if key in ("min_steps", "trajectory_points") else 1
+            maximum = {"batch_size": MAX_BATCH_SIZE, "trajectory_points": 100}.get(key, MAX_STEPS)
             values[key] = sources.integer(data[key], (*path, key), minimum=minimum, maximum=maximum)
     min_steps = values.get("min_steps", 0)
     if min_steps > values["steps"]:  # type: ignore[operator]

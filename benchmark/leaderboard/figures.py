@@ -298,8 +298,9 @@ def plan_figures(results: TaskResults) -> list[Figure]:
                 title="Held-out ELBO during training",
                 caption="The ELBO of a fixed held-out batch at every log point; one panel per "
                 f"{x_field}, one colour per series: the thick line is the mean over seeds, "
-                "thin lines are single seeds. A run is converged when this curve rose by less "
-                "than the task's tolerance over the last 20% of its steps.",
+                "thin lines are single seeds. A run is converged when the 90% interval of this "
+                "curve's Theil-Sen slope over the last 20% of its steps lies within the task's "
+                "tolerance.",
             )
         )
     if len(rate_distortion_rows(results)) > 1:

@@ -9,6 +9,7 @@ comment, inject HTML or a remote image, or break a table.
 from __future__ import annotations
 
 import json
+import math
 import re
 import urllib.parse
 from collections import Counter
@@ -16,6 +17,7 @@ from typing import Any
 
 from benchmark.absent import absent_reason
 from benchmark.columns import PARAMETERS, column_for, columns
+from benchmark.leaderboard.contrasts import contrasts, modes
 from benchmark.leaderboard.diagnostics import diagnostics_section
 from benchmark.leaderboard.figures import CONVERGED_KEY, layout, not_converged, plan_figures
 from benchmark.leaderboard.rate_distortion import decomposition_table
@@ -229,7 +231,7 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
     commits and versions come from the runs, so the same rows always give
     the same text.
     """
-    fields, main, _ = layout(results)
+    fields, main, x_field = layout(results)
     counts = _statuses(results)
     config = results.config
     training = config.get("training", {})
@@ -277,7 +279,9 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
         "Each cell is the mean over seeds with its 95% Student-t confidence interval "
         "[low, high] (mean ± t(0.975, n-1) s/√n); n is the number of finished seeds "
         "(given in a cell when it differs). ↑: higher is better, ↓: lower is better; "
-        f"the best mean of each column is in bold. Main metric: {text(column_for(main).label)}.",
+        "a column's best mean is in bold only when its interval clears every other row's. "
+        "Which differences hold is decided by the paired contrasts below, not by these "
+        f"intervals. Main metric: {text(column_for(main).label)}.",
         "",
     ]
     rows = build_rows(results, fields)
@@ -288,6 +292,8 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
     if main_table is not None:
         column = next(c for c in main_table.columns if c.key == main)
         lines += _ranking(rows, fields, column.key, column.label, column.direction)
+    lines += _contrast_lines(rows, fields, x_field)
+    lines += _mode_lines(rows, fields, main)
     for table in tables:
         lines += _table(table, rows, fields)
     lines += decomposition_table(results)
@@ -322,7 +328,7 @@ def _convergence_lines(results: TaskResults, training: dict[str, Any]) -> list[s
     unconverged, known = not_converged(results)
     if known == 0:
         return []
-    tolerance = float(training.get("convergence_tolerance", 0.005))
+    tolerance = training.get("convergence_tolerance")
     finished = sum(1 for r in results.runs if r.status == "done")
     unknown = f"; {finished - known} finished runs have no record" if finished > known else ""
     verdict = (
@@ -337,30 +343,122 @@ def _convergence_lines(results: TaskResults, training: dict[str, Any]) -> list[s
         if min_steps and training.get("stop_when_converged")
         else ""
     )
-    return [
-        f"| convergence | {verdict}{unknown} (converged: the held-out ELBO rose by less than "
-        f"{tolerance:.2%} of its value over the last 20% of the steps{floor}) |"
-    ]
+    return [f"| convergence | {verdict}{unknown} ({_rule_text(results, tolerance)}{floor}) |"]
+
+
+def _rule_text(results: TaskResults, tolerance: object) -> str:
+    """What "converged" meant for these runs: the slope-interval rule, or the older one.
+
+    Runs judged by the slope-interval rule store its bounds
+    (`train/heldout_elbo_slope_high`); runs without them were judged by the
+    rule it replaced, which noise could pass, and the page says so.
+    """
+    if any("train/heldout_elbo_slope_high" in r.scores for r in results.runs):
+        limit = f"+-{float(tolerance):g}" if tolerance is not None else "the default tolerance"
+        return (
+            "converged: the 90% interval of the held-out ELBO's Theil-Sen slope over the last "
+            f"20% of the steps, at least 10 evaluations, lies within {limit} nats per 1,000 steps"
+        )
+    share = float(tolerance) if tolerance is not None else 0.005
+    return (
+        f"converged by the earlier rule: the held-out ELBO rose by less than {share:.2%} of its "
+        "value over the last 20% of the steps, a least-squares slope without its noise; curves "
+        "still rising pass it (tasks now use the slope-interval rule)"
+    )
 
 
 def _ranking(
     rows: list[Row], fields: tuple[str, ...], key: str, label: str, direction: int
 ) -> list[str]:
-    """Rows ranked by the main metric's mean (rows without a value are left out)."""
+    """Rows ordered by the main metric's mean (rows without a value are left out).
+
+    An order, not a ranking: overlapping intervals name no winner (the paired
+    contrasts say which differences hold), so no row is bolded here.
+    """
     ranked = [(row, row.summary(key)) for row in rows]
     ranked = [(row, s) for row, s in ranked if s is not None]
     ranked.sort(key=lambda item: -(direction or 1) * item[1].mean)  # type: ignore[union-attr]
     lines = [
-        f"## Ranking by {text(label)}",
+        f"## Rows ordered by {text(label)}",
         "",
-        "| rank | " + " | ".join(map(cell, fields)) + f" | n | {cell(label)} |",
-        "|---:|" + "|".join("---" for _ in fields) + "|---:|---:|",
+        "The order of the means; it names no winner (see the paired contrasts).",
+        "",
+        "| " + " | ".join(map(cell, fields)) + f" | n | {cell(label)} |",
+        "|" + "|".join("---" for _ in fields) + "|---:|---:|",
     ]
-    for rank, (row, summary) in enumerate(ranked, start=1):
-        (value,) = _mark(row, [_cell(summary, len(row.done), rank == 1 and len(ranked) > 1)])
+    for row, summary in ranked:
+        (value,) = _mark(row, [_cell(summary, len(row.done), False)])
         key_cells = " | ".join(map(cell, row.key))
-        lines.append(f"| {rank} | {key_cells} | {len(row.done)} | {value} |")
+        lines.append(f"| {key_cells} | {len(row.done)} | {value} |")
     return [*lines, ""]
+
+
+def _contrast_lines(rows: list[Row], fields: tuple[str, ...], x_field: str) -> list[str]:
+    """The paired contrasts table (`benchmark.leaderboard.contrasts`); none without pairs."""
+    found = contrasts(rows, fields, columns(), skip_fields=(x_field, "sweep"))
+    if not found:
+        return []
+    differs = sum(c.verdict == "differs" for c in found)
+    equivalent = sum(c.verdict.startswith("equivalent") for c in found)
+    lines = [
+        "## Paired contrasts",
+        "",
+        f"Rows that differ in one field only, compared score by score on their shared seeds "
+        f"(seed s of both started from the same weights and saw the same data): mean "
+        f"difference (second minus first) with its 95% t-interval, the paired t-test's p, and "
+        f'Holm\'s adjustment over all {len(found)} tests on this page. "Equivalent" needs the '
+        f"two one-sided tests (TOST) against the score's stated margin to hold after Holm's "
+        f'adjustment too; anything else is inconclusive, never "no difference". '
+        f"{differs} differ, {equivalent} equivalent, "
+        f"{len(found) - differs - equivalent} inconclusive.",
+        "",
+        "| compared | at | score | pairs | difference [95% CI] | p | p (Holm) | "
+        "TOST p (Holm) | verdict |",
+        "|---|---|---|---:|---|---:|---:|---:|---|",
+    ]
+    for c in found:
+        t = c.test
+        lines.append(
+            f"| {cell(c.field)}: {cell(c.b)} − {cell(c.a)} | {cell(c.at)} | "
+            f"{cell(c.column.label)} | {t.n} | {format_number(t.mean)} "
+            f"[{format_number(t.low)}, {format_number(t.high)}] | {_p(t.p)} | {_p(c.p_holm)} | "
+            f"{_p(c.p_equivalence_holm)} | {cell(c.verdict)} |"
+        )
+    return [*lines, ""]
+
+
+def _p(value: float) -> str:
+    if not math.isfinite(value):
+        return MISSING
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _mode_lines(rows: list[Row], fields: tuple[str, ...], main: str) -> list[str]:
+    """Cells whose seeds settle at different active-unit counts, summarised per mode."""
+    label = column_for(main).label
+    found = []
+    for row in rows:
+        groups = modes(row.done, main)
+        if len(groups) > 1:
+            per_mode = "; ".join(
+                f"{g.seeds} of {len(row.done)} seeds with {g.value:g} active units "
+                f"({cell(label)} {format_number(g.main_mean)})"
+                for g in groups
+            )
+            found.append(f"| {' | '.join(map(cell, row.key))} | {per_mode} |")
+    if not found:
+        return []
+    return [
+        "## Cells with several modes",
+        "",
+        f"Seeds of these cells settled at different numbers of active units; the cell's mean "
+        f"describes none of them, so each mode is given with its mean {text(label)}.",
+        "",
+        "| " + " | ".join(map(cell, fields)) + " | modes |",
+        "|" + "|".join("---" for _ in fields) + "|---|",
+        *found,
+        "",
+    ]
 
 
 def render_index(summaries: list[dict[str, Any]]) -> str:

@@ -182,10 +182,16 @@ def build_tables(results: TaskResults) -> list[Table]:
 
 
 def best_indices(summaries: Sequence[Summary | None], direction: int) -> set[int]:
-    """Rows whose mean is the best of the column (ties share it); none without a direction
-    or with fewer than two rows holding a value."""
-    means = [(i, s.mean) for i, s in enumerate(summaries) if s is not None]
-    if direction == 0 or len(means) < 2:
+    """The row whose mean is the best of the column and whose interval clears every other
+    row's interval; none when the best intervals overlap (no winner is named among them),
+    without a direction, or with fewer than two rows holding a value."""
+    held = [(i, s) for i, s in enumerate(summaries) if s is not None]
+    if direction == 0 or len(held) < 2:
         return set()
-    target = max(m for _, m in means) if direction > 0 else min(m for _, m in means)
-    return {i for i, m in means if format_number(m) == format_number(target)}
+    best_i, best = max(held, key=lambda item: direction * item[1].mean)
+    others = [s for i, s in held if i != best_i]
+    if direction > 0:
+        clear = all(best.low > s.high for s in others)
+    else:
+        clear = all(best.high < s.low for s in others)
+    return {best_i} if clear else set()

@@ -160,7 +160,14 @@ METRIC = register_metric(
         name="dci",
         summary="DCI disentanglement, completeness, informativeness from gradient boosted trees",
         keys=(
-            Key("dci_disentanglement", "DCI disent.", HIGHER, headline=True, sklearn=True),
+            Key(
+                "dci_disentanglement",
+                "DCI disent.",
+                HIGHER,
+                headline=True,
+                sklearn=True,
+                margin=0.05,
+            ),
             Key("dci_completeness", "DCI compl.", HIGHER, sklearn=True),
             Key("dci_informativeness_train", sklearn=True),
             Key("dci_informativeness_test", "DCI inform.", HIGHER, needs_test=True, sklearn=True),

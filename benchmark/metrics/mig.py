@@ -57,7 +57,7 @@ METRIC = register_metric(
         name="mig",
         summary="Mutual Information Gap: per factor, gap between the two most informative codes / H(factor)",
         keys=(
-            Key("mig", "MIG", HIGHER, headline=True),
+            Key("mig", "MIG", HIGHER, headline=True, margin=0.05),
             Key("mig_per_factor"),
             Key("factor_entropy_nats"),
             Key("mutual_info_matrix_codes_x_factors"),

@@ -60,7 +60,9 @@ class Key:
     scores" if it is a number, and cannot be a task's `main_metric`.
     `headline` columns get a plot against the swept argument. `needs_test`:
     computed only when test points are given; `sklearn`: its value depends on
-    scikit-learn's solvers.
+    scikit-learn's solvers. `margin`: the smallest difference between two
+    models' means that matters (the equivalence margin of the leaderboard's
+    paired contrasts, `benchmark.leaderboard.contrasts`); None: not tested.
     """
 
     name: str
@@ -69,6 +71,7 @@ class Key:
     headline: bool = False
     needs_test: bool = False
     sklearn: bool = False
+    margin: float | None = None
 
     def __post_init__(self) -> None:
         if self.direction not in (HIGHER, LOWER, NEITHER):

@@ -37,16 +37,28 @@ from benchmark.runner.trainings import fill_training_ids, plan_trainings
 from benchmark.runner.worker import BUSY
 from benchmark.store import DatabaseError, ResultStore, RunOutcome, RunRecord
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "RunSummary", "crash_reason", "plan_runs", "run_task"]
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "EXIT_HELD",
+    "RunSummary",
+    "crash_reason",
+    "live_local_holders",
+    "plan_runs",
+    "run_task",
+]
 
 DEFAULT_MAX_ATTEMPTS = 3
+
+
+EXIT_HELD = 3  # `disbench run`'s exit code when runs stay held by processes on other hosts
 
 
 def crash_reason(attempts: int) -> str:
     """Why a run that kept killing its process is recorded failed."""
     return (
-        f"gave up after {attempts} attempts: each time the process running it ended without "
-        "recording a result (a crash, os._exit, kill -9 or out of memory); "
+        f"gave up after {attempts} attempts: each time the runner, which ran it in its own "
+        "process, ended without recording a result (a crash, os._exit, kill -9 or out of "
+        "memory); "
         "--isolate runs each run in its own process, --retry-failed tries again"
     )
 
@@ -67,8 +79,19 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 when no run of the task is failed, 1 otherwise."""
-        return 1 if self.failed else 0
+        """0: every run is done; 1: a run failed; `EXIT_HELD` (3): runs remain held elsewhere."""
+        if self.failed:
+            return 1
+        return EXIT_HELD if self.held_elsewhere else 0
+
+
+def live_local_holders(records: list[RunRecord], me: str) -> dict[str, list[str]]:
+    """`{owner: [run ids]}` of running runs held by other live processes on this host."""
+    holders: dict[str, list[str]] = {}
+    for record in records:
+        if record.status == "running" and record.owner != me and owner_alive(record.owner):
+            holders.setdefault(record.owner, []).append(record.run_id)
+    return holders
 
 
 def plan_runs(
@@ -197,6 +220,7 @@ def run_task(
                 me,
                 expected_status=record.status,
                 expected_owner=record.owner if record.status == "running" else None,
+                count_attempt=executor.runs_in_this_process,
             )
             if claimed:
                 in_flight.add(record.run_id)

@@ -4,7 +4,7 @@ Public API:
 
 - `train(model, dataset, *, steps, batch_size=64, learning_rate=1e-4,
   seed=0, checkpoint_dir, checkpoint_every=1000, log_every=100,
-  progress=True, heldout=None, heldout_size=256, convergence_tolerance=0.005,
+  progress=True, heldout=None, heldout_size=256, convergence_tolerance=0.25,
   stop_when_converged=False) -> TrainResult` (steps_done, seconds,
   steps_per_second, final_loss_terms, resumed_from_step, final_kl_per_latent,
   heldout_curve, convergence, stopped_early, setup).

@@ -374,9 +374,9 @@ def train(
         and learning_rate > 0
     ):
         raise UserInputError(f"train: learning_rate: expected a number > 0, got {learning_rate!r}")
-    if not (isinstance(convergence_tolerance, int | float) and 0 < convergence_tolerance < 1):
+    if not (isinstance(convergence_tolerance, int | float) and 0 < convergence_tolerance <= 1e6):
         raise UserInputError(
-            f"train: convergence_tolerance: expected a fraction in (0, 1), "
+            "train: convergence_tolerance: expected nats per 1,000 steps in (0, 1e6], "
             f"got {convergence_tolerance!r}"
         )
     try:

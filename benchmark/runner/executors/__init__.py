@@ -59,6 +59,12 @@ class Executor(abc.ABC):
         """Outcomes of `jobs`, in completion order; closing the generator stops the work."""
 
     @property
+    def runs_in_this_process(self) -> bool:
+        """Whether a run executes in the runner's own process, so that a crash of the run
+        ends the runner too (its claim then counts an attempt; see `ResultStore.claim`)."""
+        return False
+
+    @property
     def shows_run_progress(self) -> bool:
         """Whether each run's own progress bar is shown (runs in this process, on a terminal)."""
         return False

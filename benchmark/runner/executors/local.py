@@ -75,6 +75,10 @@ class LocalExecutor(Executor):
         )
 
     @property
+    def runs_in_this_process(self) -> bool:
+        return self.in_process
+
+    @property
     def in_process(self) -> bool:
         """Whether runs execute in this process (one worker, no isolation, no time limit)."""
         return self.workers == 1 and not self.isolate and self.run_timeout is None
