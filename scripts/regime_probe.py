@@ -10,6 +10,10 @@ normalised MI of every (latent, factor) pair, and active units
     python scripts/regime_probe.py --out runs/probe_a --dataset dsprites32 \
         --fc-width 512 --beta 4 --learning-rate 1e-3 --batch-size 256 \
         --segment 2000 --steps 20000
+
+`--table DIR` prints the regime table (markdown) of the probes saved under DIR
+(each a folder with `probe.json`, `trajectory.jsonl` and `train_log.jsonl`);
+with `--readme FILE` it rewrites the table's generated block there instead.
 """
 
 from __future__ import annotations
@@ -21,8 +25,70 @@ from pathlib import Path
 
 import numpy as np
 
+FACTORS = ("shape", "scale", "orientation", "posX", "posY")
+OWNED = ("posX", "posY", "scale")  # factors the bar asks to see each in a latent of its own
+OWN_NMI = 0.3  # normalised MI a latent must carry of its factor (and not of the others)
+TABLE_START = "<!-- regime table: generated -->"
+TABLE_END = "<!-- /regime table -->"
+
+
+def owned_factors(nmi: list[list[float]]) -> list[str]:
+    """The factors of `OWNED` that one latent carries with normalised MI >= `OWN_NMI`, while
+    that latent carries none of the other `OWNED` factors that much."""
+    matrix = np.asarray(nmi)
+    found = []
+    for name in OWNED:
+        k = FACTORS.index(name)
+        best = int(np.argmax(matrix[:, k]))
+        others = [FACTORS.index(o) for o in OWNED if o != name]
+        if matrix[best, k] >= OWN_NMI and all(matrix[best, o] < OWN_NMI for o in others):
+            found.append(name)
+    return found
+
+
+def table(folder: Path) -> list[str]:
+    """Markdown rows: one per probe, at its last scored point."""
+    lines = [
+        "| protocol | images seen | steps/s | s per 1M images | held-out ELBO | MIG | "
+        "FactorVAE | active units | own latent (NMI >= 0.3) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for probe in sorted(folder.iterdir()):
+        trajectory = probe / "trajectory.jsonl"
+        if not trajectory.exists():
+            continue
+        points = [json.loads(line) for line in trajectory.read_text().splitlines() if line]
+        if not points:
+            continue
+        settings = json.loads((probe / "probe.json").read_text())
+        log = [json.loads(line) for line in (probe / "train_log.jsonl").read_text().splitlines()]
+        rates = [r["steps_per_second"] for r in log if r.get("steps_per_second")]
+        rate = float(np.median(rates)) if rates else float("nan")
+        last = points[-1]
+        net = settings["architecture"] + (
+            f"-{settings['fc_width']}" if settings["architecture"] == "fc" else ""
+        )
+        args = " ".join(settings["arg"])
+        protocol = (
+            f"{settings['entry']} {args}, {net}, {settings['dataset']}, batch "
+            f"{settings['batch_size']}, lr {settings['learning_rate']:g}"
+        )
+        per_million = 1e6 / settings["batch_size"] / rate
+        owned = ", ".join(owned_factors(last["nmi_codes_x_factors"])) or "none"
+        lines.append(
+            f"| {protocol} | {last['images'] / 1e6:.2f} M | {rate:.1f} | {per_million:,.0f} | "
+            f"{last['heldout_elbo']:.1f} | {last['mig']:.3f} | {last['factor_vae']:.2f} | "
+            f"{last['active_units']} | {owned} |"
+        )
+    return lines
+
 
 def main() -> None:
+    import sys
+
+    if "--table" in sys.argv:
+        _table_main()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--dataset", default="dsprites32")
@@ -132,6 +198,23 @@ def main() -> None:
             f"per-factor {point['mig_per_factor']}",
             flush=True,
         )
+
+
+def _table_main() -> None:
+    import re
+
+    parser = argparse.ArgumentParser(description="the regime table of saved probes")
+    parser.add_argument("--table", type=Path, required=True)
+    parser.add_argument("--readme", type=Path)
+    args = parser.parse_args()
+    lines = table(args.table)
+    if args.readme is None:
+        print("\n".join(lines))
+        return
+    text = args.readme.read_text()
+    block = "\n".join([TABLE_START, *lines, TABLE_END])
+    pattern = re.escape(TABLE_START) + r".*?" + re.escape(TABLE_END)
+    args.readme.write_text(re.sub(pattern, lambda _: block, text, count=1, flags=re.DOTALL))
 
 
 if __name__ == "__main__":

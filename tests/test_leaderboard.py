@@ -314,3 +314,36 @@ def test_headline_total_correlation_is_the_mixture_estimate():
     assert column_for("decomposition_total_correlation_nats").headline
     minibatch = column_for("aggregate_total_correlation_nats")
     assert not minibatch.headline and "biased low" in minibatch.label
+
+
+def trajectory_scores(posterior: str, beta: int, seed: int) -> dict:
+    """Three trajectory points per run: MIG rising with the images seen."""
+    return {
+        "train/trajectory": [
+            {
+                "steps": s,
+                "images": 32 * s,
+                "mig": 0.1 * k + 0.01 * seed,
+                "factor_vae": 0.5,
+                "active_units": 3,
+                "heldout_elbo": -50.0 + k,
+                "nmi": [[0.1] * 5] * 3,
+            }
+            for k, s in enumerate((100, 200, 300), start=1)
+        ]  # fmt: skip
+    }
+
+
+def test_trajectories_are_drawn_against_images_seen(tmp_path):
+    from benchmark.leaderboard.figures import trajectories
+    from benchmark.leaderboard.plots import draw_trajectories
+
+    store = make_synthetic_db(tmp_path / "t.sqlite", extra=trajectory_scores)
+    results = load_results(store, "synthetic")
+    rows = trajectories(results)
+    assert rows and all(len(points) == 3 for seeds in rows.values() for _, points in seeds)
+    first = next(iter(rows.values()))[0][1]
+    assert [p["images"] for p in first] == [3200.0, 6400.0, 9600.0]
+    assert "trajectories" in [f.kind for f in plan_figures(results)]
+    path = draw_trajectories(results, tmp_path / "t.png")
+    assert path.stat().st_size > 10_000

@@ -254,7 +254,7 @@ def test_unknown_family_lists_the_known_ones():
 
 
 def test_families_declare_their_options_and_reject_others():
-    assert P.POSTERIORS.get("diagonal").options == {}
+    assert P.family_options("diagonal", {}) == {"kl_samples": 0}
     assert P.POSTERIORS.get("full_covariance").options == {}
     iaf = P.family_options("iaf", {"iaf_steps": 3})
     assert iaf == {
@@ -262,6 +262,7 @@ def test_families_declare_their_options_and_reject_others():
         "iaf_hidden_units": (64, 64),
         "kl_samples": 1,
         "moment_samples": 64,
+        "iaf_trainable": True,
     }
     assert set(P.family_option_names()) == set(iaf)
     with pytest.raises(UserInputError, match="not used by posterior family 'full_covariance'"):

@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from benchmark.config.loader import read_task_data, resolve_task_path
+from benchmark.errors import UserInputError
 from benchmark.store import DEFAULT_DB, ResultStore
 
 COMMAND = "leaderboard"
@@ -22,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})"
+    )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        help="also rewrite the task's generated findings block in this file (e.g. README.md)",
     )
 
 
@@ -45,6 +51,22 @@ def run(args: argparse.Namespace) -> int:
         parts += ["--out", str(args.out)]
     with ResultStore(args.db, create=False, readonly=True) as store:
         written = write_leaderboard(store, name, args.out, command=shlex.join(parts))
+        if args.readme is not None:
+            written.append(_rewrite_findings(store, name, args.readme))
     for path in written:
         print(path)
     return 0
+
+
+def _rewrite_findings(store: ResultStore, task: str, readme: Path) -> Path:
+    """Replaces the task's findings block in `readme` with lines generated from `store`."""
+    from benchmark.leaderboard.findings import findings_lines, replace_block
+    from benchmark.leaderboard.results import load_results
+
+    try:
+        text = readme.read_text(encoding="utf-8")
+        updated = replace_block(text, task, findings_lines(load_results(store, task)))
+        readme.write_text(updated, encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise UserInputError(f"--readme {readme}: {error}") from None
+    return readme

@@ -164,7 +164,7 @@ def contrasts(
                 continue
             k = differ[0]
             at = ", ".join(
-                f"{f} {v}"
+                str(v) if f == "entry" else f"{f} {v}"
                 for j, (f, v) in enumerate(zip(fields, first.key, strict=True))
                 if j != k and v not in ("", "–")
             )

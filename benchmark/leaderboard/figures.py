@@ -47,6 +47,9 @@ __all__ = [
     "correlation_vs_mig_rows",
     "correlation_runs",
     "heldout_curves",
+    "trajectories",
+    "TRAJECTORY_KEY",
+    "TRAJECTORY_SCORES",
     "not_converged",
     "layout",
     "metric_series",
@@ -235,6 +238,41 @@ def heldout_curves(
     return panels
 
 
+TRAJECTORY_KEY = "train/trajectory"
+# The scores of a trajectory point drawn against images seen, with their axis labels.
+TRAJECTORY_SCORES = (
+    ("mig", "MIG ↑"),
+    ("factor_vae", "FactorVAE score ↑"),
+    ("active_units", "active units"),
+    ("heldout_elbo", "held-out ELBO (nats) ↑"),
+)
+
+
+def trajectories(results: TaskResults) -> dict[str, list[tuple[int, list[dict[str, float]]]]]:
+    """`{row label: [(seed, [point, ...]), ...]}` of done runs with a stored trajectory
+    (`benchmark.evaluation.trajectory`); a point holds `images` and `TRAJECTORY_SCORES`."""
+    fields, _, _ = layout(results)
+    found: dict[str, list[tuple[int, list[dict[str, float]]]]] = {}
+    for run in results.runs:
+        value: Any = run.scores.get(TRAJECTORY_KEY)
+        if run.status != "done" or not isinstance(value, list) or not value:
+            continue
+        points = []
+        for point in value:
+            if not isinstance(point, dict) or not isinstance(point.get("images"), int | float):
+                continue
+            points.append(
+                {
+                    key: float(point[key])
+                    for key in ("images", *(k for k, _ in TRAJECTORY_SCORES))
+                    if isinstance(point.get(key), int | float)
+                }
+            )
+        if points:
+            found.setdefault(_series_label(run, [*fields]), []).append((run.seed, points))
+    return found
+
+
 def not_converged(results: TaskResults) -> tuple[int, int]:
     """`(runs not converged, runs with a convergence record)` among the finished runs."""
     flags = [scalar_score(r, CONVERGED_KEY) for r in results.runs if r.status == "done"]
@@ -301,6 +339,18 @@ def plan_figures(results: TaskResults) -> list[Figure]:
                 "thin lines are single seeds. A run is converged when the 90% interval of this "
                 "curve's Theil-Sen slope over the last 20% of its steps lies within the task's "
                 "tolerance.",
+            )
+        )
+    if trajectories(results):
+        figures.append(
+            Figure(
+                kind="trajectories",
+                filename="trajectories.png",
+                title="Scores along training",
+                caption="Each run scored at equal steps of its training (MIG, FactorVAE score, "
+                "active units and the held-out ELBO of the posterior means; "
+                "benchmark.evaluation.trajectory) against the images it had seen; one colour "
+                "per row, thin lines single seeds, the thick line their mean.",
             )
         )
     if len(rate_distortion_rows(results)) > 1:

@@ -441,7 +441,8 @@ def _mode_lines(rows: list[Row], fields: tuple[str, ...], main: str) -> list[str
         groups = modes(row.done, main)
         if len(groups) > 1:
             per_mode = "; ".join(
-                f"{g.seeds} of {len(row.done)} seeds with {g.value:g} active units "
+                f"{g.seeds} of {len(row.done)} seeds with {g.value:g} active "
+                f"unit{'' if g.value == 1 else 's'} "
                 f"({cell(label)} {format_number(g.main_mean)})"
                 for g in groups
             )

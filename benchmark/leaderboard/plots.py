@@ -16,12 +16,14 @@ from benchmark.leaderboard.correlation_vs_mig import plot_correlation_vs_mig
 from benchmark.leaderboard.figures import (
     CORRELATION_KEY,
     POINT_MASS_PANEL,
+    TRAJECTORY_SCORES,
     Figure,
     correlation_runs,
     correlation_vs_mig_rows,
     heldout_curves,
     layout,
     metric_series,
+    trajectories,
 )
 from benchmark.leaderboard.rate_distortion import plot_rate_distortion, rate_distortion_rows
 from benchmark.leaderboard.results import TaskResults
@@ -33,6 +35,7 @@ __all__ = [
     "draw_heldout_curves",
     "draw_metric_vs_x",
     "draw_traversal_grid",
+    "draw_trajectories",
     "write_figure",
 ]
 
@@ -163,6 +166,34 @@ def draw_heldout_curves(results: TaskResults, path: Path) -> Path:
     return _save(figure, path)
 
 
+def draw_trajectories(results: TaskResults, path: Path) -> Path:
+    """Scores against images seen: one panel per `TRAJECTORY_SCORES` entry, one colour per row."""
+    rows = trajectories(results)
+    figure = MplFigure(figsize=(4.2 * len(TRAJECTORY_SCORES), 3.6), layout="constrained")
+    colours = {label: f"C{i % 10}" for i, label in enumerate(rows)}
+    for index, (key, axis_label) in enumerate(TRAJECTORY_SCORES):
+        axes = figure.add_subplot(1, len(TRAJECTORY_SCORES), index + 1)
+        for label, seeds in rows.items():
+            by_images: dict[float, list[float]] = {}
+            for _, points in seeds:
+                line = [(p["images"] / 1e6, p[key]) for p in points if key in p]
+                if line:
+                    axes.plot(*zip(*line, strict=True), color=colours[label], lw=0.6, alpha=0.4)
+                for images, value in line:
+                    by_images.setdefault(images, []).append(value)
+            if by_images:
+                xs = sorted(by_images)
+                means = [float(np.mean(by_images[x])) for x in xs]
+                axes.plot(xs, means, color=colours[label], lw=2.0, label=label)
+        axes.set_xlabel("images seen (millions)")
+        axes.set_ylabel(axis_label)
+        axes.grid(alpha=0.3)
+        if index == 0:
+            axes.legend(fontsize="x-small")
+    figure.suptitle(f"{results.task}: scores along training", fontsize="medium")
+    return _save(figure, path)
+
+
 def write_figure(
     figure: Figure, results: TaskResults, artifact: tuple[str, bytes] | None, path: Path
 ) -> Path:
@@ -177,6 +208,8 @@ def write_figure(
         return draw_correlations(results, path)
     if figure.kind == "heldout_curves":
         return draw_heldout_curves(results, path)
+    if figure.kind == "trajectories":
+        return draw_trajectories(results, path)
     if figure.kind == "rate_distortion":
         title = f"{results.task}: rate against distortion"
         return plot_rate_distortion(rate_distortion_rows(results), title, path)

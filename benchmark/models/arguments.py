@@ -14,6 +14,7 @@ from benchmark.errors import ArgumentError
 __all__ = [
     "MAX_INT",
     "ArgumentCheck",
+    "boolean",
     "bounded_int",
     "non_negative_number",
     "positive_int",
@@ -75,6 +76,13 @@ def positive_number(name: str, value: object) -> float:
     if number <= 0:
         raise _fail(name, "a finite number > 0", value)
     return number
+
+
+def boolean(name: str, value: object) -> bool:
+    """True or False (YAML's true/false), nothing else."""
+    if not isinstance(value, bool):
+        raise _fail(name, "true or false", value)
+    return value
 
 
 def positive_int_list(name: str, value: object, maximum: int = MAX_INT) -> tuple[int, ...]:

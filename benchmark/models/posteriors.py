@@ -150,6 +150,16 @@ class Posterior(abc.ABC):
             f"{type(self).__name__}: no per-input parameters (local_parameters) declared"
         )
 
+    @property
+    def training_kl_samples(self) -> int:
+        """Draws of the Monte Carlo KL a training step uses; 0: the closed form.
+
+        Sampled families (IAF) always use draws; a Gaussian family may be
+        asked for them (`kl_samples` of `diagonal`), so that a family
+        difference can be told from the KL estimator's.
+        """
+        return 0 if self.closed_form_kl else 1
+
     def kl_from_samples(self, z: tf.Tensor, log_q: tf.Tensor) -> tf.Tensor:
         """KL `[N]`: closed form, or for sampled families the mean over the given draws.
 
@@ -201,11 +211,12 @@ def count_free_parameters(layers: Sequence[tf_keras.layers.Layer]) -> int:
     variables, less the kernel entries a MADE mask (a kernel constraint) holds at zero."""
     total = 0
     for layer in layers:
+        trainable = {id(v) for v in layer.trainable_variables}
         total += sum(int(np.prod(v.shape)) for v in layer.trainable_variables)
         for module in layer.submodules:
             constraint = getattr(module, "kernel_constraint", None)
             kernel = getattr(module, "kernel", None)
-            if constraint is not None and kernel is not None:
+            if constraint is not None and kernel is not None and id(kernel) in trainable:
                 masked = constraint(tf.ones_like(kernel)).numpy()
                 total -= int(masked.size - np.count_nonzero(masked))
     return total

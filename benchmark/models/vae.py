@@ -56,6 +56,7 @@ from benchmark.models.posteriors import (
     Posterior,
     family_option_names,
     family_options,
+    log_standard_normal,
     make_family,
 )
 from benchmark.models.precision import LossScale, check_precision, layer_policy
@@ -308,11 +309,14 @@ class VAE(DeferredBase):
         """`(losses per optimizer, terms to log)` for batch `x` at update `step` with `seed`."""
         seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int32), 2)
         posterior = self.encode(x)
-        num_samples = 1 if posterior.closed_form_kl else posterior.kl_samples
-        samples, log_q = posterior.sample_and_log_prob(num_samples, seeds[0])
+        draws = posterior.training_kl_samples  # 0: the closed-form KL
+        samples, log_q = posterior.sample_and_log_prob(max(draws, 1), seeds[0])
         z = samples[0]
         reconstruction = self.reconstruction_nll(x, z)
-        kl = posterior.kl_from_samples(samples, log_q)
+        if draws == 0:
+            kl = posterior.kl_to_standard_normal()
+        else:  # the Monte Carlo KL over the draws (Kingma & Welling 2014, eq. 6)
+            kl = tf.reduce_mean(log_q - log_standard_normal(samples), axis=0)
         inputs = LossInputs(
             x=x,
             posterior=posterior,

@@ -85,7 +85,8 @@ class TrainingPlan:
     `order` lists the run ids trainings first, those already under way
     first (most steps done first, `checkpoint_step`: a study spans sittings
     and its checkpoints do not survive a change of machine, so a started
-    training is finished before new ones begin), then re-scores of finished
+    training is finished before new ones begin), the new ones seed by seed
+    (every cell's seed 0, then every cell's seed 1, ...), then re-scores of finished
     trainings, then runs that re-score a training this call starts (so a
     worker rarely waits for another's training). `rescore` holds the run ids
     that are expected to evaluate only.
@@ -148,7 +149,10 @@ def plan_trainings(specs: Sequence[RunSpec], store: ResultStore, runs_dir: Path)
             first.append(ids[0])
             done[ids[0]] = checkpoint_step(folder)
             after += ids[1:]
-    first.sort(key=lambda run_id: done[run_id], reverse=True)  # stable: ties keep task order
+    # Under way first (most steps done first); new trainings seed by seed, so a study stopped
+    # part-way holds every cell at equal seeds instead of some cells complete and others empty.
+    seed_of = {spec.run_id: spec.seed for spec in specs}
+    first.sort(key=lambda run_id: (-done[run_id], seed_of[run_id]))  # stable: ties keep task order
     return TrainingPlan(
         training_dirs=training_dirs,
         rescore=frozenset(rescored + after),

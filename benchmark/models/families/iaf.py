@@ -107,6 +107,10 @@ class IAFPosterior(Posterior):
     def latent_dim(self) -> int:
         return int(self.loc.shape[-1])
 
+    @property
+    def training_kl_samples(self) -> int:
+        return self.kl_samples
+
     def sample_and_log_prob(self, num_samples, seed):
         return self.distribution.experimental_sample_and_log_prob(
             num_samples, seed=stateless_seed(seed), bijector_kwargs=self._bijector_kwargs
@@ -193,7 +197,9 @@ class IAFFamily(PosteriorFamily):
     Options: `iaf_steps` K (2) and the hidden widths of each step's network
     (`iaf_hidden_units`, (64, 64)); `kl_samples`, the Monte Carlo draws of the
     KL in training (1); `moment_samples`, the draws for means, covariances and
-    marginals (64).
+    marginals (64); `iaf_trainable` (True): False freezes every step at the
+    identity it starts as, so the family is a diagonal Gaussian trained on
+    the Monte Carlo KL (the control a family difference is checked against).
     """
 
     closed_form = False
@@ -204,6 +210,7 @@ class IAFFamily(PosteriorFamily):
         ),
         "kl_samples": FamilyOption(1, check.bounded_int(1, 4096)),
         "moment_samples": FamilyOption(64, check.bounded_int(2, 1_000_000)),
+        "iaf_trainable": FamilyOption(True, check.boolean),
     }
 
     def __init__(
@@ -215,6 +222,7 @@ class IAFFamily(PosteriorFamily):
         context_dim: int,
         kl_samples: int = 1,
         moment_samples: int = 64,
+        iaf_trainable: bool = True,
         **kwargs,
     ) -> None:
         super().__init__(latent_dim, **kwargs)
@@ -234,6 +242,8 @@ class IAFFamily(PosteriorFamily):
             )
             for k in range(int(iaf_steps))
         ]
+        for network in self.networks:  # frozen: every step stays the identity it starts as
+            network.trainable = bool(iaf_trainable)
 
     def posterior(self, features):
         loc, log_variance = tf.split(self.head(features), 2, axis=-1)

@@ -1,0 +1,151 @@
+"""A study's findings in a few generated lines: what the paired contrasts support, and no more.
+
+`findings_lines(results)` says, from the stored scores alone:
+
+- how far the best row is from the disentanglement bar (`BAR`: mean MIG and
+  mean FactorVAE score over seeds, the bar a regime must reach before a
+  family comparison in it is about disentanglement);
+- which paired contrasts differ and which are equivalent within their
+  stated margins after Holm's correction (`benchmark.leaderboard.contrasts`),
+  and how many are inconclusive;
+- which cells have several modes (seeds at different active-unit counts).
+
+The README holds these lines between markers (`replace_block`); a test
+regenerates them from the committed databases, so no number in the README's
+Results section is copied by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+from benchmark.columns import column_for, columns
+from benchmark.leaderboard.contrasts import contrasts, modes
+from benchmark.leaderboard.figures import layout
+from benchmark.leaderboard.results import TaskResults
+from benchmark.leaderboard.tables import Row, build_rows, format_number, format_value
+
+__all__ = ["BAR", "findings_lines", "replace_block"]
+
+# Mean over seeds a disentangling regime reaches at its best beta: MIG and the FactorVAE score.
+BAR = {"mig": 0.15, "factorvae_eval_accuracy": 0.65}
+
+
+def _interval(row: Row, key: str) -> str:
+    summary = row.summary(key)
+    if summary is None:
+        return "–"
+    if summary.n < 2:
+        return format_number(summary.mean)
+    return (
+        f"{format_number(summary.mean)} [{format_number(summary.low)}, "
+        f"{format_number(summary.high)}]"
+    )
+
+
+def _name(row: Row, fields: tuple[str, ...]) -> str:
+    return ", ".join(
+        f"{field} {format_value(value)}" if field != "entry" else format_value(value)
+        for field, value in zip(fields, row.key, strict=True)
+        if value not in ("", "–")
+    )
+
+
+def _p(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def findings_lines(results: TaskResults) -> list[str]:
+    """Markdown bullet lines of the task's findings (see the module docstring)."""
+    fields, main, x_field = layout(results)
+    rows = [row for row in build_rows(results, fields) if row.done]
+    done = sum(len(row.done) for row in rows)
+    lines = [
+        f"*Generated from the results database by `disbench leaderboard {results.task} "
+        f"--readme`: {done} of {len(results.runs)} runs done; means over seeds with 95% "
+        "t-intervals.*",
+        "",
+    ]
+    scored = [row for row in rows if row.summary(main) is not None]
+    if scored:
+        direction = column_for(main).direction or 1
+        best = max(scored, key=lambda row: direction * row.summary(main).mean)  # type: ignore[union-attr]
+        parts = []
+        for key, bar in BAR.items():
+            summary = best.summary(key)
+            if summary is None:
+                continue
+            verdict = "reaches" if summary.mean >= bar else f"is {bar - summary.mean:.3f} short of"
+            parts.append(f"{column_for(key).label} {_interval(best, key)} {verdict} the bar {bar}")
+        if parts:
+            lines.append(
+                f"- **Distance from the disentanglement bar.** Best row by "
+                f"{column_for(main).label} ({_name(best, fields)}, {len(best.done)} seeds): "
+                + "; ".join(parts)
+                + "."
+            )
+    found = contrasts(rows, fields, columns(), skip_fields=(x_field, "sweep"))
+    differ = [c for c in found if c.verdict == "differs"]
+    equal = [c for c in found if c.verdict.startswith("equivalent")]
+    if found:
+        lines.append(
+            f"- **Paired contrasts:** {len(found)} tests (rows differing in one field, paired "
+            f"by seed, Holm-corrected): {len(differ)} differ, {len(equal)} are equivalent within "
+            f"their margins, {len(found) - len(differ) - len(equal)} are inconclusive (neither "
+            "a difference nor an equivalence is shown)."
+        )
+    for c in differ:
+        t = c.test
+        lines.append(
+            f"  - differs: {c.column.label}, {c.field} {c.b} − {c.a} at {c.at}: "
+            f"{format_number(t.mean)} [{format_number(t.low)}, {format_number(t.high)}] "
+            f"(Holm p {_p(c.p_holm)}, {t.n} pairs)"
+        )
+    for c in equal:
+        t = c.test
+        lines.append(
+            f"  - equivalent within ±{t.margin:g}: {c.column.label}, {c.field} {c.b} − {c.a} "
+            f"at {c.at}: {format_number(t.mean)} [{format_number(t.low)}, "
+            f"{format_number(t.high)}] (TOST Holm p {_p(c.p_equivalence_holm)})"
+        )
+    bimodal = [(row, modes(row.done, main)) for row in rows]
+    bimodal = [(row, groups) for row, groups in bimodal if len(groups) > 1]
+    if bimodal:
+        lines.append(
+            "- **Cells with several modes** (seeds at different active-unit counts; a mean "
+            "describes none of them):"
+        )
+        for row, groups in bimodal:
+            per_mode = "; ".join(
+                f"{g.seeds} of {len(row.done)} seeds with {g.value:g} active "
+                f"unit{'' if g.value == 1 else 's'} "
+                f"({column_for(main).label} {format_number(g.main_mean)})"
+                for g in groups
+            )
+            lines.append(f"  - {_name(row, fields)}: {per_mode}")
+    return lines
+
+
+def _markers(task: str) -> tuple[str, str]:
+    return f"<!-- findings {task}: generated -->", f"<!-- /findings {task} -->"
+
+
+def replace_block(text: str, task: str, lines: list[str]) -> str:
+    """`text` with the block between the task's findings markers replaced by `lines`.
+
+    Raises ValueError when the markers are missing (the README names the
+    studies whose findings it holds).
+    """
+    start, end = _markers(task)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"no findings block for {task!r} (expected {start} ... {end})")
+    block = "\n".join([start, *lines, end])
+    return pattern.sub(lambda _: block, text, count=1)
+
+
+def block_of(text: str, task: str) -> str | None:
+    """The findings block of `task` in `text` (markers included), or None."""
+    start, end = _markers(task)
+    match = re.search(re.escape(start) + r".*?" + re.escape(end), text, re.DOTALL)
+    return match.group(0) if match else None
