@@ -62,6 +62,11 @@ GROUPS = (
     TRAINING,
     OTHER,
 )
+# A run's trajectory (`training.trajectory_points`) is stored as `train/trajectory`, one row
+# per scored point with these fields (NaN where a point lacks one, e.g. a point mass's ELBO),
+# and `train/trajectory_nmi`, each point's normalised MI `[latent][factor]`.
+TRAJECTORY_FIELDS = ("steps", "images", "heldout_elbo", "mig", "factor_vae", "active_units")
+
 # Shown in the page header, not as a table (so not in GROUPS).
 PARAMETERS = "Parameters"
 PARAMETERS_PREFIX = "parameters/"
@@ -118,6 +123,22 @@ _OWN_COLUMNS: tuple[Column, ...] = (
     Column(
         "posterior_mean_abs_correlation_noise_floor",
         "mean abs corr noise floor",
+        CORRELATION,
+        0,
+        "latent_scores",
+    ),
+    # The same over pairs of active latents only (Var_x E[z|x] > 0.01).
+    Column(
+        "posterior_mean_abs_correlation_active",
+        "mean abs corr q(z|x), active latents",
+        CORRELATION,
+        -1,
+        "latent_scores",
+        margin=0.05,
+    ),
+    Column(
+        "posterior_mean_abs_correlation_active_noise_floor",
+        "mean abs corr, active latents, noise floor",
         CORRELATION,
         0,
         "latent_scores",

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.columns import TRAJECTORY_FIELDS
 from benchmark.config.runs import RunSpec
 from benchmark.data import get_dataset
 from benchmark.evaluation.interpretability import interpretability_scores
@@ -171,13 +172,21 @@ def _trajectory_point(
 
 
 def trajectory_scores(checkpoint_dir: Path) -> dict[str, Any]:
-    """`train/trajectory`: the scored points `[{steps, images, heldout_elbo, mig, factor_vae,
-    active_units, nmi}, ...]` in step order; empty without a trajectory."""
+    """`train/trajectory` `[points][TRAJECTORY_FIELDS]` (NaN for a missing field) and
+    `train/trajectory_nmi` `[points][latent][factor]`, in step order; empty without one."""
     path = Path(checkpoint_dir) / TRAJECTORY_FILE
     if not path.exists():
         return {}
     points = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {"train/trajectory": sorted(points, key=lambda p: p["steps"])}
+    points.sort(key=lambda p: p["steps"])
+
+    def number(value: Any) -> float:
+        return float(value) if isinstance(value, int | float) else float("nan")
+
+    return {
+        "train/trajectory": [[number(p.get(f)) for f in TRAJECTORY_FIELDS] for p in points],
+        "train/trajectory_nmi": [p["nmi"] for p in points],
+    }
 
 
 def execute_run(

@@ -49,6 +49,8 @@ def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
                 "autoencoder_vs_vae",
                 "correlated_factors",
                 "cpu_study",
+                "disentangle_controls",
+                "disentangle_study",
                 "dlib_reproduction",
                 "posterior_beta_sweep",
                 "posterior_beta_sweep_shapes3d",

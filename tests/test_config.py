@@ -109,6 +109,8 @@ def test_shipped_tasks_validate_and_have_the_study_sizes():
         "dlib_reproduction": 1800,
         "autoencoder_vs_vae": 30,
         "cpu_study": 45,
+        "disentangle_study": 90,
+        "disentangle_controls": 25,
     }
 
 
@@ -510,7 +512,8 @@ def test_run_ids_are_stable_and_depend_only_on_what_decides_results(in_tmp):
     }
     defaults = GOOD.replace(
         "steps: 100",
-        "steps: 100, convergence_tolerance: 0.005, stop_when_converged: false, min_steps: 0",
+        "steps: 100, convergence_tolerance: 0.25, stop_when_converged: false, min_steps: 0, "
+        "trajectory_points: 0",
     )
     assert [s.run_id for s in expand_task(load(write(in_tmp, defaults, "d.yaml")))] == [
         s.run_id for s in base
@@ -620,14 +623,14 @@ def test_a_sweep_over_families_gives_each_family_only_its_own_options(tmp_path):
             "{posterior: {family: diagonal, iaf_steps: 2}}",
             "",
             "x.yaml: models[0].args.posterior.iaf_steps: unknown option of posterior family "
-            "'diagonal'; it takes no options",
+            "'diagonal'; it takes kl_samples",
         ),
         (
             "{posterior: {family: iaf, iaf_step: 2}}",
             "",
             "x.yaml: models[0].args.posterior.iaf_step: unknown option (did you mean 'iaf_steps'?) "
             "of posterior family 'iaf'; it takes iaf_steps, iaf_hidden_units, kl_samples, "
-            "moment_samples",
+            "moment_samples, iaf_trainable",
         ),
         (
             "{posterior: {iaf_steps: 2}}",

@@ -128,8 +128,8 @@ CASES = [
     (
         MODEL_ARGS,
         "{architecture: fc, iaf_steps: 2}",
-        "models[0].args.iaf_steps: not used by posterior family 'diagonal' (it takes no "
-        "options); 'iaf_steps' is an option of 'iaf'",
+        "models[0].args.iaf_steps: not used by posterior family 'diagonal' (it takes "
+        "kl_samples); 'iaf_steps' is an option of 'iaf'",
     ),
     (
         SETTINGS,
@@ -339,13 +339,13 @@ def test_cli_prints_a_config_warning_on_one_line(in_tmp, capsys):
 
 
 def test_an_option_the_posterior_family_does_not_use_fails_validate_with_exit_2(in_tmp, capsys):
-    path = task_file(in_tmp, MODEL_ARGS, "{architecture: fc, kl_samples: 4}")
+    path = task_file(in_tmp, MODEL_ARGS, "{architecture: fc, moment_samples: 4}")
     assert main(["validate", str(path)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.endswith(
-        "x.yaml: models[0].args.kl_samples: not used by posterior family 'diagonal' (it takes "
-        "no options); 'kl_samples' is an option of 'iaf'"
+        "x.yaml: models[0].args.moment_samples: not used by posterior family 'diagonal' (it "
+        "takes kl_samples); 'moment_samples' is an option of 'iaf'"
     )
     assert "\n" not in error
-    good = task_file(in_tmp, MODEL_ARGS, "{architecture: fc, posterior: iaf, kl_samples: 4}")
+    good = task_file(in_tmp, MODEL_ARGS, "{architecture: fc, posterior: iaf, moment_samples: 4}")
     assert main(["validate", str(good)]) == 0

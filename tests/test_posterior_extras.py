@@ -197,7 +197,7 @@ def test_leaderboard_shows_point_mass_scores_as_not_applicable_and_the_gap_table
     assert "| beta_vae | diagonal | 1 | 2 | 20.00 |" in text
     assert "2.500 ± 0.100" in text  # mean over the two seeds, mean standard error
     assert "full grid (N=737,280)" in text
-    assert "TC by M (125: -1.000, 250: 0.000, 500: 0.500)" in text
+    assert "TC by M, mean of 1 seeds (125: -1.000, 250: 0.000, 500: 0.500)" in text
     ae_line = next(line for line in table if line.startswith("| autoencoder"))
     assert ae_line.count("n/a (point mass)") == 8  # every column after n
     assert "rate_distortion.png" in page

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 import benchmark.pipeline
+from benchmark.columns import TRAJECTORY_FIELDS
 from benchmark.config import expand_task, load_task
 from benchmark.evaluation.trajectory import trajectory_point
 from benchmark.pipeline import TRAJECTORY_FILE, execute_run
+from benchmark.runner.worker import _number_tree
 from benchmark.training import load_model
 
 TASK = """
@@ -44,13 +46,17 @@ def _run(tmp_path, points: int):
 
 def test_a_trajectory_is_scored_after_each_segment(tmp_path):
     spec, result = _run(tmp_path / "a", 2)
-    points = result.scores["train/trajectory"]
+    rows = result.scores["train/trajectory"]
+    points = [dict(zip(TRAJECTORY_FIELDS, row, strict=True)) for row in rows]
     assert [p["steps"] for p in points] == [10, 20]
     assert [p["images"] for p in points] == [80, 160]
     for point in points:
         assert 0.0 <= point["mig"] <= 1.0 and 0.0 <= point["factor_vae"] <= 1.0
         assert 0 <= point["active_units"] <= 3 and np.isfinite(point["heldout_elbo"])
-        assert np.shape(point["nmi"]) == (3, 5)
+    assert np.shape(result.scores["train/trajectory_nmi"]) == (2, 3, 5)
+    # What the results database takes: numbers and nested lists of numbers.
+    for key in ("train/trajectory", "train/trajectory_nmi"):
+        assert _number_tree(result.scores[key], key) == result.scores[key]
     stored = (tmp_path / "a" / "run" / "checkpoints" / TRAJECTORY_FILE).read_text().splitlines()
     assert len(stored) == 2 and json.loads(stored[0])["steps"] == 10
 

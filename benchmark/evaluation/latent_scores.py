@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.absent import absent
 from benchmark.errors import UserInputError
 from benchmark.evaluation import posterior_stats as ps
 from benchmark.evaluation.latent_settings import SCORE_SETTINGS
@@ -70,12 +71,14 @@ __all__ = [
     "posterior_terms",
 ]
 
+ACTIVITY_THRESHOLD = 0.01  # Burda et al. (2016): Var_x E[z_j|x] above this is an active latent
 # What each keyword setting of `latent_scores` may be (checked when a task is loaded).
 SETTING_CHECKS = {s.name: s.check for s in SCORE_SETTINGS}
 NOISE_FLOOR_SUFFIX = "_noise_floor"
 # Scores reported with the same score of an exactly independent Gaussian beside them.
 NOISE_FLOOR_KEYS = (
     "posterior_mean_abs_correlation",
+    "posterior_mean_abs_correlation_active",
     "posterior_gaussian_total_correlation_nats",
     "active_units",
     "active_directions",
@@ -390,6 +393,7 @@ def latent_scores(
                 "mean": terms["mean"],
                 "covariance_sum": tf.reduce_sum(terms["covariance"], axis=0),
                 "abs_corr": ps.mean_abs_off_diagonal(corr),
+                "abs_corr_sum": tf.reduce_sum(tf.abs(corr), axis=0),
                 "corr_sum": tf.reduce_sum(corr, axis=0),
                 "tc": ps.gaussian_total_correlation(terms["covariance"]),
                 "kl": terms["kl"],
@@ -414,7 +418,12 @@ def latent_scores(
     # The draws behind each sampled mean code (posterior_terms), for the noise correction.
     draws = max(posterior_samples, reconstruction_samples) if sampled else None
 
-    def run(scored: Any) -> tuple[list[dict[str, np.ndarray]], dict[str, float]]:
+    def run(
+        scored: Any, active: np.ndarray | None = None
+    ) -> tuple[list[dict[str, np.ndarray]], dict[str, Any], np.ndarray]:
+        """`(per batch, scores, active latents)` of `scored`; `active`: the latents the
+        active-pair correlation averages over (None: its own; the noise floor takes the
+        model's)."""
         stats = batch_stats(scored)
         per_batch = [
             {
@@ -428,6 +437,7 @@ def latent_scores(
         means = np.concatenate([b["mean"] for b in per_batch], axis=0)
         within = sum(b["covariance_sum"] for b in per_batch) / len(observations)
         activity = ps.mean_code_covariance(means, within if draws else None, draws)
+        active = _active_latents(activity) if active is None else active
         floored = {
             "posterior_mean_abs_correlation": float(
                 np.mean(np.concatenate([b["abs_corr"] for b in per_batch]))
@@ -435,13 +445,16 @@ def latent_scores(
             "posterior_gaussian_total_correlation_nats": float(
                 np.mean(np.concatenate([b["tc"] for b in per_batch]))
             ),
+            "posterior_mean_abs_correlation_active": _mean_abs_over_active(
+                sum(b["abs_corr_sum"] for b in per_batch) / len(observations), active
+            ),
             "active_units": float(ps.active_units_from_covariance(activity)),
             "active_directions": float(ps.active_directions(activity)),
         }
-        return per_batch, floored
+        return per_batch, floored, active
 
-    per_batch, floored = run(model)
-    _, floor = run(_IndependentGaussian(model, latent_dim, sampled))
+    per_batch, floored, model_active = run(model)
+    _, floor, _ = run(_IndependentGaussian(model, latent_dim, sampled), model_active)
 
     def cat(key: str) -> np.ndarray:
         return np.concatenate([b[key] for b in per_batch], axis=0)
@@ -500,6 +513,24 @@ def latent_scores(
         "heldout_elbo_nats": float(np.mean(heldout_elbo)),
         "iw_log_likelihood_nats": float(np.mean(iw)),
     }
+
+
+def _active_latents(activity: object) -> np.ndarray:
+    """Indices of the latents with Var_x E[z|x] > 0.01 (`activity`: Cov_x E[z|x], `[D, D]`)."""
+    return np.flatnonzero(np.diag(np.asarray(activity)) > ACTIVITY_THRESHOLD)
+
+
+def _mean_abs_over_active(mean_abs_corr: np.ndarray, active: np.ndarray) -> float | dict:
+    """Mean |corr(z_i, z_j | x)| over pairs of the `active` latents; absent without a pair.
+
+    `mean_abs_corr [D, D]`: E_x |corr(z|x)|. Inactive latents sit at the
+    prior and are uncorrelated by construction, so an average over all pairs
+    dilutes what the active ones do; this one does not.
+    """
+    if active.size < 2:
+        return absent("fewer than two active latents")
+    block = np.asarray(mean_abs_corr)[np.ix_(active, active)]
+    return float(block[~np.eye(active.size, dtype=bool)].mean())
 
 
 def _check_samples(model: Any, posterior_samples: int, probe: np.ndarray) -> tuple[int, bool]:

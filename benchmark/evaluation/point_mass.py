@@ -25,6 +25,7 @@ __all__ = ["ABSENT_FOR_POINT_MASS", "point_mass_latent_scores"]
 
 ABSENT_FOR_POINT_MASS = (
     "posterior_mean_abs_correlation",
+    "posterior_mean_abs_correlation_active",
     "posterior_gaussian_total_correlation_nats",
     "posterior_correlation_matrix",
     "aggregate_total_correlation_nats",

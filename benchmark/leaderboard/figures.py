@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.absent import POINT_MASS_REASON, absent_reason
-from benchmark.columns import column_for
+from benchmark.columns import TRAJECTORY_FIELDS, column_for
 from benchmark.leaderboard.rate_distortion import rate_distortion_rows
 from benchmark.leaderboard.results import RunRow, TaskResults
 from benchmark.leaderboard.stats import Summary, seed_interval
@@ -258,16 +258,16 @@ def trajectories(results: TaskResults) -> dict[str, list[tuple[int, list[dict[st
         if run.status != "done" or not isinstance(value, list) or not value:
             continue
         points = []
-        for point in value:
-            if not isinstance(point, dict) or not isinstance(point.get("images"), int | float):
+        for row in value:
+            if not isinstance(row, list) or len(row) != len(TRAJECTORY_FIELDS):
                 continue
-            points.append(
-                {
-                    key: float(point[key])
-                    for key in ("images", *(k for k, _ in TRAJECTORY_SCORES))
-                    if isinstance(point.get(key), int | float)
-                }
-            )
+            point = {
+                field: float(number)
+                for field, number in zip(TRAJECTORY_FIELDS, row, strict=True)
+                if isinstance(number, int | float) and math.isfinite(number)
+            }
+            if "images" in point:
+                points.append(point)
         if points:
             found.setdefault(_series_label(run, [*fields]), []).append((run.seed, points))
     return found

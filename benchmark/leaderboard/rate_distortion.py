@@ -138,6 +138,29 @@ def _mean_cell(runs: Sequence[RunRow], key: str, se_key: str | None = None) -> s
     return text
 
 
+CAP_SHARE = 0.95  # an I(x; z) estimate above this share of log N is at the estimator's cap
+
+
+def _capped(runs: Sequence[RunRow]) -> str:
+    """` (capped: k of n runs at >= 95% of log N = ...)` when I(x; z) sits at its ceiling log N.
+
+    The mixture estimate of I(x; z) over a population of N images cannot
+    exceed log N; an estimate that close to it is the ceiling's, not the
+    model's, and its TC absorbs the rest of the rate. Such cells are flagged,
+    never read as a measurement.
+    """
+    capped, ceilings = 0, set()
+    for run in runs:
+        value = scalar_score(run, "decomposition_mutual_information_nats")
+        ceiling = scalar_score(run, "decomposition_log_population")
+        if value is not None and ceiling is not None and value >= CAP_SHARE * ceiling:
+            capped += 1
+            ceilings.add(format_number(ceiling))
+    if not capped:
+        return ""
+    return f" (capped: {capped} of {len(runs)} runs at >= 95% of log N = {', '.join(sorted(ceilings))})"
+
+
 def _estimator(runs: Sequence[RunRow]) -> str:
     full = [scalar_score(r, "decomposition_full_grid") for r in runs]
     sizes = [scalar_score(r, "decomposition_population") for r in runs]
@@ -148,11 +171,18 @@ def _estimator(runs: Sequence[RunRow]) -> str:
         return f"full grid (N={size:,})"
     trend = runs[0].scores.get("decomposition_trend_population")
     if isinstance(trend, list) and len(trend) > 1:
-        tcs = runs[0].scores.get("decomposition_trend_total_correlation_nats") or []
+        # The mean over every seed that has the trend at these M (not one seed's values).
+        by_seed = [
+            r.scores.get("decomposition_trend_total_correlation_nats") or []
+            for r in runs
+            if r.scores.get("decomposition_trend_population") == trend
+        ]
+        by_seed = [t for t in by_seed if len(t) == len(trend)]
+        means = [sum(float(t[i]) for t in by_seed) / len(by_seed) for i in range(len(trend))]
         steps = ", ".join(
-            f"{int(m)}: {format_number(float(t))}" for m, t in zip(trend, tcs, strict=False)
+            f"{int(m)}: {format_number(t)}" for m, t in zip(trend, means, strict=True)
         )
-        return f"grid subsets, TC by M ({steps})"
+        return f"grid subsets, TC by M, mean of {len(by_seed)} seeds ({steps})"
     return f"grid subset (N={size:,})"
 
 
@@ -200,7 +230,8 @@ def decomposition_table(results: TaskResults) -> list[str]:
                 runs,
                 "decomposition_mutual_information_nats",
                 "decomposition_mutual_information_se_nats",
-            ),
+            )
+            + _capped(runs),
             _mean_cell(
                 runs,
                 "decomposition_total_correlation_nats",

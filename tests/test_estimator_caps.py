@@ -1,0 +1,48 @@
+"""Estimators at their caps are flagged on the page, never read as measurements."""
+
+from benchmark.leaderboard.rate_distortion import _capped, _estimator
+from benchmark.leaderboard.results import RunRow
+
+
+def _run(seed: int, **scores) -> RunRow:
+    return RunRow(
+        run_id=str(seed), status="done", label="beta_vae", entry="beta_vae", dataset="d",
+        seed=seed, position=seed, model_args={"posterior": "iaf", "beta": 1}, scores=scores,
+    )  # fmt: skip
+
+
+def test_an_information_estimate_near_log_n_is_flagged_capped():
+    log_n = 9.2103  # log 10,000
+    runs = [
+        _run(0, decomposition_mutual_information_nats=9.02, decomposition_log_population=log_n),
+        _run(1, decomposition_mutual_information_nats=6.0, decomposition_log_population=log_n),
+    ]
+    assert _capped(runs) == " (capped: 1 of 2 runs at >= 95% of log N = 9.210)"
+    assert _capped(runs[1:]) == ""
+
+
+def test_tc_by_m_is_the_mean_over_every_seed_not_the_first():
+    trend = [50, 100, 200]
+    runs = [
+        _run(s, decomposition_population=200.0, decomposition_trend_population=trend,
+             decomposition_trend_total_correlation_nats=[1.0 + s, 2.0 + s, 3.0 + s])
+        for s in range(3)
+    ]  # fmt: skip
+    text = _estimator(runs)
+    assert "mean of 3 seeds" in text and "50: 2.000" in text and "200: 4.000" in text
+
+
+def test_correlation_over_active_latents_ignores_the_inactive_ones():
+    import numpy as np
+
+    from benchmark.absent import absent_reason
+    from benchmark.evaluation.latent_scores import _active_latents, _mean_abs_over_active
+
+    corr = np.eye(4)
+    corr[0, 1] = corr[1, 0] = 0.6
+    activity = np.diag([1.0, 0.5, 0.001, 0.0])  # latents 2 and 3 at the prior
+    assert _mean_abs_over_active(corr, _active_latents(activity)) == 0.6
+    all_pairs = corr[~np.eye(4, dtype=bool)].mean()
+    assert abs(all_pairs - 0.1) < 1e-12  # the all-latent mean dilutes it six-fold
+    lone = _mean_abs_over_active(corr, _active_latents(np.diag([1.0, 0.0, 0.0, 0.0])))
+    assert absent_reason(lone) == "fewer than two active latents"
