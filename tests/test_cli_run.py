@@ -68,6 +68,7 @@ def test_validate_bad_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
                 "factor_vae",
                 "irs",
                 "mig",
+                "mig_sup",
                 "modularity_explicitness",
                 "sap",
                 "unsupervised",

@@ -239,6 +239,7 @@ def test_score_arrays_rejects_unknown_names(data, kwargs, message):
 def test_metric_registry_lists_every_metric_with_its_keys():
     assert list(metric_names()) == [
         "mig",
+        "mig_sup",
         "dci",
         "sap",
         "beta_vae",

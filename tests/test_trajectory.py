@@ -68,3 +68,14 @@ def test_training_in_segments_gives_the_weights_of_one_whole_run(tmp_path):
     whole, _ = load_model(tmp_path / "b" / "run" / "checkpoints")
     for a, b in zip(segmented.weights, whole.weights, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_resumed_segmented_run_keeps_its_whole_training_log(tmp_path):
+    """Segments below the saved step train nothing and must not cut the log back to them."""
+    _run(tmp_path / "a", 2)
+    log = tmp_path / "a" / "run" / "checkpoints" / "train_log.jsonl"
+    before = [json.loads(line)["step"] for line in log.read_text().splitlines()]
+    assert before == [5, 10, 15, 20]
+    _run(tmp_path / "a", 2)  # the same run again: both segments are below step 20
+    after = [json.loads(line)["step"] for line in log.read_text().splitlines()]
+    assert after == before

@@ -414,8 +414,10 @@ def train(
     start = int(step.numpy())
     log = ProgressLog(
         directory,
-        total=steps,
-        start=min(start, steps),
+        # A call below the saved step (an earlier trajectory segment of a resumed run) trains
+        # nothing and must keep the log past `steps`: only records past the checkpoint go.
+        total=max(steps, start),
+        start=start,
         description=f"{model.entry_name or 'vae'}/{model.posterior_name}",
         enabled=progress,
     )
