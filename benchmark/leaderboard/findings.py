@@ -29,6 +29,7 @@ __all__ = ["BAR", "findings_lines", "replace_block"]
 
 # Mean over seeds a disentangling regime reaches at its best beta: MIG and the FactorVAE score.
 BAR = {"mig": 0.15, "factorvae_eval_accuracy": 0.65}
+BAR_SEEDS = 5  # a row is held against the bar only with this many finished seeds
 
 
 def _interval(row: Row, key: str) -> str:
@@ -75,8 +76,13 @@ def findings_lines(results: TaskResults) -> list[str]:
             summary = best.summary(key)
             if summary is None:
                 continue
-            verdict = "reaches" if summary.mean >= bar else f"is {bar - summary.mean:.3f} short of"
-            parts.append(f"{column_for(key).label} {_interval(best, key)} {verdict} the bar {bar}")
+            if summary.n < BAR_SEEDS:
+                verdict = f"(judged against the bar {bar} only with {BAR_SEEDS} seeds or more)"
+            elif summary.mean >= bar:
+                verdict = f"reaches the bar {bar}"
+            else:
+                verdict = f"is {bar - summary.mean:.3f} short of the bar {bar}"
+            parts.append(f"{column_for(key).label} {_interval(best, key)} {verdict}")
         if parts:
             lines.append(
                 f"- **Distance from the disentanglement bar.** Best row by "
