@@ -35,7 +35,7 @@ from scipy import stats
 
 from benchmark.columns import Column
 from benchmark.leaderboard.results import RunRow
-from benchmark.leaderboard.tables import Row, scalar_score
+from benchmark.leaderboard.tables import Row, format_number, scalar_score
 
 __all__ = [
     "ALPHA",
@@ -190,6 +190,16 @@ class Mode:
     value: float
     seeds: int
     main_mean: float
+
+
+def describe_modes(groups: Sequence[Mode], seeds: int, label: str) -> str:
+    """`4 of 5 seeds with 2 active units (MIG 0.041); 1 of 5 ...` for `modes`' groups of a cell
+    of `seeds` finished seeds; `label` names the main score as the caller shows it."""
+    return "; ".join(
+        f"{g.seeds} of {seeds} seeds with {g.value:g} active unit{'' if g.value == 1 else 's'} "
+        f"({label} {format_number(g.main_mean)})"
+        for g in groups
+    )
 
 
 def modes(runs: Sequence[RunRow], main_key: str) -> list[Mode]:

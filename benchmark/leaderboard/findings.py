@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from benchmark.columns import column_for, columns
-from benchmark.leaderboard.contrasts import contrasts, modes
+from benchmark.leaderboard.contrasts import contrasts, describe_modes, modes
 from benchmark.leaderboard.figures import layout
 from benchmark.leaderboard.results import TaskResults
 from benchmark.leaderboard.tables import Row, build_rows, format_number, format_value
@@ -122,12 +122,7 @@ def findings_lines(results: TaskResults) -> list[str]:
             "describes none of them):"
         )
         for row, groups in bimodal:
-            per_mode = "; ".join(
-                f"{g.seeds} of {len(row.done)} seeds with {g.value:g} active "
-                f"unit{'' if g.value == 1 else 's'} "
-                f"({column_for(main).label} {format_number(g.main_mean)})"
-                for g in groups
-            )
+            per_mode = describe_modes(groups, len(row.done), column_for(main).label)
             lines.append(f"  - {_name(row, fields)}: {per_mode}")
     return lines
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from benchmark.absent import absent_reason
 from benchmark.columns import PARAMETERS, column_for, columns
-from benchmark.leaderboard.contrasts import contrasts, modes
+from benchmark.leaderboard.contrasts import contrasts, describe_modes, modes
 from benchmark.leaderboard.diagnostics import diagnostics_section
 from benchmark.leaderboard.figures import CONVERGED_KEY, layout, not_converged, plan_figures
 from benchmark.leaderboard.rate_distortion import decomposition_table
@@ -440,12 +440,7 @@ def _mode_lines(rows: list[Row], fields: tuple[str, ...], main: str) -> list[str
     for row in rows:
         groups = modes(row.done, main)
         if len(groups) > 1:
-            per_mode = "; ".join(
-                f"{g.seeds} of {len(row.done)} seeds with {g.value:g} active "
-                f"unit{'' if g.value == 1 else 's'} "
-                f"({cell(label)} {format_number(g.main_mean)})"
-                for g in groups
-            )
+            per_mode = describe_modes(groups, len(row.done), cell(label))
             found.append(f"| {' | '.join(map(cell, row.key))} | {per_mode} |")
     if not found:
         return []
