@@ -77,6 +77,9 @@ def test_scores_artefacts_and_durations(run):
     assert set(result.durations) >= {"inference_gaps_s", "kl_decomposition_s"}
     # Posterior MIG (stratified grid sample) and the shared-sample codes UDR reads later.
     assert 0.0 <= result.scores["posterior_mig"] <= 1.0
+    # Chen et al.'s protocol on dSprites: the same per-factor MIG without shape (factor 0).
+    per_factor = np.asarray(result.scores["posterior_mig_per_factor"])
+    assert result.scores["posterior_mig_chen"] == pytest.approx(per_factor[1:].mean())
     assert np.shape(result.scores["posterior_mutual_info_matrix_codes_x_factors"]) == (3, 5)
     shared = np.load(workdir / result.artifacts["udr_codes"])
     assert shared["codes"].shape == (1000, 3) and shared["kl_per_latent"].shape == (3,)

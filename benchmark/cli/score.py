@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -161,6 +162,12 @@ def _number(value: object, digits: int, exponent_if_tiny: bool = False) -> str:
     return f"{number:.{digits}f}"
 
 
+def _axes(key: str) -> str:
+    """A matrix key's axes from its name (`..._codes_x_factors`: "codes x factors")."""
+    match = re.search(r"_([a-z]+)_x_([a-z]+)$", key)
+    return f"{match.group(1)} x {match.group(2)}" if match else "codes x factors"
+
+
 def format_table(result: dict[str, object], header: str, sklearn_keys: set[str]) -> str:
     """A readable table: scalars one per line, vectors inline, small matrices row by row."""
     lines = [header, f"{'metric':<40} value"]
@@ -176,7 +183,7 @@ def format_table(result: dict[str, object], header: str, sklearn_keys: set[str])
         elif max(array.shape) > _MAX_MATRIX_SIDE:
             lines.append(f"{label:<40} {array.shape[0]}x{array.shape[1]} matrix (see --json)")
         else:
-            lines.append(f"{label:<40} {array.shape[0]}x{array.shape[1]} (codes x factors):")
+            lines.append(f"{label:<40} {array.shape[0]}x{array.shape[1]} ({_axes(key)}):")
             lines.extend(f"{'':<42}{' '.join(_number(v, 4) for v in row)}" for row in array)
     if any(key in result for key in sklearn_keys):
         lines.append(f"* depends on scikit-learn (version {result['sklearn_version']})")

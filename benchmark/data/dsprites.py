@@ -223,6 +223,7 @@ class DSprites(GroundTruthData):
     # Factors of the fixed image in `disbench data preview` sweeps: a large
     # upright heart near the centre.
     preview_reference: tuple[int, ...] = (2, 5, 0, 15, 15)
+    chen_mig_excluded_factors = ("shape",)
 
     @property
     def factor_names(self) -> tuple[str, ...]:

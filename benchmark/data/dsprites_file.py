@@ -139,6 +139,8 @@ class DSpritesFile(GroundTruthData):
     what is wrong.
     """
 
+    chen_mig_excluded_factors = ("shape",)
+
     reads_files = True
 
     @classmethod

@@ -29,6 +29,7 @@ __all__ = [
     "Setting",
     "SettingCheck",
     "check_names",
+    "choice",
     "integer",
     "number",
 ]
@@ -83,6 +84,18 @@ def number(minimum: float, maximum: float = math.inf) -> SettingCheck:
         if not math.isfinite(value) or not minimum <= value <= maximum:
             raise _fail(name, expected, value)
         return float(value)
+
+    return check
+
+
+def choice(*options: str) -> SettingCheck:
+    """A check: one of the strings `options`."""
+    expected = "one of " + ", ".join(repr(o) for o in options)
+
+    def check(name: str, value: object) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise _fail(name, expected, value)
+        return value
 
     return check
 
