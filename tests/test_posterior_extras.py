@@ -247,3 +247,10 @@ def test_rate_distortion_rows_and_figure(tmp_path):
                        "distortion": 43.0}  # fmt: skip
     path = plot_rate_distortion(rows, "t", tmp_path / "rd.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rotation_controls_score_the_metrics_that_declare_it():
+    from benchmark.evaluation.posterior_extras import rotation_metrics
+
+    names = ("mig", "dci", "infomec", "dci_es", "beta_vae", "z_min_var")
+    assert rotation_metrics(names) == ("mig", "infomec", "dci_es", "z_min_var")

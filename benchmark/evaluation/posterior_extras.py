@@ -8,7 +8,7 @@ and returns `(scores, durations)`:
 - with `latent_scores: true`: the inference gaps and the KL decomposition
   (`benchmark.evaluation.posterior_scores`), absent for point masses;
 - with `rotation_controls: 1` and metrics to run: the axis-reading metrics
-  of the task (`ROTATION_METRICS` among `evaluation.metrics`) on the mean
+  of the task (those whose spec declares `rotation_control`) on the mean
   codes after PCA whitening (`pca/<key>`) and after FastICA (`ica/<key>`),
   each map fitted on `rotation_fit_points` seeded mean codes, plus
   `pca/active_directions` (eigenvalues of Cov_x(E[z|x]) above
@@ -28,21 +28,25 @@ from benchmark.evaluation.plan import EvaluationPlan
 from benchmark.evaluation.posterior_scores import posterior_quality_scores
 from benchmark.evaluation.posterior_settings import resolve_settings
 from benchmark.evaluation.rotations import ROTATIONS, active_directions, rotated_representation
+from benchmark.metrics.spec import METRICS
 from benchmark.models import representation_function
 
-__all__ = ["ROTATION_METRICS", "posterior_extras"]
-
-# Metrics that read single code axes, the ones a rotation of z changes (Rolinek et al. 2019),
-# among the cheap ones: DCI (gradient-boosted trees) would triple the metrics time per run.
-ROTATION_METRICS = ("mig", "sap")
+__all__ = ["posterior_extras", "rotation_metrics"]
 _ROTATION_FIT_DRAWS = 5_000_011
 _DROPPED = ("sklearn_version", "seed", "skipped", "dci_gbt_random_state")
+
+
+def rotation_metrics(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The metrics among `names` that declare `rotation_control`: they read single code axes,
+    which a rotation of z changes (Rolinek et al. 2019), and are cheap (DCI's boosted trees
+    would triple the metrics time per run, so it does not)."""
+    return tuple(m for m in names if METRICS.get(m).rotation_control)
 
 
 def _rotation_scores(
     model: Any, dataset: Any, evaluation: EvaluationPlan, settings: dict, seed: int
 ) -> dict[str, Any]:
-    metrics = tuple(m for m in evaluation.metrics if m in ROTATION_METRICS)
+    metrics = rotation_metrics(tuple(evaluation.metrics))
     represent = representation_function(model, "mean", batch_size=ENCODE_BATCH, seed=seed)
     _, fit = dataset.sample(
         int(settings["rotation_fit_points"]), np.random.RandomState(seed + _ROTATION_FIT_DRAWS)

@@ -140,5 +140,6 @@ METRIC = register_metric(
         arrays=dci_es,
         inputs=ARRAY_INPUTS,
         order=31,
+        rotation_control=True,
     )
 )

@@ -61,5 +61,6 @@ METRIC = register_metric(
         arrays=dcimig,
         inputs=("codes_train", "factors_train"),
         order=13,
+        rotation_control=True,
     )
 )

@@ -216,5 +216,6 @@ METRIC = register_metric(
         arrays=infomec,
         inputs=("codes_train", "factors_train"),
         order=12,
+        rotation_control=True,
     )
 )

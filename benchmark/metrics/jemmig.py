@@ -68,5 +68,6 @@ METRIC = register_metric(
         arrays=jemmig,
         inputs=("codes_train", "factors_train"),
         order=14,
+        rotation_control=True,
     )
 )

@@ -66,5 +66,6 @@ METRIC = register_metric(
         arrays=mig,
         inputs=("codes_train", "factors_train"),
         order=10,
+        rotation_control=True,
     )
 )

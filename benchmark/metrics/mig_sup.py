@@ -74,5 +74,6 @@ METRIC = register_metric(
         arrays=mig_sup,
         inputs=("codes_train", "factors_train"),
         order=11,
+        rotation_control=True,
     )
 )

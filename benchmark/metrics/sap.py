@@ -108,5 +108,6 @@ METRIC = register_metric(
         arrays=sap,
         inputs=ARRAY_INPUTS,
         order=30,
+        rotation_control=True,
     )
 )

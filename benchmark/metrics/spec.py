@@ -97,6 +97,9 @@ class MetricSpec:
       group: the leaderboard table its labelled keys go to.
       order: position in listings and within its leaderboard table (lower first).
       by_default: run when no metrics are named (False for costly ones).
+      rotation_control: an array metric that reads single code axes and is cheap
+        enough to score again on the PCA- and ICA-rotated mean codes
+        (`benchmark.evaluation.posterior_extras`): a rotation of z changes it.
     """
 
     name: str
@@ -109,6 +112,7 @@ class MetricSpec:
     group: str = INTERPRETABILITY
     order: int = 100
     by_default: bool = True
+    rotation_control: bool = False
 
     def __post_init__(self) -> None:
         if (self.arrays is None) == (self.sample is None):

@@ -86,5 +86,6 @@ METRIC = register_metric(
         arrays=z_diff,
         inputs=("codes_train", "factors_train"),
         order=71,
+        rotation_control=True,
     )
 )

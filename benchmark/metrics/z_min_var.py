@@ -74,5 +74,6 @@ METRIC = register_metric(
         arrays=z_min_var,
         inputs=("codes_train", "factors_train"),
         order=81,
+        rotation_control=True,
     )
 )
