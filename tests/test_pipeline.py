@@ -84,6 +84,10 @@ def test_scores_artefacts_and_durations(run):
     shared = np.load(workdir / result.artifacts["udr_codes"])
     assert shared["codes"].shape == (1000, 3) and shared["kl_per_latent"].shape == (3,)
     assert np.all(shared["kl_per_latent"] >= 0)
+    # Closed-form means: the activity is Var_x(E[z|x]) itself, no noise floor to take off.
+    np.testing.assert_allclose(
+        shared["mean_code_activity"], shared["codes"].astype(np.float64).var(axis=0), rtol=1e-4
+    )
     assert result.scores["downstream_task_logistic_regression:sample_efficiency"] == 1.0
     assert 0 <= result.scores["downstream_task_logistic_regression:10:mean_test_accuracy"] <= 1
 

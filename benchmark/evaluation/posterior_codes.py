@@ -55,8 +55,12 @@ _MIG_DRAWS, _MIG_SAMPLING = 3_000_017, 3_000_019  # seed offsets, apart from the
 _BATCH = 256
 
 
+# Draws per point behind a sampled family's (IAF's) moment-matched marginals.
+MOMENT_SAMPLES = 64
+
+
 def posterior_marginals(
-    model: Any, observations: np.ndarray, *, seed: int, moment_samples: int = 64
+    model: Any, observations: np.ndarray, *, seed: int, moment_samples: int = MOMENT_SAMPLES
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`(draws [N, 1, D], means [N, D], stds [N, D])` of q(z|x) for observations `[N, *obs]`.
 
@@ -130,11 +134,24 @@ def shared_images(dataset: GroundTruthData) -> np.ndarray:
 def write_shared_codes(
     model: Any, dataset: GroundTruthData, workdir: Path, *, seed: int
 ) -> dict[str, str]:
-    """Saves `udr_codes.npz`: `codes` `[1000, D]` posterior means of the shared images and
-    `kl_per_latent` `[D]` mean KL(q(z_j|x) || N(0, 1)) of the marginals (nats)."""
-    _, means, stds = posterior_marginals(model, shared_images(dataset), seed=seed)
+    """Saves `udr_codes.npz`: `codes` `[1000, D]` posterior means of the shared images,
+    `kl_per_latent` `[D]` mean KL(q(z_j|x) || N(0, 1)) of the marginals (nats) and
+    `mean_code_activity` `[D]`: Var_x(E[z_j|x]) less the variance its estimator adds
+    (0 for closed-form means; mean_x Var(z_j|x) / MOMENT_SAMPLES for a sampled family),
+    so that Monte Carlo noise in an inactive latent's mean code does not read as activity."""
+    images = shared_images(dataset)
+    _, means, stds = posterior_marginals(model, images, seed=seed)
     variance = stds**2
     kl = 0.5 * (means**2 + variance - 1.0 - np.log(variance))
+    sampled = not getattr(
+        model.encode(tf.constant(images[:1], tf.float32)), "closed_form_kl", False
+    )
+    noise = variance.mean(axis=0) / MOMENT_SAMPLES if sampled else 0.0
     path = Path(workdir) / f"{UDR_ARTIFACT}.npz"
-    np.savez(path, codes=means.astype(np.float32), kl_per_latent=kl.mean(axis=0))
+    np.savez(
+        path,
+        codes=means.astype(np.float32),
+        kl_per_latent=kl.mean(axis=0),
+        mean_code_activity=means.var(axis=0) - noise,
+    )
     return {UDR_ARTIFACT: path.name}

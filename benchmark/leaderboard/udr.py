@@ -32,6 +32,8 @@ __all__ = ["UDR_ARTIFACT", "UDR_KEYS", "udr_section", "with_udr"]
 UDR_ARTIFACT = "udr_codes"
 UDR_KEYS = ("udr_lasso", "udr_spearman", "udr_lasso_all", "udr_spearman_all")
 _AGAINST = ("mig", "dci_disentanglement", "posterior_mig")
+# Noise-floor-corrected Var_x(E[z_j|x]) above this: an active latent (Burda et al. 2016's cut).
+ACTIVITY_THRESHOLD = 0.01
 
 
 def _config_key(run: RunRow, *, with_args: bool) -> str:
@@ -42,22 +44,66 @@ def _config_key(run: RunRow, *, with_args: bool) -> str:
     return json.dumps(parts, sort_keys=True, default=str)
 
 
-def _load(store: ResultStore, run: RunRow) -> tuple[np.ndarray, np.ndarray] | None:
+class _Malformed(Exception):
+    """A stored `udr_codes` artefact that is not the arrays UDR needs."""
+
+
+def _load(
+    store: ResultStore, run: RunRow
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """The run's codes `[N, D]`, per-latent KL `[D]` and active mask `[D]` (None when the
+    artefact predates `mean_code_activity`); None if it stored none.
+
+    Raises `_Malformed` (one line) for anything else: a database is input, and
+    one damaged artefact must not take the whole leaderboard down.
+    """
     stored = store.artifact(run.run_id, UDR_ARTIFACT)
     if stored is None:
         return None
-    with np.load(io.BytesIO(stored[1])) as data:
-        return np.asarray(data["codes"], np.float64), np.asarray(data["kl_per_latent"])
+    try:
+        with np.load(io.BytesIO(stored[1]), allow_pickle=False) as data:
+            codes = np.asarray(data["codes"], np.float64)
+            kl = np.asarray(data["kl_per_latent"], np.float64)
+            activity = (
+                np.asarray(data["mean_code_activity"], np.float64)
+                if "mean_code_activity" in data.files
+                else None
+            )
+    except Exception as error:  # any reader error: zip, npy header, missing key, dtype
+        raise _Malformed(f"{type(error).__name__}: {error}") from None
+    if codes.ndim != 2 or kl.shape != (codes.shape[1],) or codes.shape[0] < 2:
+        raise _Malformed(
+            f"expected codes [N, D] and kl_per_latent [D], got {codes.shape}, {kl.shape}"
+        )
+    if activity is not None and activity.shape != kl.shape:
+        raise _Malformed(f"expected mean_code_activity [D], got {activity.shape}")
+    if not (np.isfinite(codes).all() and np.isfinite(kl).all()):
+        raise _Malformed("non-finite values")
+    return codes, kl, (None if activity is None else activity > ACTIVITY_THRESHOLD)
 
 
 def with_udr(store: ResultStore, results: TaskResults) -> TaskResults:
-    """`results` with the UDR keys added to the scores of every run that has a pool of 2+."""
+    """`results` with the UDR keys added to the scores of every run that has a pool of 2+.
+
+    A run whose stored codes cannot be read is left out of every pool, with a
+    warning on the page.
+    """
     codes = {}
+    skipped: list[str] = []
     for run in results.runs:
         if run.status == "done" and UDR_ARTIFACT in run.artifacts:
-            loaded = _load(store, run)
+            try:
+                loaded = _load(store, run)
+            except _Malformed as error:
+                skipped.append(
+                    f"run {run.run_id}: its {UDR_ARTIFACT} artefact cannot be read "
+                    f"({str(error)[:200]}); it is left out of UDR"
+                )
+                continue
             if loaded is not None:
                 codes[run.run_id] = loaded
+    if skipped:
+        results = dataclasses.replace(results, warnings=(*results.warnings, *skipped))
     extra: dict[str, dict[str, float]] = {run_id: {} for run_id in codes}
     for suffix, with_args in (("", True), ("_all", False)):
         pools: dict[str, list[str]] = {}
@@ -72,6 +118,7 @@ def with_udr(store: ResultStore, results: TaskResults) -> TaskResults:
                     [codes[m][0] for m in members],
                     [codes[m][1] for m in members],
                     correlation=correlation,
+                    active=[codes[m][2] for m in members],
                 )["model_scores"]
                 for member, score in zip(members, scores, strict=True):
                     extra[member][f"udr_{correlation}{suffix}"] = float(score)

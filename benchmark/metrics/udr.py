@@ -78,11 +78,11 @@ def relative_strength_disentanglement(matrix: np.ndarray) -> float:
     return float((by_column.mean() + by_row.mean()) / 2)
 
 
-def _standardise(codes: np.ndarray, kl: np.ndarray) -> np.ndarray:
+def _standardise(codes: np.ndarray, keep: np.ndarray) -> np.ndarray:
     codes = np.asarray(codes, dtype=np.float64)
     std = codes.std(axis=0)
     scaled = (codes - codes.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    return scaled * (np.asarray(kl) > _ACTIVE_KL)
+    return scaled * keep
 
 
 def udr(
@@ -92,6 +92,7 @@ def udr(
     filter_low_kl: bool = True,
     kl_filter_threshold: float = 0.01,
     lasso_alpha: float = 0.1,
+    active: Sequence[np.ndarray | None] | None = None,
 ) -> dict[str, np.ndarray]:
     """UDR of M >= 2 models from their codes of the same images.
 
@@ -101,6 +102,12 @@ def udr(
       correlation: "lasso" or "spearman".
       filter_low_kl: keep only latents with KL above `kl_filter_threshold` in S.
       lasso_alpha: the Lasso's penalty (0.1 in the reference).
+      active: optional M bool masks `[D_m]` (None for a model: all): a latent
+        enters only if it is also active. The KL filter alone lets a sampled
+        family's noise through: an IAF's inactive latents have Monte Carlo mean
+        codes and moment-matched KLs of 0.02-0.05 nats, above the 0.01 cut, and
+        would then be scored as latents (the activity the pipeline stores is
+        noise-floor corrected, `benchmark.evaluation.posterior_codes`).
 
     Returns:
       `model_scores` `[M]` (the UDR of each model) and
@@ -117,8 +124,18 @@ def udr(
         )
     if len({len(c) for c in codes}) != 1:
         raise ValueError("udr: every model's codes must be of the same images (same row count)")
-    reps = [_standardise(c, k) for c, k in zip(codes, kl_per_latent, strict=True)]
-    masks = [np.asarray(k) > kl_filter_threshold for k in kl_per_latent]
+    given = list(active) if active is not None else [None] * len(codes)
+    alive = [
+        np.asarray(k) > _ACTIVE_KL if a is None else (np.asarray(k) > _ACTIVE_KL) & np.asarray(a)
+        for k, a in zip(kl_per_latent, given, strict=True)
+    ]
+    reps = [_standardise(c, keep) for c, keep in zip(codes, alive, strict=True)]
+    masks = [
+        np.asarray(k) > kl_filter_threshold
+        if a is None
+        else (np.asarray(k) > kl_filter_threshold) & a
+        for k, a in zip(kl_per_latent, given, strict=True)
+    ]
     num = len(reps)
     pairwise = np.zeros((num, num))
     for i in range(num):  # pairs of models, not data points
