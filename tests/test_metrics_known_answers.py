@@ -186,3 +186,20 @@ def test_chen_protocol_leaves_out_the_factors_a_data_set_declares():
 
     assert DATASETS.get("dsprites").chen_mig_excluded_factors == ("shape",)
     assert DATASETS.get("dsprites32").chen_mig_excluded_factors == ("shape",)
+
+
+def test_the_new_metrics_run_through_the_sampling_layer():
+    """The pipeline's path: points drawn by `score_sampled`, test points only where asked."""
+    from benchmark.data.toy import ToyData
+    from benchmark.metrics import score_sampled
+
+    dataset = ToyData()
+    names = ["infomec", "dcimig", "jemmig", "dci_es", "z_diff", "z_min_var"]
+    result = score_sampled(
+        dataset, lambda x: np.asarray(x, np.float64).reshape(len(x), -1), seed=0,
+        metrics=names, num_train=300, num_test=150,
+    )  # fmt: skip
+    for key in ("info_m", "info_e", "info_c", "dcimig", "jemmig", "dci_es_explicitness"):
+        assert np.isfinite(result[key]), key
+    assert 0.0 <= result["z_diff"] <= 1.0 and 0.0 <= result["z_min_var"] <= 1.0
+    assert dci_es(perfect(FACTORS), FACTORS) == {}  # no test points: skipped, not an error

@@ -88,18 +88,23 @@ def loss_capacity_curve(
 def dci_es(
     codes_train: np.ndarray,
     factors_train: np.ndarray,
-    codes_test: np.ndarray,
-    factors_test: np.ndarray,
+    codes_test: np.ndarray | None = None,
+    factors_test: np.ndarray | None = None,
     max_depth: int = 8,
     n_trees: int = 10,
     probe_random_state: int = 0,
 ) -> dict[str, object]:
     """DCI-ES explicitness and size of codes `[num_points, num_codes]` against factors.
 
+    The probes are scored on test points: without them nothing is returned
+    (every key is listed as skipped, as for DCI's test informativeness).
+
     Returns `dci_es_explicitness` (mean over factors), `dci_es_explicitness_per_factor`
     `[num_factors]`, `dci_es_loss_factors_x_depths` `[num_factors, max_depth]` (test MSE per
     depth, before the running minimum) and `dci_es_size` (factors / code dimensions).
     """
+    if codes_test is None or factors_test is None:
+        return {}
     codes_train = np.asarray(codes_train, dtype=np.float64)
     codes_test = np.asarray(codes_test, dtype=np.float64)
     factors_train, factors_test = np.asarray(factors_train), np.asarray(factors_test)
@@ -131,10 +136,17 @@ METRIC = register_metric(
         name="dci_es",
         summary="DCI-ES (Eastwood et al. 2023): explicitness from a forest loss-capacity curve, and size",
         keys=(
-            Key("dci_es_explicitness", "DCI-ES explicitness", HIGHER, sklearn=True, margin=0.05),
-            Key("dci_es_size", "DCI-ES size", HIGHER),
-            Key("dci_es_explicitness_per_factor", sklearn=True),
-            Key("dci_es_loss_factors_x_depths", sklearn=True),
+            Key(
+                "dci_es_explicitness",
+                "DCI-ES explicitness",
+                HIGHER,
+                needs_test=True,
+                sklearn=True,
+                margin=0.05,
+            ),
+            Key("dci_es_size", "DCI-ES size", HIGHER, needs_test=True),
+            Key("dci_es_explicitness_per_factor", needs_test=True, sklearn=True),
+            Key("dci_es_loss_factors_x_depths", needs_test=True, sklearn=True),
         ),
         settings=(MAX_DEPTH, N_TREES, PROBE_RANDOM_STATE),
         arrays=dci_es,
