@@ -244,6 +244,7 @@ _OWN_COLUMNS: tuple[Column, ...] = (
     Column("approximation_gap_check_failed", "gap check failed", GAPS, -1, "latent_scores"),
     Column("gap_qstar_steps_mean", "q* Adam steps (mean)", GAPS, 0, "latent_scores"),
     Column("gap_qstar_steps_max", "q* Adam steps (max)", GAPS, 0, "latent_scores"),
+    Column("gap_qstar_at_cap_share", "q* at its step cap (share)", GAPS, 0, "latent_scores"),
     Column("gap_images", "gap images", GAPS, 0, "latent_scores"),
     Column("decomposition_rate_nats", "rate over population (nats)", GAPS, 0, "latent_scores"),
     Column("decomposition_mutual_information_nats", "I(x; z) (nats)", GAPS, 0, "latent_scores"),
@@ -407,6 +408,7 @@ _SECONDARY = {
 _GAP_BOOKKEEPING = {
     "gap_images",
     "gap_qstar_steps_max",
+    "gap_qstar_at_cap_share",
     "decomposition_sum_nats",
     "decomposition_log_population",
     "decomposition_outer_draws",

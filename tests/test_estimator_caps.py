@@ -1,6 +1,6 @@
 """Estimators at their caps are flagged on the page, never read as measurements."""
 
-from benchmark.leaderboard.rate_distortion import _capped, _estimator
+from benchmark.leaderboard.rate_distortion import _capped, _estimator, _qstar_capped
 from benchmark.leaderboard.results import RunRow
 
 
@@ -46,3 +46,9 @@ def test_correlation_over_active_latents_ignores_the_inactive_ones():
     assert abs(all_pairs - 0.1) < 1e-12  # the all-latent mean dilutes it six-fold
     lone = _mean_abs_over_active(corr, _active_latents(np.diag([1.0, 0.0, 0.0, 0.0])))
     assert absent_reason(lone) == "fewer than two active latents"
+
+
+def test_a_gap_with_many_images_at_the_qstar_step_cap_is_flagged():
+    runs = [_run(0, gap_qstar_at_cap_share=0.4), _run(1, gap_qstar_at_cap_share=0.05), _run(2)]
+    assert _qstar_capped(runs) == " (q* at its step cap: 1 of 3 runs with > 10% of images)"
+    assert _qstar_capped(runs[1:]) == ""

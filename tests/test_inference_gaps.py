@@ -99,6 +99,7 @@ def test_diagonal_gap_equals_kl_to_best_diagonal_and_full_covariance_gap_vanishe
         assert scores["amortisation_gap_nats"] > 0.5
         assert scores["approximation_gap_check_failed"] == 0.0
         assert 0 < scores["gap_qstar_steps_mean"] <= SETTINGS["steps"]
+        assert scores["gap_qstar_at_cap_share"] == 0.0  # 600 steps: every image converged
     assert diagonal["approximation_gap_nats"] == pytest.approx(expected, abs=0.03)
     assert full["approximation_gap_nats"] == pytest.approx(0.0, abs=0.02)
 
@@ -149,3 +150,16 @@ def test_exact_full_covariance_posterior_has_no_gap():
     # with the exact posterior every importance weight is p(x): the bound is exact
     np.testing.assert_allclose(scores["gap_log_px_nats"], np.mean(log_px), atol=1e-3)
     assert scores["approximation_gap_nats"] == pytest.approx(0.0, abs=0.02)
+
+
+def test_images_stopped_by_the_step_cap_are_counted():
+    """Ten steps from a far-off encoder: every image is still gaining when the cap ends it."""
+    w, b, _, _, truth, log_likelihood = _model()
+    x = _images(6, w, b)
+    scores = inference_gaps(
+        _amortised_encoder(truth, "diagonal"), log_likelihood, x, seed=0, iw_samples=100,
+        steps=10, learning_rate=0.001, step_samples=4, eval_samples=100, check_every=5,
+        tolerance=1e-6,
+    )  # fmt: skip
+    assert scores["gap_qstar_steps_max"] == 10.0
+    assert scores["gap_qstar_at_cap_share"] == 1.0

@@ -112,9 +112,7 @@ def test_an_iaf_with_noisy_inactive_latents_scores_as_the_diagonal_model_with_th
     orders = ([0, 1, 2], [2, 0, 1], [1, 2, 0])
     zero_kl = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
     reference = udr([diagonal(o) for o in orders], [zero_kl] * 3, correlation=correlation)
-    masked = udr(
-        [iaf(o) for o in orders], [kl] * 3, correlation=correlation, active=[active] * 3
-    )
+    masked = udr([iaf(o) for o in orders], [kl] * 3, correlation=correlation, active=[active] * 3)
     unmasked = udr([iaf(o) for o in orders], [kl] * 3, correlation=correlation)
     np.testing.assert_allclose(masked["model_scores"], reference["model_scores"], atol=1e-9)
     assert np.all(unmasked["model_scores"] < reference["model_scores"] - 0.05)

@@ -70,6 +70,7 @@ GAP_KEYS = (
     "approximation_gap_check_failed",
     "gap_qstar_steps_mean",
     "gap_qstar_steps_max",
+    "gap_qstar_at_cap_share",
     "gap_images",
 )
 
@@ -185,7 +186,10 @@ def inference_gaps(
     standard error over images, `gap_elbo_q_nats`, `gap_elbo_qstar_nats`,
     the two gaps with standard errors, `approximation_gap_check_failed`
     (1.0 when the mean approximation gap is below -1 standard error),
-    `gap_qstar_steps_mean` / `_max` (Adam steps taken per image) and
+    `gap_qstar_steps_mean` / `_max` (Adam steps taken per image),
+    `gap_qstar_at_cap_share` (the share of images still gaining at least
+    `tolerance` when the step cap `steps` ended them: their q* is the cap's, and
+    the approximation gap is overstated by what they had left to gain) and
     `gap_images` (N).
     """
     x = tf.constant(np.asarray(x, np.float32))
@@ -264,6 +268,7 @@ def inference_gaps(
         **gap_summary(log_px, best_value, elbo_q),
         "gap_qstar_steps_mean": float(np.mean(steps_taken)),
         "gap_qstar_steps_max": float(np.max(steps_taken)),
+        "gap_qstar_at_cap_share": float(np.mean(active & (steps_taken >= steps))),
     }
 
 

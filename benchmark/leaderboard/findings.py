@@ -107,9 +107,7 @@ def findings_lines(results: TaskResults) -> list[str]:
             lines.append(
                 f"- **Distance from the disentanglement bar.** Best row by "
                 f"{column_for(main).label}{_among(fields)} ({_name(best, fields)}, "
-                f"{_seeds(len(best.done))}): "
-                + "; ".join(parts)
-                + "."
+                f"{_seeds(len(best.done))}): " + "; ".join(parts) + "."
             )
     found = contrasts(rows, fields, columns(), skip_fields=(x_field, "sweep"))
     differ = [c for c in found if c.verdict == "differs"]
