@@ -49,20 +49,31 @@ def _save(figure: MplFigure, path: Path) -> Path:
 
 
 def draw_metric_vs_x(results: TaskResults, key: str, path: Path) -> Path:
-    """One line per series: the metric's mean against x, with its Student-t band."""
+    """One line per series: the metric's mean against x, with its Student-t band, and the
+    score's noise floor (`<key>_noise_floor`, the same score on codes that carry nothing),
+    dashed in the series' colour, where the runs stored one."""
     _, _, x_field = layout(results)
     column = column_for(key)
     series = metric_series(results, key)
+    floors = metric_series(results, f"{key}_noise_floor")
     figure = MplFigure(figsize=(5.5, 3.6), layout="constrained")
     axes = figure.add_subplot()
     all_x = sorted({x for line in series.values() for x, _ in line})
     for label, line in series.items():
         xs = np.array([x for x, _ in line])
         means = np.array([s.mean for _, s in line])
-        axes.plot(xs, means, marker="o", label=label)
+        (drawn,) = axes.plot(xs, means, marker="o", label=label)
         axes.fill_between(
             xs, [s.low for _, s in line], [s.high for _, s in line], alpha=0.2, linewidth=0
         )
+        if floors.get(label):
+            axes.plot(
+                [x for x, _ in floors[label]],
+                [s.mean for _, s in floors[label]],
+                linestyle="--",
+                color=drawn.get_color(),
+                label=f"{label}: noise floor" if len(series) > 1 else "noise floor",
+            )
     if all_x and all(x > 0 for x in all_x) and max(all_x) / min(all_x) >= 4:
         axes.set_xscale("log", base=2)
         axes.set_xticks(all_x, [f"{x:g}" for x in all_x])
@@ -71,7 +82,7 @@ def draw_metric_vs_x(results: TaskResults, key: str, path: Path) -> Path:
     axes.set_ylabel(f"{column.label} {column.arrow}".strip())
     axes.set_title(f"{results.task}: {column.label} against {x_field}")
     axes.grid(alpha=0.3)
-    if len(series) > 1:
+    if len(series) > 1 or floors:
         axes.legend(fontsize="small")
     return _save(figure, path)
 
