@@ -52,3 +52,26 @@ def test_a_gap_with_many_images_at_the_qstar_step_cap_is_flagged():
     runs = [_run(0, gap_qstar_at_cap_share=0.4), _run(1, gap_qstar_at_cap_share=0.05), _run(2)]
     assert _qstar_capped(runs) == " (q* at its step cap: 1 of 3 runs with > 10% of images)"
     assert _qstar_capped(runs[1:]) == ""
+
+
+def test_decomposition_terms_over_another_population_are_not_drawn_on_one_axis():
+    from pathlib import Path
+
+    import pytest
+
+    from benchmark.leaderboard.figures import metric_series
+    from benchmark.leaderboard.plots import _same_population
+    from benchmark.leaderboard.results import load_results
+    from benchmark.store import ResultStore
+
+    db = Path(__file__).resolve().parent.parent / "results" / "cpu_study.sqlite"
+    if not db.exists():
+        pytest.skip("cpu_study.sqlite is not committed")
+    with ResultStore(db, create=False, readonly=True) as store:
+        results = load_results(store, "cpu_study")
+    key = "decomposition_total_correlation_nats"
+    kept, left_out = _same_population(results, key, metric_series(results, key))
+    # Gaussian families over a 10,000-image subset, IAF over 200 images: IAF is left out.
+    assert sorted(kept) == ["beta_vae diagonal", "beta_vae full_covariance"]
+    assert left_out == ["beta_vae iaf (N = 200)"]
+    assert _same_population(results, "mig", {"a": []}) == ({"a": []}, [])

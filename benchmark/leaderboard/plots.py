@@ -48,6 +48,36 @@ def _save(figure: MplFigure, path: Path) -> Path:
     return path
 
 
+_POPULATION_KEY = "decomposition_population"
+
+
+def _same_population(
+    results: TaskResults, key: str, series: dict[str, list]
+) -> tuple[dict[str, list], list[str]]:
+    """The series of `key` estimated over the largest population, and the others' names.
+
+    A KL-decomposition term is an estimate over a population of N images (the
+    whole grid, or a subset where a family cannot afford it, IAF); I(x; z) is
+    bounded by log N, so terms over different N are not comparable on one axis.
+    """
+    if not key.startswith("decomposition_") or key == _POPULATION_KEY:
+        return series, []
+    sizes = {
+        label: {s.mean for _, s in line}
+        for label, line in metric_series(results, _POPULATION_KEY).items()
+    }
+    largest = max((max(v) for v in sizes.values() if v), default=None)
+    if largest is None:
+        return series, []
+    kept = {label: line for label, line in series.items() if sizes.get(label) == {largest}}
+    left_out = [
+        f"{label} (N = {', '.join(f'{n:,.0f}' for n in sorted(sizes.get(label, ())))})"
+        for label in series
+        if label not in kept
+    ]
+    return kept, left_out
+
+
 def draw_metric_vs_x(results: TaskResults, key: str, path: Path) -> Path:
     """One line per series: the metric's mean against x, with its Student-t band, and the
     score's noise floor (`<key>_noise_floor`, the same score on codes that carry nothing),
@@ -55,6 +85,7 @@ def draw_metric_vs_x(results: TaskResults, key: str, path: Path) -> Path:
     _, _, x_field = layout(results)
     column = column_for(key)
     series = metric_series(results, key)
+    series, left_out = _same_population(results, key, series)
     floors = metric_series(results, f"{key}_noise_floor")
     figure = MplFigure(figsize=(5.5, 3.6), layout="constrained")
     axes = figure.add_subplot()
@@ -81,6 +112,12 @@ def draw_metric_vs_x(results: TaskResults, key: str, path: Path) -> Path:
     axes.set_xlabel(x_field)
     axes.set_ylabel(f"{column.label} {column.arrow}".strip())
     axes.set_title(f"{results.task}: {column.label} against {x_field}")
+    if left_out:
+        axes.text(
+            0.5, -0.25, "not drawn (estimated over another population N, not comparable): "
+            + "; ".join(left_out), transform=axes.transAxes, ha="center", va="top",
+            fontsize="x-small", wrap=True,
+        )  # fmt: skip
     axes.grid(alpha=0.3)
     if len(series) > 1 or floors:
         axes.legend(fontsize="small")
