@@ -7,10 +7,11 @@ Tables (schema version 2):
 - `tasks(name, config, source, updated_at)`: each task's resolved configuration (JSON).
 - `runs(run_id, task, entry, label, dataset, seed, args, spec, status, attempts, owner,
   created_at, started_at, finished_at, duration_s, total_duration_s, durations, error,
-  error_detail, versions, git_commit, host, training_id)`: one row per run; `status` is
-  one of pending, running, done, failed; `spec` is the full `RunSpec` as JSON;
-  `training_id` is the hash of the run's training part (runs sharing it share trained
-  weights; see `benchmark.config.runs`).
+  error_detail, versions, git_commit, host, training_id, heartbeat_at)`: one row per run;
+  `status` is one of pending, running, done, failed; `spec` is the full `RunSpec` as
+  JSON; `training_id` is the hash of the run's training part (runs sharing it share
+  trained weights; see `benchmark.config.runs`); `heartbeat_at` is when the process
+  holding a running run last said it is alive (`benchmark.runner.lease`).
 - `task_runs(task, run_id, position, label, sweep)`: which runs make up a task (a run
   may belong to several tasks), in expansion order, with the task's labels.
 - `scores(run_id, key, value, json)`: one row per score; `value` holds finite numbers,
@@ -22,7 +23,10 @@ Tables (schema version 2):
 
 Version 1 databases (before `training_id`) are migrated when opened: the column is
 added empty and the runner fills it from each row's stored `spec`; rows whose spec
-cannot be read keep NULL. Nothing else in them changes.
+cannot be read keep NULL. Nothing else in them changes. `runs.heartbeat_at` came later
+without a new version: a disbench that does not know it ignores it, so it is added
+(empty) whenever a database without it is opened for writing, and read as absent
+from one opened read-only.
 
 Every write is one transaction (`BEGIN IMMEDIATE ... COMMIT`), so a process
 killed at any point leaves each run either as it was or fully recorded. The
@@ -41,7 +45,7 @@ import json
 import math
 import sqlite3
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +81,8 @@ RECORDED_PACKAGES = (
 )
 # Columns a database of an older schema version may lack: `_migrate` adds them.
 _ADDED_COLUMNS = {("runs", "training_id")}
+# Columns any version may lack (older code ignores them): `_add_optional_columns` adds them.
+_OPTIONAL_COLUMNS = {("runs", "heartbeat_at"): "TEXT"}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 STATUSES = ("pending", "running", "done", "failed")
 DEFAULT_DB = Path("results") / "disbench.sqlite"
@@ -113,7 +119,8 @@ CREATE TABLE IF NOT EXISTS runs (
     versions TEXT NOT NULL DEFAULT '{{}}',
     git_commit TEXT NOT NULL DEFAULT '',
     host TEXT NOT NULL DEFAULT '',
-    training_id TEXT
+    training_id TEXT,
+    heartbeat_at TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
 CREATE TABLE IF NOT EXISTS task_runs (
@@ -291,6 +298,113 @@ def _decode_score(value: float | None, text: str | None) -> float | list:
     return float(value) if value is not None else json.loads(text or "null")
 
 
+class _Damaged(Exception):
+    """A stored value that cannot be what its field holds: `field` and what is wrong."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+def _json_field(field: str, text: object, kind: type | None = dict) -> Any:
+    """A JSON column's value (of type `kind` when given); `_Damaged` when it is not."""
+    if not isinstance(text, str):
+        raise _Damaged(field, f"expected JSON text, got {type(text).__name__}")
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise _Damaged(field, f"not valid JSON ({error})") from None
+    if kind is not None and not isinstance(value, kind):
+        raise _Damaged(field, f"expected a JSON {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _json_or_none(text: object) -> dict | None:
+    """A JSON mapping column's value, or None when it is not one (a damaged row)."""
+    try:
+        return _json_field("spec", text)
+    except _Damaged:
+        return None
+
+
+def _stored_score(value: object, text: object) -> float | list:
+    """A `scores` row's value: the number in `value`, else the JSON in `json`."""
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Damaged("value", f"expected a number, got {_describe_stored(value)}")
+        return float(value)
+    if text is None:
+        return None  # type: ignore[return-value]
+    return _json_field("json", text, None)
+
+
+_RUN_JSON_FIELDS = ("args", "spec", "durations", "versions", "sweep")
+
+
+def _run_fields(row: sqlite3.Row) -> dict[str, Any]:
+    """A `runs` row (joined with `task_runs`) as `RunRecord` fields, each checked."""
+    fields = {name: row[name] for name in row.keys()}
+    for name in _RUN_JSON_FIELDS:
+        fields[name] = _json_field(name, fields[name])
+    if fields["status"] not in STATUSES:
+        raise _Damaged(
+            "status",
+            f"unknown status {_describe_stored(fields['status'])}; known: {', '.join(STATUSES)}",
+        )
+    for name in ("seed", "attempts", "position"):
+        if isinstance(fields[name], bool) or not isinstance(fields[name], int):
+            raise _Damaged(name, f"expected an integer, got {_describe_stored(fields[name])}")
+    for name in ("run_id", "task", "entry", "label", "dataset"):
+        if not isinstance(fields[name], str):
+            raise _Damaged(name, f"expected text, got {_describe_stored(fields[name])}")
+    return fields
+
+
+def _describe_stored(value: object) -> str:
+    """A short rendering of a stored value for a message (at most 40 characters)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _reads(table: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A read method whose failure is one line naming `table` (and the row and field).
+
+    SQLite's own errors (a damaged page, text that is not UTF-8) and stored
+    values that cannot be decoded become `DatabaseError`; nothing is changed.
+    """
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def read(self: ResultStore, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except _Damaged as error:
+                row = f" row {error.row}" if getattr(error, "row", None) is not None else ""
+                raise DatabaseError(
+                    f"{self.path}: {table}{row}: {error}; the database is damaged "
+                    "(restore a copy, or use another --db)"
+                ) from None
+            except sqlite3.DatabaseError as error:
+                raise DatabaseError(
+                    f"{self.path}: cannot read table {table}: {error}; the database may be "
+                    "damaged (restore a copy, or use another --db)"
+                ) from None
+
+        return read
+
+    return wrap
+
+
+@contextlib.contextmanager
+def _in_row(row: object) -> Iterator[None]:
+    """Names `row` in a `_Damaged` raised while one row is decoded."""
+    try:
+        yield
+    except _Damaged as error:
+        error.row = _describe_stored(row)  # type: ignore[attr-defined]
+        raise
+
+
 class ResultStore:
     """An open results database (see the module docstring for the tables).
 
@@ -314,7 +428,12 @@ class ResultStore:
             if readonly:
                 self._conn = _connect_readonly(self.path, timeout)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:  # read-only, no permission, a file in the way
+                    raise DatabaseError(
+                        f"{self.path}: cannot create its folder: {error.strerror or error}"
+                    ) from None
                 self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
                 self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._prepare()
@@ -330,17 +449,33 @@ class ResultStore:
     # ---- opening -------------------------------------------------------------------------
 
     def _check_file(self, create: bool) -> None:
+        """Refuses, before SQLite opens anything, a path that is not (or cannot become) a
+        database file: a folder, a FIFO or device (reading one would block), a missing
+        file without `create`, a file below a file, or a file of another kind."""
         if self.path.is_dir():
             raise DatabaseError(f"{self.path}: is a folder, expected an SQLite database file")
         if not self.path.exists():
+            blocked = next((p for p in self.path.parents if p.exists()), None)
+            if blocked is not None and not blocked.is_dir():
+                raise DatabaseError(
+                    f"{self.path}: {blocked} is a file, not a folder; give another --db path"
+                )
             if not create:
                 raise DatabaseError(
                     f"{self.path}: no results database here; `disbench run TASK --db {self.path}` "
                     "creates it"
                 )
             return
-        with self.path.open("rb") as handle:
-            head = handle.read(len(_SQLITE_MAGIC))
+        if not self.path.is_file():
+            raise DatabaseError(
+                f"{self.path}: not a regular file (a FIFO, socket or device); "
+                "expected an SQLite database file"
+            )
+        try:
+            with self.path.open("rb") as handle:
+                head = handle.read(len(_SQLITE_MAGIC))
+        except OSError as error:
+            raise DatabaseError(f"{self.path}: cannot read it: {error.strerror or error}") from None
         if head and head != _SQLITE_MAGIC:
             raise DatabaseError(
                 f"{self.path}: not an SQLite database (it starts with {head!r}); "
@@ -371,6 +506,10 @@ class ResultStore:
                 with self.transaction() as conn:
                     _migrate(conn)
                 self._version = SCHEMA_VERSION
+            if self._missing_optional:
+                with self.transaction() as conn:
+                    _add_optional_columns(conn)
+                self._missing_optional = set()
             return
         with self.transaction() as conn:
             for statement in _SCHEMA.split(";"):
@@ -408,6 +547,7 @@ class ResultStore:
                 f"{self.path}: schema_version.version: expected 1 to {SCHEMA_VERSION}, got {version}"
             )
         missing = []
+        self._missing_optional: set[tuple[str, str]] = set()
         for table, columns in _expected_columns().items():
             if table not in tables:
                 missing.append(f"table {table}")
@@ -415,8 +555,13 @@ class ResultStore:
             have = {row[1] for row in self._conn.execute(f'PRAGMA table_info("{table}")')}
             added = _ADDED_COLUMNS if version < SCHEMA_VERSION else set()
             missing += [
-                f"{table}.{c}" for c in columns if c not in have and (table, c) not in added
+                f"{table}.{c}"
+                for c in columns
+                if c not in have and (table, c) not in added and (table, c) not in _OPTIONAL_COLUMNS
             ]
+            self._missing_optional |= {
+                (table, c) for c in columns if c not in have and (table, c) in _OPTIONAL_COLUMNS
+            }
         if missing:
             raise DatabaseError(
                 f"{self.path}: schema version {version} but incomplete (missing "
@@ -447,21 +592,27 @@ class ResultStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is committed, or none of it."""
+        """One write transaction: all of it is committed, or none of it.
+
+        A damaged file (SQLite's DatabaseError itself, not a lock or a constraint)
+        is a `DatabaseError` of one line; results committed before are kept.
+        """
         try:
             self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:
             raise self._cannot_write(error) from None
         try:
             yield self._conn
-        except BaseException:
+        except BaseException as error:
             if self._conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
+            if type(error) is sqlite3.DatabaseError:  # corruption, not a constraint or lock
+                raise self._cannot_write(error, kept=True) from None
             raise
         try:
             self._conn.execute("COMMIT")
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:
             if self._conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
@@ -477,7 +628,7 @@ class ResultStore:
                 f"{self.path}: a value does not fit the results database ({error}); "
                 "nothing of this write was kept"
             ) from None
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:  # locked, read-only, full, damaged
             raise self._cannot_write(error, kept=True) from None
 
     # ---- tasks and runs ------------------------------------------------------------------
@@ -545,13 +696,19 @@ class ResultStore:
             )
         self._write(statements)
 
+    @_reads("tasks")
     def task_names(self) -> list[str]:
         return [row[0] for row in self._conn.execute("SELECT name FROM tasks ORDER BY name")]
 
+    @_reads("tasks")
     def task_config(self, name: str) -> dict[str, Any] | None:
         row = self._conn.execute("SELECT config FROM tasks WHERE name = ?", (name,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        with _in_row(name):
+            return _json_field("config", row[0])
 
+    @_reads("runs")
     def runs(self, task: str) -> list[RunRecord]:
         """The task's runs in expansion order."""
         cursor = self._conn.cursor()
@@ -565,24 +722,24 @@ class ResultStore:
             "ORDER BY t.position",
             (task,),
         ).fetchall()
-        json_fields = {"args", "spec", "durations", "versions", "sweep"}
-        return [
-            RunRecord(
-                **{
-                    name: json.loads(row[name]) if name in json_fields else row[name]
-                    for name in row.keys()
-                }
-            )
-            for row in rows
-        ]
+        records = []
+        for row in rows:
+            with _in_row(row["run_id"]):
+                records.append(RunRecord(**_run_fields(row)))
+        return records
 
+    @_reads("runs")
     def specs_without_training_id(self) -> dict[str, dict[str, Any]]:
-        """`{run_id: stored spec}` of the rows whose `training_id` is not filled in yet."""
+        """`{run_id: stored spec}` of the rows whose `training_id` is not filled in yet.
+
+        A row whose spec is not a JSON mapping is left out (it keeps NULL).
+        """
         return {
-            run_id: json.loads(spec)
+            run_id: data
             for run_id, spec in self._conn.execute(
                 "SELECT run_id, spec FROM runs WHERE training_id IS NULL ORDER BY run_id"
             )
+            if (data := _json_or_none(spec)) is not None
         }
 
     def set_training_ids(self, training_ids: Mapping[str, str]) -> None:
@@ -595,16 +752,22 @@ class ResultStore:
             for run_id, training_id in training_ids.items()
         )
 
+    @_reads("runs")
     def specs_by_status(self, statuses: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """`{run_id: (status, stored spec)}` of every run with one of `statuses`, over every task."""
+        """`{run_id: (status, stored spec)}` of every run with one of `statuses`, over every task.
+
+        A row whose spec is not a JSON mapping is left out: nothing can be taken from it (the
+        task it belongs to reports it when its runs are read).
+        """
         wanted = sorted(set(statuses))
         marks = ", ".join("?" * len(wanted))
         return {
-            run_id: (status, json.loads(spec))
+            run_id: (status, data)
             for run_id, status, spec in self._conn.execute(
                 f"SELECT run_id, status, spec FROM runs WHERE status IN ({marks}) ORDER BY run_id",
                 wanted,
             )
+            if (data := _json_or_none(spec)) is not None
         }
 
     def copy_done_run(self, source: str, target: str, note: Mapping[str, float]) -> bool:
@@ -651,6 +814,7 @@ class ResultStore:
             raise self._cannot_write(error, kept=True) from None
         return True
 
+    @_reads("runs")
     def done_runs_by_training(self, training_ids: Iterable[str]) -> dict[str, list[str]]:
         """`{training_id: [run ids of done runs]}` over every task, oldest finished first."""
         ids = sorted(set(training_ids))
@@ -666,6 +830,7 @@ class ResultStore:
                 result.setdefault(training_id, []).append(run_id)
         return result
 
+    @_reads("runs")
     def counts(self, task: str) -> dict[str, int]:
         """Number of the task's runs per status (every status present, 0 if none)."""
         counts = dict.fromkeys(STATUSES, 0)
@@ -692,37 +857,88 @@ class ResultStore:
         failed run starts again at 1 (see `release` and `give_up`). With
         `count_attempt` False (the run executes in a worker process, whose
         crash the runner records itself) the claim charges no attempt, so the
-        runner's own death never counts against the run.
+        runner's own death never counts against the run. The claim is the run's
+        first heartbeat (`beat`).
         """
         counted = 1 if count_attempt else 0
+        now = utc_now()
         try:
             with self.transaction() as conn:
                 cursor = conn.execute(
                     "UPDATE runs SET status = 'running', owner = ?, started_at = ?, "
+                    "heartbeat_at = ?, "
                     "attempts = CASE WHEN status = 'failed' THEN ? ELSE attempts + ? END, "
                     "error = NULL, error_detail = NULL "
                     "WHERE run_id = ? AND status = ? AND owner IS ?",
-                    (owner, utc_now(), counted, counted, run_id, expected_status, expected_owner),
+                    (
+                        owner,
+                        now,
+                        now,
+                        counted,
+                        counted,
+                        run_id,
+                        expected_status,
+                        expected_owner,
+                    ),
                 )
                 return cursor.rowcount == 1
         except sqlite3.OperationalError as error:
             raise self._cannot_write(error) from None
 
-    def release(self, run_ids: Iterable[str], owner: str, reason: str) -> None:
+    def release(
+        self, run_ids: Iterable[str], owner: str, reason: str, *, uncount: bool = True
+    ) -> None:
         """Puts this owner's running runs back to pending (an interrupted suite).
 
         The interrupted attempt is not counted: only attempts that ended
-        without a word (a crash) count towards `--max-attempts`.
+        without a word (a crash) count towards `--max-attempts`. `uncount`
+        takes back the attempt the claim charged; pass False for runs claimed
+        with `count_attempt=False`, whose earlier attempts must stay counted.
         """
+        taken_back = 1 if uncount else 0
         self._write(
             (
                 "UPDATE runs SET status = 'pending', owner = NULL, error = ?, "
-                "attempts = MAX(attempts - 1, 0) "
+                "attempts = MAX(attempts - ?, 0) "
                 "WHERE run_id = ? AND status = 'running' AND owner = ?",
-                (reason, run_id, owner),
+                (reason, taken_back, run_id, owner),
             )
             for run_id in run_ids
         )
+
+    def beat(self, run_ids: Iterable[str], owner: str) -> None:
+        """Sets the heartbeat (now) of those of `run_ids` that are still running for `owner`."""
+        now = utc_now()
+        self._write(
+            (
+                "UPDATE runs SET heartbeat_at = ? "
+                "WHERE run_id = ? AND status = 'running' AND owner = ?",
+                (now, run_id, owner),
+            )
+            for run_id in sorted(run_ids)
+        )
+
+    def heartbeats(self, run_ids: Iterable[str]) -> dict[str, str | None]:
+        """`{run_id: heartbeat_at or None}` (ISO 8601 UTC) for `run_ids` that exist.
+
+        None where no heartbeat was written (a run claimed by a disbench from
+        before heartbeats), also for every run of a database without the column
+        opened read-only.
+        """
+        ids = sorted(set(run_ids))
+        if ("runs", "heartbeat_at") in getattr(self, "_missing_optional", set()):
+            found = {row[0] for row in self._select_in("SELECT run_id FROM runs", ids)}
+            return dict.fromkeys(sorted(found))
+        return dict(self._select_in("SELECT run_id, heartbeat_at FROM runs", ids))
+
+    def _select_in(self, select: str, run_ids: list[str]) -> list[tuple[Any, ...]]:
+        """The rows of `select ... WHERE run_id IN (run_ids)`, 500 ids per statement."""
+        rows: list[tuple[Any, ...]] = []
+        for chunk in range(0, len(run_ids), 500):
+            part = run_ids[chunk : chunk + 500]
+            marks = ", ".join("?" * len(part))
+            rows += self._conn.execute(f"{select} WHERE run_id IN ({marks})", part).fetchall()
+        return rows
 
     def give_up(self, run_id: str, expected_owner: str | None, reason: str) -> bool:
         """Marks a run left `running` by `expected_owner` failed with `reason` (compare-and-set)."""
@@ -816,6 +1032,7 @@ class ResultStore:
 
     # ---- scores and artefacts --------------------------------------------------------------
 
+    @_reads("scores")
     def scores(self, run_ids: Iterable[str]) -> dict[str, dict[str, float | list]]:
         """Scores per run id (runs without scores map to {})."""
         ids = list(run_ids)
@@ -828,9 +1045,11 @@ class ResultStore:
                 "ORDER BY run_id, key",
                 part,
             ):
-                result[run_id][key] = _decode_score(value, text)
+                with _in_row(f"{run_id}/{key}"):
+                    result[run_id][key] = _stored_score(value, text)
         return result
 
+    @_reads("artifacts")
     def artifact_names(self, run_ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """`{run_id: {name: filename}}` of stored artefacts (without their bytes)."""
         ids = list(run_ids)
@@ -846,12 +1065,21 @@ class ResultStore:
                 result[run_id][name] = filename
         return result
 
+    @_reads("artifacts")
     def artifact(self, run_id: str, name: str) -> tuple[str, bytes] | None:
         """`(filename, bytes)` of one stored artefact, or None."""
         row = self._conn.execute(
             "SELECT filename, data FROM artifacts WHERE run_id = ? AND name = ?", (run_id, name)
         ).fetchone()
-        return None if row is None else (row[0], bytes(row[1]))
+        if row is None:
+            return None
+        with _in_row(f"{run_id}/{name}"):
+            if not isinstance(row[0], str) or not isinstance(row[1], bytes | str):
+                raise _Damaged(
+                    "data", f"expected a file name and bytes, got {_describe_stored(row)}"
+                )
+        data = row[1].encode("utf-8", "surrogateescape") if isinstance(row[1], str) else row[1]
+        return row[0], bytes(data)
 
     # ---- invocations -----------------------------------------------------------------------
 
@@ -895,6 +1123,7 @@ class ResultStore:
             ]
         )
 
+    @_reads("invocations")
     def invocations(self, task: str) -> list[dict[str, Any]]:
         """The task's `disbench run` invocations, oldest first."""
         rows = self._conn.execute(
@@ -903,15 +1132,15 @@ class ResultStore:
             (task,),
         ).fetchall()
         names = ("id", "task", "command", "executor", "started_at", "finished_at", "exit_code")
-        return [
-            {
-                **dict(zip(names, r[:7], strict=True)),
-                "git_commit": r[7],
-                "versions": json.loads(r[8]),
-                "host": r[9],
-            }
-            for r in rows
-        ]
+        found = []
+        for r in rows:
+            with _in_row(r[0]):
+                versions = _json_field("versions", r[8])
+            found.append(
+                {**dict(zip(names, r[:7], strict=True)), "git_commit": r[7], "versions": versions}
+                | {"host": r[9]}
+            )
+        return found
 
 
 def _unstorable(outcome: RunOutcome, error: BaseException, blob_limit: int) -> RunOutcome:
@@ -949,6 +1178,14 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE runs ADD COLUMN training_id TEXT")
     conn.execute("CREATE INDEX IF NOT EXISTS runs_by_training ON runs (training_id)")
     conn.execute("UPDATE schema_version SET version = ? WHERE version < ?", (SCHEMA_VERSION,) * 2)
+
+
+def _add_optional_columns(conn: sqlite3.Connection) -> None:
+    """Adds the `_OPTIONAL_COLUMNS` a database lacks (inside the opening transaction)."""
+    for (table, column), kind in sorted(_OPTIONAL_COLUMNS.items()):
+        have = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+        if column not in have:
+            conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
 
 
 class _NotOwned(Exception):

@@ -179,7 +179,9 @@ evaluation: {metrics: [mig]}
 """
 
 # The CLI with a catalog that needs no TensorFlow (test speed only): the live metric names,
-# and just the data set, model entry and posteriors TASK_YAML names.
+# and just the data set, model entry and posteriors TASK_YAML names. Spawned worker
+# processes import the main script again, so the command itself runs under the guard
+# (as in the `disbench` script): a run taken over from a killed runner runs in one.
 DRIVER = """\
 import sys
 import benchmark.config.loader as loader
@@ -188,7 +190,8 @@ loader.default_catalog = lambda: Catalog(
     ("toy",), ("beta_vae",), ("diagonal", "iaf"), metric_names()[0], evaluation_settings=()
 )
 from benchmark.cli.main import main
-sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
 """
 
 

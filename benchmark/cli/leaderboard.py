@@ -50,12 +50,21 @@ def run(args: argparse.Namespace) -> int:
     if args.out != DEFAULT_OUT:
         parts += ["--out", str(args.out)]
     with ResultStore(args.db, create=False, readonly=True) as store:
-        written = write_leaderboard(store, name, args.out, command=shlex.join(parts))
+        try:
+            written = write_leaderboard(store, name, args.out, command=shlex.join(parts))
+        except OSError as error:  # read-only, full disk, a file where a folder should be
+            raise UserInputError(f"--out {args.out}: cannot write {_reason(error)}") from None
         if args.readme is not None:
             written.append(_rewrite_findings(store, name, args.readme))
     for path in written:
         print(path)
     return 0
+
+
+def _reason(error: OSError) -> str:
+    """`path: reason` of a failed write, on one line."""
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
 
 
 def _rewrite_findings(store: ResultStore, task: str, readme: Path) -> Path:

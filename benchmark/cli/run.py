@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import shlex
 import signal
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from benchmark.config import load_task
+from benchmark.config.fields import in_range, shown_number
+from benchmark.config.schema import (
+    MAX_ARTIFACT_MB,
+    MAX_ATTEMPTS,
+    MAX_GPU_MEMORY_MB,
+    MAX_RUN_TIMEOUT_S,
+    MAX_RUNS_PER_GPU,
+    MAX_STATUS_EVERY_S,
+    MAX_WORKERS,
+)
 from benchmark.errors import UserInputError
 from benchmark.runner import DEFAULT_PIPELINE, EXECUTORS, check_pipeline, make_executor, run_task
 from benchmark.runner.devices import DEFAULT_RUNS_PER_GPU, local_workers, visible_gpus
 from benchmark.runner.environment import owner_id
+from benchmark.runner.lease import LEASE_S
+from benchmark.runner.pool import STOP_SIGNALS
 from benchmark.runner.suite import EXIT_HELD, live_local_holders
 from benchmark.store import DEFAULT_DB, ResultStore
+from benchmark.terminal import printable
 
 COMMAND = "run"
 HELP = "train and score every run of a task; finished runs are skipped, interrupted ones resume"
@@ -38,11 +51,27 @@ def _status_every(args: argparse.Namespace) -> float | None:
             raise UserInputError(
                 f"--status-every: expected seconds >= 0 (0: off), got {args.status_every}"
             )
+        if args.status_every > MAX_STATUS_EVERY_S:
+            raise UserInputError(
+                f"--status-every: expected seconds from 0 (off) to {shown_number(MAX_STATUS_EVERY_S)}, "
+                f"got {shown_number(args.status_every)}"
+            )
         return args.status_every or None
     return None if sys.stderr.isatty() else STATUS_EVERY_S
 
 
+# `disbench run --help` ends with these; the README's "Running a task" says the same.
+EXIT_CODES = (
+    "exit codes: 0 every run of the task is done; 1 a run failed; 2 a mistake in the command "
+    f"or the task file; {EXIT_HELD} runs remain held by processes on other hosts (a later call "
+    f"takes one over once its heartbeat is over {LEASE_S / 60:g} minutes old, or at once with "
+    "--take-over); "
+    "130 stopped by Ctrl-C, SIGTERM or SIGHUP (the runs in flight go back to pending)"
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EXIT_CODES
     parser.add_argument("task", help="a shipped task's name (e.g. quick) or a path to a YAML file")
     parser.add_argument(
         "--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})"
@@ -115,7 +144,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="record a run failed once its process died N times (default: the task's "
+        help="record a run failed once the runner's own process died N times while running "
+        "it (after one such death it runs in a worker process, where a crash fails it at "
+        "once and a killed runner costs nothing; default: the task's "
         "execution.max_attempts, else 3)",
     )
     parser.add_argument(
@@ -178,34 +209,84 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def _check_limits(args: argparse.Namespace) -> None:
-    for option, value in (
-        ("--run-timeout", args.run_timeout),
-        ("--max-artifact-mb", args.max_artifact_mb),
+    """Every number option within its bounds (`benchmark.config.schema`), before anything starts."""
+    for option, value, maximum in (
+        ("--run-timeout", args.run_timeout, MAX_RUN_TIMEOUT_S),
+        ("--max-artifact-mb", args.max_artifact_mb, MAX_ARTIFACT_MB),
     ):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UserInputError(f"{option}: expected a number > 0, got {value:g}")
-    if args.max_attempts is not None and args.max_attempts < 1:
-        raise UserInputError(f"--max-attempts: expected an integer >= 1, got {args.max_attempts}")
+        if value is not None and value > maximum:
+            expected = in_range(0, maximum, integer=False, above=True)
+            raise UserInputError(f"{option}: expected {expected}, got {shown_number(value)}")
+    for option, value, maximum in (
+        ("--workers", args.workers, MAX_WORKERS),
+        ("--max-attempts", args.max_attempts, MAX_ATTEMPTS),
+        ("--runs-per-gpu", args.runs_per_gpu, MAX_RUNS_PER_GPU),
+        ("--gpu-memory-mb", args.gpu_memory_mb, MAX_GPU_MEMORY_MB),
+    ):
+        if value is not None and value < 1:
+            raise UserInputError(f"{option}: expected an integer >= 1, got {value}")
+        if value is not None and value > maximum:
+            expected = in_range(1, maximum, integer=True)
+            raise UserInputError(f"{option}: expected {expected}, got {shown_number(value)}")
     if args.isolate and args.executor != "local":
         raise UserInputError("--isolate applies to the local executor (Ray isolates its tasks)")
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the runner like Ctrl-C: workers stop, unfinished runs go back to pending."""
+class _StopOnSignals:
+    """SIGINT, SIGTERM and SIGHUP stop the runner like Ctrl-C, once, however many arrive.
 
-    def interrupt(signum: int, frame: object) -> None:
+    The first raises KeyboardInterrupt: workers are killed, unfinished runs go
+    back to pending. Later ones are ignored, so they cannot cut that cleanup
+    short (a second KeyboardInterrupt inside it would leave workers running and
+    runs held). After a stop the signals stay ignored until the process exits;
+    otherwise the previous handlers come back. Outside the main thread it does
+    nothing (Python sets handlers only there).
+    """
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
         raise KeyboardInterrupt
 
+    def __enter__(self) -> _StopOnSignals:
+        try:
+            for signum in STOP_SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        except ValueError:  # not the main thread: leave signals alone
+            self._previous.clear()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, signal.SIG_IGN if self.stopping else previous)
+
+
+def _check_runs_dir(runs_dir: Path, what: str) -> None:
+    """Refuses a runs folder this process cannot write, before any run is claimed.
+
+    Every run writes its checkpoints there: found out run by run, each would
+    be recorded failed. A file written and removed proves the folder works.
+    """
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=runs_dir, prefix=".disbench-write-check-"):
+            pass
+    except OSError as error:  # a file in the way, read-only, no permission, a full disk
+        where = (
+            f" ({error.filename})"
+            if error.filename and str(error.filename) != str(runs_dir)
+            else ""
+        )
+        raise UserInputError(
+            f"{what} {runs_dir}: cannot write there{where}: {error.strerror or error}"
+        ) from None
 
 
 def _wait_for_local_holders(store: ResultStore, task_name: str, poll_s: float = 2.0) -> bool:
@@ -232,17 +313,11 @@ def _wait_for_local_holders(store: ResultStore, task_name: str, poll_s: float = 
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.workers < 1:
-        raise UserInputError(f"--workers: expected an integer >= 1, got {args.workers}")
     _check_limits(args)
     if args.executor != "local" and args.workers != 1:
         raise UserInputError("--workers applies to the local executor; Ray schedules by itself")
     if args.ray_address and args.executor != "ray":
         raise UserInputError("--ray-address needs --executor ray")
-    if args.runs_per_gpu is not None and args.runs_per_gpu < 1:
-        raise UserInputError(f"--runs-per-gpu: expected an integer >= 1, got {args.runs_per_gpu}")
-    if args.gpu_memory_mb is not None and args.gpu_memory_mb < 1:
-        raise UserInputError(f"--gpu-memory-mb: expected an integer >= 1, got {args.gpu_memory_mb}")
     status_every_s = _status_every(args)
     gpus: list[str] = []
     workers = args.workers
@@ -272,7 +347,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if gpus and workers > 1:
         print(f"{workers} workers over GPUs {', '.join(gpus)} (round-robin, one GPU each)")
-    with ResultStore(args.db) as store, _sigterm_as_interrupt():
+    with ResultStore(args.db) as store, _StopOnSignals():
+        _check_runs_dir(
+            runs_dir, "--runs-dir" if args.runs_dir is not None else "runs folder (beside --db)"
+        )
         while True:
             summary = run_task(
                 task,
@@ -294,12 +372,15 @@ def run(args: argparse.Namespace) -> int:
         f"(this call finished {summary.ran} in {minutes:.1f} min)"
     )
     if summary.held_elsewhere:
+        for line in summary.held_lines:
+            print(line)
         print(
-            f"{summary.held_elsewhere} runs are marked running by processes on other hosts "
-            f"(--take-over runs them here if those processes are gone); exit code {EXIT_HELD}"
+            f"{summary.held_elsewhere} runs are held by processes on other hosts or their "
+            f"folders are locked (--take-over runs them here if those processes are gone); "
+            f"exit code {EXIT_HELD}"
         )
     for run_id, what, error in summary.failed[:_SHOWN_FAILURES]:
-        print(f"  failed {run_id} {what}: {error}")
+        print(f"  failed {run_id} {printable(what)}: {printable(error)}")
     if len(summary.failed) > _SHOWN_FAILURES:
         print(f"  ... and {len(summary.failed) - _SHOWN_FAILURES} more")
     if summary.failed and not args.retry_failed:

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmark.errors import UserInputError
 from benchmark.store import DEFAULT_DB, ResultStore
 
 COMMAND = "show"
@@ -32,11 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from benchmark.leaderboard.diagnostics import find_run, write_diagnostics
+    from benchmark.leaderboard.names import file_part
 
-    with ResultStore(args.db, create=False) as store:
-        out = args.out or Path("diagnostics") / args.run_id
+    with ResultStore(args.db, create=False, readonly=True) as store:
         images = None
         record = find_run(store, args.run_id)
+        out = args.out or Path("diagnostics") / file_part(record.run_id)
         stored = store.artifact(record.run_id, "reconstructions") is not None
         if args.checkpoint is not None and not stored:
             from benchmark.evaluation.reconstructions import reconstructions_from_checkpoint
@@ -47,7 +49,14 @@ def run(args: argparse.Namespace) -> int:
                 record.spec.get("dataset_args", {}),
                 seed=record.seed,
             )
-        for path in write_diagnostics(store, args.run_id, out, reconstructions=images):
+        try:
+            written = write_diagnostics(store, record.run_id, out, reconstructions=images)
+        except OSError as error:  # read-only, full disk, a file where a folder should be
+            where = f"{error.filename}: " if error.filename else ""
+            raise UserInputError(
+                f"--out {out}: cannot write {where}{error.strerror or error}"
+            ) from None
+        for path in written:
             print(path)
         if images is None and not stored:
             folder = args.db.parent / "runs" / "trainings" / (record.training_id or "TRAINING_ID")

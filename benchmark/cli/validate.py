@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from benchmark.config import expand_task, load_task
+from benchmark.terminal import printable
 
 COMMAND = "validate"
 HELP = "check task files (names, fields, registered names) and count their runs"
@@ -33,12 +34,12 @@ def run(args: argparse.Namespace) -> int:
         specs = expand_task(task)
         points = sum(len(m.sweep if m.sweep is not None else task.sweep) for m in task.models)
         print(
-            f"{_display(task.source)}: ok: task {task.name!r}, {len(specs)} runs = "
+            f"{printable(_display(task.source))}: ok: task {task.name!r}, {len(specs)} runs = "
             f"{_count(points, 'configuration')} "
             f"({_count(len(task.models), 'model entry', 'model entries')}) x "
             f"{_count(len(task.seeds), 'seed')}, {task.training.steps} steps each"
         )
         if args.runs:
             for spec in specs:
-                print(f"  {spec.run_id}  {spec.describe()}")
+                print(f"  {spec.run_id}  {printable(spec.describe())}")
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -22,13 +23,21 @@ __all__ = [
     "check_keys",
     "describe",
     "format_path",
+    "in_range",
     "is_number",
+    "shown_number",
     "unique",
 ]
 
 FieldPath = tuple[str | int, ...]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+# `describe` shows at most this much of a value: a large (or aliased) list is never
+# rendered in full just to be cut to one line.
+_SHORT = reprlib.Repr()  # Python 3.11's takes no keywords
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 3, 8, 8, 6
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 60, 60, 40
 
 
 def format_path(path: FieldPath) -> str:
@@ -50,10 +59,34 @@ def describe(value: object) -> str:
     elif isinstance(value, list | tuple):
         kind = "a list"
     else:
-        text = repr(value)
+        text = _short_repr(value)
         return text if len(text) <= 60 else text[:57] + "..."
-    text = repr(value)
+    text = _short_repr(value)
     return f"{kind} {text if len(text) <= 50 else text[:47] + '...'}"
+
+
+def _short_repr(value: object) -> str:
+    """`repr(value)` of at most a few items per level: the cost does not grow with the value."""
+    if isinstance(value, float):
+        return repr(value)
+    return _SHORT.repr(value)
+
+
+def in_range(minimum: float, maximum: float, *, integer: bool, above: bool = False) -> str:
+    """'an integer from 1 to 1,000' / 'a number > 0 and at most 2,000,000': what was expected."""
+    if integer:
+        return f"an integer from {minimum:,} to {maximum:,}"
+    low = f"> {minimum:g}" if above else f">= {minimum:g}"
+    return f"a number {low} and at most {shown_number(maximum)}"
+
+
+def shown_number(value: float) -> str:
+    """A number as a message shows it: thousands separated, huge ones in scientific notation."""
+    if isinstance(value, int) and abs(value) < 10**15:
+        return f"{value:,}"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:g}"
 
 
 def is_number(value: object) -> bool:
@@ -97,7 +130,11 @@ class Sources:
             raise self.error(path, f"expected a mapping (key: value), got {describe(value)}")
         for key in value:
             if not isinstance(key, str):
-                raise self.error(path, f"keys must be strings, got {describe(key)}")
+                # The file that wrote this key (an included file may have set its neighbours).
+                raise UserInputError(
+                    f"{self.display((*path, key))}: {format_path(path)}: keys must be strings, "
+                    f"got {describe(key)}"
+                )
         return value
 
     def sequence(self, value: object, path: FieldPath, *, nonempty: bool = True) -> list[object]:
@@ -118,11 +155,22 @@ class Sources:
             )
         return value
 
-    def number(self, value: object, path: FieldPath, *, positive: bool = False) -> float:
+    def number(
+        self,
+        value: object,
+        path: FieldPath,
+        *,
+        positive: bool = False,
+        maximum: float | None = None,
+    ) -> float:
+        """A finite number (> 0 with `positive`; at most `maximum` when given)."""
         if not is_number(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
             raise self.error(path, f"expected a number, got {describe(value)}")
         if positive and float(value) <= 0:  # type: ignore[arg-type]
             raise self.error(path, f"expected a number > 0, got {describe(value)}")
+        if maximum is not None and float(value) > maximum:  # type: ignore[arg-type]
+            expected = in_range(0, maximum, integer=False, above=positive)
+            raise self.error(path, f"expected {expected}, got {shown_number(value)}")  # type: ignore[arg-type]
         return float(value)  # type: ignore[arg-type]
 
     def integer(
@@ -134,6 +182,10 @@ class Sources:
         maximum: int | None = None,
     ) -> int:
         if isinstance(value, float) and value.is_integer():
+            if maximum is not None and value > maximum:  # 1e300 is shown as written, not in digits
+                raise self.error(
+                    path, f"expected {in_range(minimum or 0, maximum, integer=True)}, got {value:g}"
+                )
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise self.error(path, f"expected an integer, got {describe(value)}")
@@ -141,7 +193,9 @@ class Sources:
             raise self.error(path, f"expected an integer >= {minimum}, got {value}")
         if maximum is not None and value > maximum:
             raise self.error(
-                path, f"expected an integer from {minimum or 0} to {maximum:,}, got {value:,}"
+                path,
+                f"expected {in_range(minimum or 0, maximum, integer=True)}, "
+                f"got {shown_number(value)}",
             )
         return value
 

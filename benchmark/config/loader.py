@@ -24,7 +24,11 @@ from benchmark.errors import UserInputError
 from benchmark.registry import suggest
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
     "TASKS_DIR",
+    "YAMLLimitError",
     "ShippedTask",
     "load_task",
     "read_task_data",
@@ -35,8 +39,72 @@ __all__ = [
 TASKS_DIR = Path(benchmark.__file__).resolve().parent.parent / "tasks"
 
 
+# Limits on one task file, checked while it is read, before anything is expanded: a task
+# file is a few hundred nodes; these refuse alias bombs, deep nesting and huge files in
+# milliseconds with one line, instead of a MemoryError or RecursionError later.
+MAX_FILE_BYTES = 10_000_000
+MAX_NODES = 100_000  # an alias counts as the nodes it stands for
+MAX_DEPTH = 64
+
+
+class YAMLLimitError(yaml.MarkedYAMLError):
+    """A task file over one of the limits above (reported without "invalid YAML")."""
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML with two fixes: `1e-4` is a float (not a string), and duplicate keys are errors."""
+    """Safe YAML with three fixes: `1e-4` is a float (not a string), duplicate keys are errors,
+    and the file is composed within `MAX_NODES` (aliases expanded) and `MAX_DEPTH`."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> nodes it stands for, once composed
+
+    def _count(self, nodes: int, mark: yaml.Mark) -> None:
+        """Adds `nodes` to the file's count; over `MAX_NODES` stops reading at `mark`."""
+        self._nodes += nodes
+        if self._nodes > MAX_NODES:
+            raise YAMLLimitError(
+                None,
+                None,
+                f"more than {MAX_NODES:,} values (aliases count as what they repeat); "
+                "a task file is far smaller",
+                mark,
+            )
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        """One node, counted (an alias as the size of its anchor's node) before it is built."""
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            target = self.anchors.get(event.anchor)
+            if target is not None:
+                if id(target) not in self._sizes:
+                    raise YAMLLimitError(
+                        None,
+                        None,
+                        f"alias *{event.anchor} refers to a value that contains it",
+                        event.start_mark,
+                    )
+                self._count(self._sizes[id(target)], event.start_mark)
+            return super().compose_node(parent, index)
+        mark = self.peek_event().start_mark
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise YAMLLimitError(
+                None,
+                None,
+                f"nested more than {MAX_DEPTH} levels deep; a task file is flatter",
+                mark,
+            )
+        before = self._nodes
+        self._count(1, mark)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._sizes[id(node)] = self._nodes - before
+        return node
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -60,6 +128,11 @@ _Loader.add_implicit_resolver(
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[object, yaml.Mark] = {}
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            kind = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{kind} used as a key; keys are names", key_node.start_mark
+            )
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -82,20 +155,37 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _read_yaml(path: Path) -> object:
+def _read_text(path: Path) -> str:
+    """The file's text; a missing, unreadable, non-regular or too large file is one line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            if path.exists():
+                raise UserInputError(
+                    f"{_display(path)}: not a regular file (a task is a YAML file)"
+                )
+            raise UserInputError(f"{_display(path)}: no such task file")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UserInputError(
+                f"{_display(path)}: {size:,} bytes; a task file is at most {MAX_FILE_BYTES:,}"
+            )
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserInputError(f"{_display(path)}: no such task file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UserInputError(f"{_display(path)}: cannot read the file ({error})") from None
+
+
+def _read_yaml(path: Path) -> object:
+    text = _read_text(path)
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = error.problem or error.context or "invalid YAML"
-        raise UserInputError(f"{_display(path)}: {where}invalid YAML: {problem}") from None
+        kind = "" if isinstance(error, YAMLLimitError) else "invalid YAML: "
+        raise UserInputError(f"{_display(path)}: {where}{kind}{problem}") from None
     except yaml.YAMLError as error:
         raise UserInputError(f"{_display(path)}: invalid YAML: {error}") from None
 
@@ -200,6 +290,8 @@ def resolve_task_path(task: str | Path, directory: Path = TASKS_DIR) -> Path:
     candidate = Path(text)
     if candidate.suffix in (".yaml", ".yml") or "/" in text or candidate.is_file():
         if not candidate.is_file():
+            if candidate.exists():
+                raise UserInputError(f"{text}: not a regular file (a task is a YAML file)")
             raise UserInputError(f"{text}: no such task file")
         return candidate
     if (directory / f"{text}.yaml").is_file():

@@ -12,6 +12,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "MAX_ARTIFACT_MB",
+    "MAX_ATTEMPTS",
+    "MAX_GPU_MEMORY_MB",
+    "MAX_RUNS_PER_GPU",
+    "MAX_RUN_TIMEOUT_S",
+    "MAX_STATUS_EVERY_S",
+    "MAX_WORKERS",
     "DatasetConfig",
     "EvaluationConfig",
     "ExecutionConfig",
@@ -155,6 +162,21 @@ class LeaderboardConfig:
     plot_against: str = "beta"
 
 
+# Upper bounds of the execution settings, checked when a task is loaded and shared by the
+# `disbench run` options of the same names (a bad value is one line, never a traceback).
+# A run's time limit is waited on in milliseconds held in a C int: 2**31 ms is 24.9 days.
+MAX_RUN_TIMEOUT_S = 2_000_000.0
+MAX_ATTEMPTS = 1_000
+# SQLite stores at most 10**9 bytes in one value (its default SQLITE_MAX_LENGTH).
+MAX_ARTIFACT_MB = 1_000.0
+# `disbench run` options only. Each worker is a process holding a TensorFlow runtime (about a
+# GB); the status line is a sign of life, so less than once a week is none.
+MAX_WORKERS = 256
+MAX_RUNS_PER_GPU = 64
+MAX_GPU_MEMORY_MB = 1_048_576  # 1 TiB per GPU
+MAX_STATUS_EVERY_S = 604_800.0
+
+
 @dataclass(frozen=True)
 class ExecutionConfig:
     """How runs are executed; none of it changes results, so none of it is in run ids.
@@ -163,7 +185,8 @@ class ExecutionConfig:
     failed (None: no limit); `max_attempts`: how many times a run whose
     process died is taken over before it is recorded failed;
     `max_artifact_mb`: the largest artefact file stored (MB = 10^6 bytes).
-    The `disbench run` options of the same names override them.
+    The `disbench run` options of the same names override them. Each has an
+    upper bound (`MAX_RUN_TIMEOUT_S`, `MAX_ATTEMPTS`, `MAX_ARTIFACT_MB`).
     """
 
     run_timeout: float | None = None

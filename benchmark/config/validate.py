@@ -27,6 +27,9 @@ from benchmark.config.fields import (
 )
 from benchmark.config.runs import canonical_json
 from benchmark.config.schema import (
+    MAX_ARTIFACT_MB,
+    MAX_ATTEMPTS,
+    MAX_RUN_TIMEOUT_S,
     PRECISIONS,
     DatasetConfig,
     EvaluationConfig,
@@ -39,30 +42,34 @@ from benchmark.config.schema import (
 )
 from benchmark.errors import ArgumentError, ConfigWarning, UserInputError
 from benchmark.registry import suggest
+from benchmark.task_names import MAX_NAME_LENGTH, RESERVED_TASK_NAMES, task_name_problem
 
 __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_RUNS",
     "MAX_SEED",
     "MAX_STEPS",
+    "RESERVED_TASK_NAMES",
     "TOP_LEVEL_KEYS",
     "WARN_RUNS",
     "parse_task",
+    "task_name_problem",
 ]
 
 # Seeds go into the training loop's int32 stateless seeds and into
 # `RandomState(seed + offset)` (below 2**32), so they are 0 .. 2**31 - 1.
 MAX_SEED = 2**31 - 1
-# Task names become file names (leaderboards/<name>.md, plots); file systems allow 255 bytes.
-MAX_NAME_LENGTH = 100
 # Training: a billion steps is far beyond any study (300,000), and one batch of
 # 64 x 64 images must fit in memory.
 MAX_STEPS = 1_000_000_000
 MAX_BATCH_SIZE = 65_536
+# Adam's step size: far above any useful one (1e-4 .. 1e-2), and below float32's overflow.
+MAX_LEARNING_RATE = 10.0
 # A task above WARN_RUNS runs gets a warning (counted before the sweep is expanded);
-# above MAX_RUNS it is refused: its run list alone would not fit in memory.
+# above MAX_RUNS it is refused at once: a million runs of a minute each are two GPU-years,
+# and checking every configuration of a larger sweep would itself take minutes.
 WARN_RUNS = 100_000
-MAX_RUNS = 10_000_000
+MAX_RUNS = 1_000_000
 
 TOP_LEVEL_KEYS = (
     "name",
@@ -93,11 +100,9 @@ def parse_task(raw: object, sources: Sources, catalog: Catalog) -> TaskConfig:
         required=("name", "dataset", "models", "seeds", "training", "evaluation"),
     )
     name = sources.string(data["name"], ("name",), identifier=True)
-    if len(name) > MAX_NAME_LENGTH:
-        raise sources.error(
-            ("name",),
-            f"expected at most {MAX_NAME_LENGTH} characters (it names files), got {len(name)}",
-        )
+    problem = task_name_problem(name)
+    if problem is not None:
+        raise sources.error(("name",), problem)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise sources.error(("description",), f"expected text, got {describe(description)}")
@@ -666,7 +671,9 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
         if key not in data:
             continue
         if key == "learning_rate":
-            values[key] = sources.number(data[key], (*path, key), positive=True)
+            values[key] = sources.number(
+                data[key], (*path, key), positive=True, maximum=MAX_LEARNING_RATE
+            )
         elif key == "convergence_tolerance":
             tolerance = sources.number(data[key], (*path, key), positive=True)
             if tolerance > 1e6:
@@ -700,15 +707,18 @@ def _execution(raw: object, sources: Sources) -> ExecutionConfig:
     values: dict[str, object] = {}
     if data.get("run_timeout") is not None:
         values["run_timeout"] = sources.number(
-            data["run_timeout"], (*path, "run_timeout"), positive=True
+            data["run_timeout"], (*path, "run_timeout"), positive=True, maximum=MAX_RUN_TIMEOUT_S
         )
     if "max_attempts" in data:
         values["max_attempts"] = sources.integer(
-            data["max_attempts"], (*path, "max_attempts"), minimum=1
+            data["max_attempts"], (*path, "max_attempts"), minimum=1, maximum=MAX_ATTEMPTS
         )
     if "max_artifact_mb" in data:
         values["max_artifact_mb"] = sources.number(
-            data["max_artifact_mb"], (*path, "max_artifact_mb"), positive=True
+            data["max_artifact_mb"],
+            (*path, "max_artifact_mb"),
+            positive=True,
+            maximum=MAX_ARTIFACT_MB,
         )
     return ExecutionConfig(**values)  # type: ignore[arg-type]
 

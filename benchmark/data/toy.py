@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from benchmark.data.base import GroundTruthData
 from benchmark.data.registry import register_dataset
+from benchmark.errors import ArgumentError
 
 __all__ = ["ToyData"]
+
+# Factor values enter the observation as floats next to unit Gaussian noise; a million
+# values per factor is far beyond any metric test, and at most 16 factors.
+MAX_FACTOR_SIZE = 1_000_000
+MAX_FACTORS = 16
+
+
+def _checked_sizes(factor_sizes: object) -> tuple[int, ...]:
+    """`factor_sizes` as a tuple of 1 to 16 integers in `1 .. MAX_FACTOR_SIZE` (else one line)."""
+    expected = (
+        f"expected a list of 1 to {MAX_FACTORS} integers from 1 to {MAX_FACTOR_SIZE:,}, "
+        f"got {factor_sizes!r}"
+    )
+    items = list(factor_sizes) if isinstance(factor_sizes, list | tuple) else None
+    if not items or len(items) > MAX_FACTORS:
+        raise ArgumentError(
+            f"toy: factor_sizes: {expected}", argument="factor_sizes", detail=expected
+        )
+    for size in items:
+        whole = isinstance(size, numbers.Integral) and not isinstance(size, bool)
+        if not whole or not 1 <= size <= MAX_FACTOR_SIZE:
+            raise ArgumentError(
+                f"toy: factor_sizes: {expected}", argument="factor_sizes", detail=expected
+            )
+    return tuple(int(s) for s in items)
 
 
 @register_dataset("toy")
@@ -27,10 +55,7 @@ class ToyData(GroundTruthData):
     observation_range = (-np.inf, np.inf)
 
     def __init__(self, factor_sizes: tuple[int, ...] | list[int] = (3, 6, 10, 8)) -> None:
-        sizes = tuple(int(s) for s in factor_sizes)
-        if not sizes or any(s < 1 for s in sizes):
-            raise ValueError(f"toy: factor_sizes must be positive integers, got {factor_sizes!r}")
-        self._factor_sizes = sizes
+        self._factor_sizes = _checked_sizes(factor_sizes)
 
     @property
     def factor_names(self) -> tuple[str, ...]:

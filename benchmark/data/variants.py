@@ -66,6 +66,10 @@ class ColorDSprites(DSprites):
         return out
 
 
+# Above this, sigma**2 overflows long before it changes the joint (u1 - u2 lies in [-1, 1]).
+MAX_SIGMA = 1e6
+
+
 def pair_joint_probability(size_1: int, size_2: int, sigma: float) -> np.ndarray:
     """`[size_1, size_2]` joint probability of a correlated factor pair.
 
@@ -142,6 +146,12 @@ class CorrelatedDSprites(DSprites):
         ):
             raise _bad(
                 "sigma", f"sigma must be a number > 0 (inf for no correlation), got {sigma!r}"
+            )
+        if math.isfinite(sigma) and sigma > MAX_SIGMA:
+            raise _bad(
+                "sigma",
+                f"sigma must be at most {MAX_SIGMA:,.0f} (inf for no correlation; at 1,000 the "
+                f"pair is already independent to 6 digits), got {sigma!r}",
             )
         self.pair: tuple[str, str] = (str(pair[0]), str(pair[1]))
         self.sigma = float(sigma)

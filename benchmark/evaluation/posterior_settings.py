@@ -29,13 +29,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PosteriorSetting:
-    """One setting: name, default, kind ("int" or "float"), inclusive minimum, what it does."""
+    """One setting: name, default, kind ("int" or "float"), inclusive minimum, what it does,
+    and an inclusive maximum (far above any useful value; it keeps a typo from running out of
+    memory or time after training)."""
 
     name: str
     default: int | float
     kind: str
     minimum: float
     doc: str
+    maximum: float = 10_000_000
 
 
 POSTERIOR_SETTINGS: tuple[PosteriorSetting, ...] = (
@@ -108,9 +111,13 @@ def check_setting(name: str, value: object) -> str | None:
         if setting.name == "rotation_controls":
             ok = ok and value in (0, 1)
             return None if ok else "expected 0 or 1"
+        if ok and value > setting.maximum:
+            return f"expected an integer from {int(setting.minimum)} to {setting.maximum:,.0f}"
         return None if ok else f"expected an integer >= {int(setting.minimum)}"
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     ok = ok and value == value and value >= setting.minimum and value != float("inf")
+    if ok and value > setting.maximum:
+        return f"expected a number from {setting.minimum:g} to {setting.maximum:,.0f}"
     if setting.minimum > 0:
         return None if ok else "expected a positive number"
     return None if ok else f"expected a finite number >= {setting.minimum:g}"

@@ -19,12 +19,13 @@ from their checkpoint stores them).
 from __future__ import annotations
 
 import io
-import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
 from benchmark.errors import UserInputError
+from benchmark.leaderboard.names import file_part
 from benchmark.store import ResultStore
 
 __all__ = ["find_run", "reconstruction_canvas", "write_diagnostics"]
@@ -35,12 +36,34 @@ RECONSTRUCTIONS_CAPTION = (
 )
 
 
+_SHOWN_CANDIDATES = 8
+
+
 def _find(store: ResultStore, run_id: str):
+    """The run whose id is `run_id`, else the one run whose id starts with it.
+
+    An empty id, or a prefix of several runs' ids, is refused (listing them):
+    picking one of them would draw a run the user did not mean.
+    """
+    if not run_id.strip():
+        raise UserInputError("expected a run id (or a unique prefix of one), got an empty one")
+    matches: dict[str, object] = {}
     for task in store.task_names():
         for record in store.runs(task):
-            if record.run_id == run_id or record.run_id.startswith(run_id):
+            if record.run_id == run_id:
                 return record
-    raise UserInputError(f"{store.path}: no run {run_id!r} in this database")
+            if record.run_id.startswith(run_id):
+                matches.setdefault(record.run_id, record)
+    if not matches:
+        raise UserInputError(f"{store.path}: no run {run_id!r} in this database")
+    if len(matches) > 1:
+        ids = sorted(matches)
+        more = f", ... ({len(ids)} in all)" if len(ids) > _SHOWN_CANDIDATES else ""
+        raise UserInputError(
+            f"{store.path}: run id prefix {run_id!r} matches {len(ids)} runs: "
+            f"{', '.join(ids[:_SHOWN_CANDIDATES])}{more}; give more of the id"
+        )
+    return next(iter(matches.values()))
 
 
 def _factor_names(record, count: int) -> list[str]:
@@ -145,7 +168,9 @@ def _reconstructions_png(images: np.ndarray, path: Path) -> Path:
     ax.set_xticks([])
     ax.set_yticks([height / 2, height + 2 + height / 2], ["input", "reconstruction"])
     ax.set_title("Reconstructions", fontsize=10)
-    ax.set_xlabel(RECONSTRUCTIONS_CAPTION, fontsize=7)
+    # Wrapped to the figure's width: a 32 x 32 canvas is narrower than the caption's one line.
+    wrap = max(40, int(fig.get_figwidth() * 14))
+    ax.set_xlabel(textwrap.fill(RECONSTRUCTIONS_CAPTION, wrap), fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -253,7 +278,7 @@ def _cell(run, fields: tuple[str, ...]) -> tuple[str, str]:
 
     if _is_vae(run):
         posterior, beta = run.model_args["posterior"], format_value(run.model_args["beta"])
-        return f"{posterior}_beta{beta}", f"{posterior}, beta {beta}"
+        return file_part(f"{posterior}_beta{beta}"), f"{posterior}, beta {beta}"
     values = [
         (field, format_value(value))
         for field in fields
@@ -261,7 +286,7 @@ def _cell(run, fields: tuple[str, ...]) -> tuple[str, str]:
     ]
     name = "_".join([run.label, *(f"{field}{text}" for field, text in values)])
     heading = ", ".join([run.label, *(f"{field} {text}" for field, text in values)])
-    return re.sub(r"[^A-Za-z0-9_.=-]", "_", name), heading
+    return file_part(name), heading
 
 
 def cell_runs(results) -> list[tuple[str, str, object]]:

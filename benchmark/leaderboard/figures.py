@@ -25,6 +25,7 @@ from typing import Any
 
 from benchmark.absent import POINT_MASS_REASON, absent_reason
 from benchmark.columns import TRAJECTORY_FIELDS, column_for
+from benchmark.leaderboard.names import file_part
 from benchmark.leaderboard.rate_distortion import rate_distortion_rows
 from benchmark.leaderboard.results import RunRow, TaskResults
 from benchmark.leaderboard.stats import Summary, seed_interval
@@ -292,11 +293,10 @@ def plan_figures(results: TaskResults) -> list[Figure]:
     shown = [c for table in build_tables(results) for c in table.columns]
     for column in shown:
         if column.headline and metric_series(results, column.key):
-            safe = column.key.replace("/", "_")
             figures.append(
                 Figure(
                     kind="metric_vs_x",
-                    filename=f"{safe}_vs_{x_field}.png",
+                    filename=file_part(f"{column.key}_vs_{x_field}") + ".png",
                     title=f"{column.label} against {x_field}",
                     caption="Mean over seeds; the band is the 95% Student-t interval of the mean.",
                     key=column.key,

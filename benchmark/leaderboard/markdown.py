@@ -250,6 +250,8 @@ def render_markdown(results: TaskResults, *, command: str, figure_dir: str) -> s
     description = " ".join(str(config.get("description", "")).split())
     if description:
         lines += [text(description), ""]
+    for warning in results.warnings:
+        lines += [f"> **Warning:** {text(warning)}", ""]
     status_text = ", ".join(f"{counts[s]} {s}" for s in ("done", "failed", "running", "pending"))
     lines += [
         "| | |",

@@ -37,12 +37,17 @@ class RunRow:
 
 @dataclass(frozen=True)
 class TaskResults:
-    """A task's configuration, runs (in expansion order) and `disbench run` invocations."""
+    """A task's configuration, runs (in expansion order) and `disbench run` invocations.
+
+    `warnings` are lines the page shows about stored data it had to leave out
+    (e.g. an artefact that cannot be read).
+    """
 
     task: str
     config: dict[str, Any]
     runs: tuple[RunRow, ...]
     invocations: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def load_results(store: ResultStore, task: str) -> TaskResults:

@@ -13,6 +13,7 @@ from benchmark.errors import ArgumentError
 
 __all__ = [
     "MAX_INT",
+    "MAX_WEIGHT",
     "ArgumentCheck",
     "boolean",
     "bounded_int",
@@ -24,6 +25,9 @@ __all__ = [
 
 # Counts and sizes go into TensorFlow as int32; nothing larger can run.
 MAX_INT = 2**31 - 1
+# Loss weights (beta, gamma, ...) and nats (free bits, c_max): far above any studied value
+# (beta 16), and small enough that a weighted float32 loss of thousands of nats stays finite.
+MAX_WEIGHT = 1e6
 
 ArgumentCheck = Callable[[str, object], object]
 
@@ -63,18 +67,22 @@ def _number(name: str, value: object, expected: str) -> float:
 
 
 def non_negative_number(name: str, value: object) -> float:
-    """`value` as a finite float >= 0."""
+    """`value` as a finite float in `0 .. MAX_WEIGHT`."""
     number = _number(name, value, "a finite number >= 0")
     if number < 0:
         raise _fail(name, "a finite number >= 0", value)
+    if number > MAX_WEIGHT:
+        raise _fail(name, f"a number from 0 to {MAX_WEIGHT:,.0f}", value)
     return number
 
 
 def positive_number(name: str, value: object) -> float:
-    """`value` as a finite float > 0."""
+    """`value` as a finite float in `(0, MAX_WEIGHT]`."""
     number = _number(name, value, "a finite number > 0")
     if number <= 0:
         raise _fail(name, "a finite number > 0", value)
+    if number > MAX_WEIGHT:
+        raise _fail(name, f"a number > 0 and at most {MAX_WEIGHT:,.0f}", value)
     return number
 
 

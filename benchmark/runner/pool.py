@@ -1,16 +1,18 @@
 """Local worker processes that the driver controls: one run at a time each, killable at will.
 
 Each worker is a spawned process (TensorFlow does not survive `fork`) that
-dies with the driver (`process_guard`), ignores Ctrl-C (the driver decides)
-and talks to the driver over its own pipe. The driver can therefore:
+dies with the driver (`process_guard`), ignores Ctrl-C, SIGTERM and SIGHUP
+(the driver decides) and talks to the driver over its own pipe. The driver
+can therefore:
 
 - record a run failed when its worker dies (`os._exit`, a segfault, the
   out-of-memory killer) and start a fresh worker for the next run;
 - stop a run that exceeds `run_timeout` seconds (the worker is killed);
 - with `isolate`, give every run a fresh process, so no state leaks
   between runs;
-- stop every run at once on Ctrl-C or SIGTERM: workers are killed, their
-  runs go back to pending and resume from their checkpoints.
+- stop every run at once on Ctrl-C, SIGTERM or SIGHUP: workers are killed,
+  their runs go back to pending and resume from their checkpoints. More
+  signals during that cleanup do not cut it short (`stop_workers`).
 """
 
 from __future__ import annotations
@@ -33,9 +35,14 @@ from benchmark.store import RunOutcome, utc_now
 if TYPE_CHECKING:
     from benchmark.runner.executors import Job
 
-__all__ = ["WorkerPool", "death_reason", "execute_in_child"]
+__all__ = ["STOP_SIGNALS", "WorkerPool", "death_reason", "execute_in_child", "stop_workers"]
 
 _KILL_WAIT_S = 5.0
+
+
+# The signals that stop the runner. A worker ignores them: the runner alone decides, and
+# kills its workers itself (a terminal's Ctrl-C or hang-up reaches the whole process group).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _worker_main(
@@ -46,10 +53,16 @@ def _worker_main(
 ) -> None:
     """A worker's loop: receive `(spec_data, workdir, max_artifact_bytes, training_dir)`,
     send its outcome. `environment` (its GPU and thread budget,
-    `benchmark.runner.devices`) is set before anything imports TensorFlow."""
+    `benchmark.runner.devices`) is set before anything imports TensorFlow.
+
+    The stop signals arrive blocked (`_Worker` starts it so): they are set to be
+    ignored before they are let through, so none stops a worker half-way.
+    """
     die_with_parent(parent_pid)
     os.environ.update(environment)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     while True:
         try:
             message = conn.recv()
@@ -83,27 +96,93 @@ class _Busy:
     started_at: str  # ISO time
 
 
+@contextlib.contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """Holds the stop signals back from this thread for the block (they arrive after it).
+
+    A process started inside inherits the blocked mask, so a Ctrl-C cannot
+    reach it before its `_worker_main` ignores it.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class _Worker:
+    """One worker process and the driver's end of its pipe; `stop` then `reap` ends it."""
+
     def __init__(
-        self, context: Any, pipeline: str | Pipeline, environment: Mapping[str, str]
+        self,
+        context: Any,
+        pipeline: str | Pipeline,
+        environment: Mapping[str, str],
+        started: list[_Worker],
     ) -> None:
+        """Starts the process; `started` gets this worker before it starts, so whoever
+        cleans up finds it even when an interrupt lands before the caller holds it."""
         self.conn, child = context.Pipe(duplex=True)
         self.process = context.Process(
             target=_worker_main,
             args=(child, os.getpid(), pipeline, dict(environment)),
             name="disbench-worker",
         )
-        self.process.start()
-        child.close()
         self.busy: _Busy | None = None
+        started.append(self)
+        try:
+            with _stop_signals_blocked():
+                self.process.start()
+        except BaseException:
+            self.stop()
+            self.reap()
+            raise
+        finally:
+            child.close()
 
-    def kill(self) -> None:
+    def stop(self) -> None:
+        """Sends SIGKILL (a worker may be deep in TensorFlow); safe to call again."""
         with contextlib.suppress(Exception):
             self.conn.close()
-        if self.process.is_alive():
+        if self.process.pid is not None and self.process.exitcode is None:
             with contextlib.suppress(Exception):
                 self.process.kill()
-        self.process.join(_KILL_WAIT_S)
+
+    def reap(self) -> None:
+        """Waits (at most `_KILL_WAIT_S` seconds) for a stopped worker to be gone."""
+        if self.process.pid is not None:
+            self.process.join(_KILL_WAIT_S)
+
+    def kill(self) -> None:
+        """`stop`, then `reap`."""
+        self.stop()
+        self.reap()
+
+
+# How often `stop_workers` retries a step that an exception (a signal) cut short.
+_STOP_TRIES = 3
+
+
+def stop_workers(workers: Sequence[_Worker]) -> None:
+    """Kills every worker, then waits for each, whatever interrupts it on the way.
+
+    An exception raised meanwhile (a KeyboardInterrupt from another Ctrl-C)
+    does not cut the cleanup short: the step is tried again and the first
+    such exception is raised once every worker has been killed and reaped.
+    No worker is left running, so the interpreter's exit-time join of its
+    non-daemonic children cannot hang.
+    """
+    pending: BaseException | None = None
+    for step in (_Worker.stop, _Worker.reap):
+        for worker in workers:
+            for _ in range(_STOP_TRIES):
+                try:
+                    step(worker)
+                    break
+                except BaseException as error:  # noqa: BLE001 (re-raised below)
+                    pending = pending or error
+    if pending is not None:
+        raise pending
 
 
 class WorkerPool:
@@ -134,6 +213,7 @@ class WorkerPool:
     def map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
         context = multiprocessing.get_context("spawn")
         slots: list[_Worker | None] = [None] * self.workers
+        started: list[_Worker] = []  # every live worker, for the cleanup
         exhausted = False
         try:
             while True:
@@ -152,10 +232,12 @@ class WorkerPool:
                         training_dir,
                     )
                     if worker is not None and not worker.process.is_alive():
-                        worker.kill()  # died while idle
+                        self._retire(worker, slots, started)  # died while idle
                         worker = None
                     if worker is None:
-                        worker = slots[i] = _Worker(context, self.pipeline, self.environments[i])
+                        worker = slots[i] = _Worker(
+                            context, self.pipeline, self.environments[i], started
+                        )
                     worker.busy = _Busy(job, time.monotonic(), utc_now())
                     worker.conn.send(message)
                 busy = [w for w in slots if w is not None and w.busy is not None]
@@ -169,13 +251,17 @@ class WorkerPool:
                     outcome, reusable = checked
                     worker.busy = None
                     if self.isolate or not reusable:
-                        worker.kill()
-                        slots[slots.index(worker)] = None
+                        self._retire(worker, slots, started)
                     yield outcome
         finally:
-            for worker in slots:
-                if worker is not None:
-                    worker.kill()
+            stop_workers(started)
+
+    @staticmethod
+    def _retire(worker: _Worker, slots: list[_Worker | None], started: list[_Worker]) -> None:
+        """Kills a worker that is done with (dead, isolated or timed out) and frees its slot."""
+        worker.kill()
+        slots[slots.index(worker)] = None
+        started.remove(worker)
 
     @staticmethod
     def _waitables(busy: list[_Worker]) -> list[Any]:

@@ -5,17 +5,29 @@ A run's status moves pending -> running -> done | failed. A run left
 rebooted) is taken over and resumes from the checkpoints in its folder; a
 run held by a live process (another `disbench run` on the same database) is
 left to it, and so is a run whose folder another process has locked
-(`benchmark.runner.locks`). A run whose process died `max_attempts` times
-(a pipeline that crashes its process) is recorded failed instead of being
-taken over again. Failed runs are kept as failed unless `retry_failed` is set.
+(`benchmark.runner.locks`). A run held on another host is left to its owner
+while the owner's heartbeat is fresh (`benchmark.runner.lease`), and taken
+over once it is older than the lease.
+
+Attempts count pipeline crashes, not runner deaths. A run in a worker
+process is never charged for its runner's death (the runner sees a worker's
+crash and records it). A run in the runner's own process is charged one
+attempt at its claim, since a crash of the run ends the runner too and the
+two cannot be told apart; when such a run is taken over, it runs in a
+worker process of its own (`Job.isolated`), where a crash is seen and
+recorded with its exit code and the runner's death costs nothing. A run
+left `running` by dead processes `max_attempts` times is recorded failed
+instead of being taken over again. Failed runs are kept as failed unless
+`retry_failed` is set.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tqdm import tqdm
@@ -30,18 +42,21 @@ from benchmark.runner.environment import (
     package_versions,
 )
 from benchmark.runner.executors import Executor, Job
+from benchmark.runner.lease import LEASE_S, Heartbeat, heartbeat_age_s, lease_expired
 from benchmark.runner.locks import folder_holder
 from benchmark.runner.status import StatusLines
 from benchmark.runner.step_caps import apply_lower_caps, find_lower_caps
 from benchmark.runner.trainings import fill_training_ids, plan_trainings
 from benchmark.runner.worker import BUSY
 from benchmark.store import DatabaseError, ResultStore, RunOutcome, RunRecord
+from benchmark.terminal import printable
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "EXIT_HELD",
     "RunSummary",
     "crash_reason",
+    "held_elsewhere_lines",
     "live_local_holders",
     "plan_runs",
     "run_task",
@@ -73,6 +88,7 @@ class RunSummary:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (run_id, what, error)
     ran: int = 0
     held_elsewhere: int = 0
+    held_lines: list[str] = field(default_factory=list)  # who holds them (`held_elsewhere_lines`)
     elapsed_s: float = 0.0
     to_train: int = 0  # runs of this call that train (or resume) their model
     to_rescore: int = 0  # runs of this call that only evaluate a finished training
@@ -94,6 +110,15 @@ def live_local_holders(records: list[RunRecord], me: str) -> dict[str, list[str]
     return holders
 
 
+def _owner_gone(record: RunRecord, heartbeat_ages: Mapping[str, float | None]) -> bool:
+    """Whether the process holding a running run is gone: dead on this host, or on another
+    host with a heartbeat older than the lease (`benchmark.runner.lease`)."""
+    alive = owner_alive(record.owner)
+    if alive is None:  # another host: only its heartbeat tells
+        return lease_expired(heartbeat_ages.get(record.run_id))
+    return not alive
+
+
 def plan_runs(
     records: list[RunRecord],
     *,
@@ -101,13 +126,16 @@ def plan_runs(
     me: str,
     take_over: bool = False,
     in_flight: set[str] = frozenset(),
+    heartbeat_ages: Mapping[str, float | None] | None = None,
 ) -> tuple[list[RunRecord], int]:
     """`(runs to execute now, number held by other live processes)` from the task's rows.
 
     A `running` run is taken over when its owner is this process (and not in
-    flight), when its owner's process is gone, or with `take_over` (for
-    owners on other machines, whose liveness cannot be checked from here).
+    flight), when its owner's process is gone, when its owner is on another
+    host and its heartbeat (`heartbeat_ages`: `{run_id: seconds}`, None or
+    missing: none written) is older than `LEASE_S`, or with `take_over`.
     """
+    ages = heartbeat_ages or {}
     todo: list[RunRecord] = []
     held = 0
     for record in records:
@@ -115,11 +143,50 @@ def plan_runs(
             todo.append(record)
         elif record.status == "running":
             ours_but_idle = record.owner == me and record.run_id not in in_flight
-            if take_over or ours_but_idle or owner_alive(record.owner) is False:
+            if take_over or ours_but_idle or _owner_gone(record, ages):
                 todo.append(record)
             else:
                 held += 1
     return todo, held
+
+
+def held_elsewhere_lines(
+    records: list[RunRecord], heartbeat_ages: Mapping[str, float | None], me: str
+) -> list[str]:
+    """One line per other-host owner of running runs: how many, and its heartbeat's age.
+
+    `3 runs held by gpu-2:4711:99 on another host: last heartbeat 2m05s ago (judged
+    dead after 10m00s without one; --take-over runs them here now)`.
+    """
+    by_owner: dict[str, list[str]] = {}
+    for record in records:
+        elsewhere = record.owner != me and owner_alive(record.owner) is None
+        if record.status == "running" and elsewhere and not _owner_gone(record, heartbeat_ages):
+            by_owner.setdefault(record.owner or "", []).append(record.run_id)
+    lines = []
+    for owner, run_ids in by_owner.items():
+        ages = [heartbeat_ages.get(run_id) for run_id in run_ids]
+        known = [age for age in ages if age is not None]
+        if known:
+            beat = f"last heartbeat {_format_duration(min(known))} ago"
+        else:
+            beat = "no heartbeat recorded (a disbench from before heartbeats)"
+        lines.append(
+            f"{len(run_ids)} runs held by {printable(owner)} on another host: {beat} (judged dead after "
+            f"{_format_duration(LEASE_S)} without one; --take-over runs them here now)"
+        )
+    return lines
+
+
+def _heartbeat_ages(store: ResultStore, records: list[RunRecord]) -> dict[str, float | None]:
+    """`{run_id: seconds since its heartbeat, or None}` of the running runs in `records`."""
+    running = [r.run_id for r in records if r.status == "running"]
+    if not running:
+        return {}
+    now = datetime.now(UTC)
+    return {
+        run_id: heartbeat_age_s(beat, now) for run_id, beat in store.heartbeats(running).items()
+    }
 
 
 def _format_duration(seconds: float) -> str:
@@ -184,7 +251,10 @@ def run_task(
             flush=True,
         )
         records = store.runs(task.name)  # the copied runs are done now
-    todo, held = plan_runs(records, retry_failed=retry_failed, me=me, take_over=take_over)
+    ages = _heartbeat_ages(store, records)
+    todo, held = plan_runs(
+        records, retry_failed=retry_failed, me=me, take_over=take_over, heartbeat_ages=ages
+    )
     for record in [r for r in todo if r.status == "running" and r.attempts >= max_attempts]:
         todo.remove(record)
         if store.give_up(record.run_id, record.owner, crash_reason(record.attempts)):
@@ -198,6 +268,7 @@ def run_task(
         task=task.name,
         total=len(records),
         held_elsewhere=held,
+        held_lines=[] if take_over else held_elsewhere_lines(records, ages, me),
         to_train=trainings.to_train,
         to_rescore=trainings.to_rescore,
     )
@@ -209,26 +280,43 @@ def run_task(
     print(f"{task.name}: {len(records)} runs ({counts}); results in {store.path}", flush=True)
 
     in_flight: set[str] = set()
+    charged: set[str] = set()  # runs in flight whose claim counted an attempt
 
     def jobs() -> Iterator[Job]:
         for record in todo:
             if folder_holder(runs_dir / record.run_id) is not None:
                 summary.held_elsewhere += 1  # another process writes its folder
                 continue
+            isolated = _isolate(record, executor)
+            counts = executor.runs_in_this_process and not isolated
+            # In flight before the claim: an interrupt right after it still releases the run.
+            in_flight.add(record.run_id)
+            if counts:
+                charged.add(record.run_id)
             claimed = store.claim(
                 record.run_id,
                 me,
                 expected_status=record.status,
                 expected_owner=record.owner if record.status == "running" else None,
-                count_attempt=executor.runs_in_this_process,
+                count_attempt=counts,
             )
-            if claimed:
-                in_flight.add(record.run_id)
-                yield Job(
-                    specs[record.run_id],
-                    runs_dir / record.run_id,
-                    trainings.training_dirs[record.run_id],
-                )
+            if not claimed:
+                in_flight.discard(record.run_id)
+                charged.discard(record.run_id)
+                continue
+            yield Job(
+                specs[record.run_id],
+                runs_dir / record.run_id,
+                trainings.training_dirs[record.run_id],
+                isolated=isolated,
+            )
+
+    def release(run_ids: set[str], reason: str) -> None:
+        """Puts runs back to pending, taking back only the attempts their claims charged."""
+        store.release(run_ids & charged, me, reason)
+        store.release(run_ids - charged, me, reason, uncount=False)
+        in_flight.difference_update(run_ids)
+        charged.difference_update(run_ids)
 
     bar = tqdm(
         total=len(records),
@@ -249,12 +337,12 @@ def run_task(
         if status_every_s
         else contextlib.nullcontext()
     )
+    heartbeat = Heartbeat(store.path, me, lambda: set(in_flight))
     try:
-        with status:
+        with status, heartbeat:
             for outcome in outcomes:
                 if outcome.status == BUSY:  # its folder was taken between the check and the start
-                    store.release([outcome.run_id], me, outcome.error or "run folder busy")
-                    in_flight.discard(outcome.run_id)
+                    release({outcome.run_id}, outcome.error or "run folder busy")
                     summary.held_elsewhere += 1
                     bar.write(f"busy    {outcome.run_id}  {outcome.error}")
                     continue
@@ -262,6 +350,7 @@ def run_task(
                 if store.record_outcome(outcome, owner=me):
                     summary.ran += 1
                 in_flight.discard(outcome.run_id)
+                charged.discard(outcome.run_id)
                 bar.update(1)
                 finished_here += 1
                 progress_note = _progress_note(
@@ -281,7 +370,7 @@ def run_task(
         quiet = contextlib.suppress(DatabaseError) if stopped else contextlib.nullcontext()
         with quiet:
             if in_flight:
-                store.release(in_flight, me, "interrupted; resumes on the next `disbench run`")
+                release(set(in_flight), "interrupted; resumes on the next `disbench run`")
         with quiet:
             final = store.runs(task.name)
             summary.done = sum(r.status == "done" for r in final)
@@ -296,6 +385,17 @@ def run_task(
                 code = 130
             store.finish_invocation(invocation, code)
     return summary
+
+
+def _isolate(record: RunRecord, executor: Executor) -> bool:
+    """Whether a run the executor would run in this process goes to a worker process instead.
+
+    So it goes when an attempt was charged to it (and it is not a failed run
+    tried again): a runner died during it, by a crash of the run or a kill
+    of the runner. In a worker the two are told apart: a crash fails the run
+    with its exit code, a kill of this runner costs it nothing.
+    """
+    return executor.runs_in_this_process and record.status != "failed" and record.attempts > 0
 
 
 def _describe(spec: RunSpec | None, record: RunRecord) -> str:
@@ -323,6 +423,9 @@ def _report(
         main = task.leaderboard.main_metric
         value = outcome.scores.get(main)
         score = f"  {main}={value:.3f}" if isinstance(value, float) else ""
-        bar.write(f"done    {spec.run_id}  {spec.describe()}{score}  ({took}){tail}")
+        bar.write(f"done    {spec.run_id}  {printable(spec.describe())}{score}  ({took}){tail}")
     else:
-        bar.write(f"FAILED  {spec.run_id}  {spec.describe()}  ({took}){tail}: {outcome.error}")
+        bar.write(
+            f"FAILED  {spec.run_id}  {printable(spec.describe())}  ({took}){tail}: "
+            f"{printable(outcome.error)}"
+        )

@@ -41,12 +41,16 @@ class Job:
     """One run to execute in its own working folder.
 
     `training_dir` is the checkpoint folder it shares with every run of its
-    training id (None: the pipeline's default inside `workdir`).
+    training id (None: the pipeline's default inside `workdir`). `isolated`
+    asks an executor that runs jobs in its own process to run this one in a
+    child process (the runner died during its last attempt; see
+    `benchmark.runner.suite`).
     """
 
     spec: RunSpec
     workdir: Path
     training_dir: Path | None = None
+    isolated: bool = False
 
 
 class Executor(abc.ABC):

@@ -15,7 +15,7 @@ from benchmark.runner.executors import (
     Job,
     register_executor,
 )
-from benchmark.runner.pool import WorkerPool
+from benchmark.runner.pool import WorkerPool, execute_in_child
 from benchmark.runner.worker import Pipeline, execute_one
 from benchmark.store import RunOutcome
 
@@ -27,7 +27,8 @@ class LocalExecutor(Executor):
     """Runs in this process, or in `workers` worker processes (`benchmark.runner.pool`).
 
     One worker without `isolate` or `run_timeout` runs in this process (with
-    its progress bar); otherwise runs go to worker processes that die with
+    its progress bar), except a job marked `isolated`, which gets a child
+    process of its own; otherwise runs go to worker processes that die with
     this one. `run_timeout` (seconds) fails a run that takes longer;
     `isolate` gives each run a fresh process, so a crash costs that run only;
     `max_artifact_bytes` caps each artefact file. Worker processes are spread
@@ -87,19 +88,32 @@ class LocalExecutor(Executor):
     def shows_run_progress(self) -> bool:
         return self.in_process and self.progress and sys.stderr.isatty()
 
+    def _in_process(self, job: Job) -> RunOutcome:
+        """One job in this process, or, when `job.isolated`, in a child process of its own."""
+        if job.isolated:
+            return execute_in_child(
+                job.spec.to_dict(),
+                job.workdir,
+                self.pipeline,
+                None,
+                self.max_artifact_bytes,
+                training_dir=job.training_dir,
+            )
+        return execute_one(
+            job.spec.to_dict(),
+            job.workdir,
+            self.pipeline,
+            self.shows_run_progress,
+            self.max_artifact_bytes,
+            training_dir=job.training_dir,
+        )
+
     def map(self, jobs: Iterator[Job]) -> Iterator[RunOutcome]:
         if self.in_process:
             if self.gpu_memory_mb is not None:  # read when this process imports TensorFlow
                 os.environ[GPU_MEMORY_VARIABLE] = str(self.gpu_memory_mb)
             for job in jobs:
-                yield execute_one(
-                    job.spec.to_dict(),
-                    job.workdir,
-                    self.pipeline,
-                    self.shows_run_progress,
-                    self.max_artifact_bytes,
-                    training_dir=job.training_dir,
-                )
+                yield self._in_process(job)
             return
         pool = WorkerPool(
             self.pipeline,
