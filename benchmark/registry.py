@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from benchmark.errors import UserInputError
+from benchmark.plugins import load_plugins
 
 __all__ = ["DiscoveredRegistry", "Registry", "check_kwargs", "suggest"]
 
@@ -123,6 +124,7 @@ class DiscoveredRegistry(Registry[T]):
             for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
                 if not info.name.startswith("_"):
                     importlib.import_module(f"{name}.{info.name}")
+        load_plugins()  # extensions from outside the package (benchmark.plugins)
 
     def get(self, name: str) -> T:
         self.discover()

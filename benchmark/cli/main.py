@@ -14,6 +14,8 @@ from types import ModuleType
 import benchmark
 import benchmark.cli
 from benchmark.errors import ConfigWarning, UserInputError
+from benchmark.plugins import add_plugins
+from benchmark.terminal import printable
 
 __all__ = ["build_parser", "main"]
 
@@ -36,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Disentanglement benchmark: diagonal vs correlated VAE posteriors.",
     )
     parser.add_argument("--version", action="version", version=f"disbench {benchmark.__version__}")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="PATH_OR_MODULE",
+        help="load extensions (model entries, metrics, data sets, ...) from this .py file or "
+        "module first; repeatable; worker processes load it too (benchmark.plugins)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _command_modules():
         sub = subparsers.add_parser(module.COMMAND, help=module.HELP, description=module.HELP)
@@ -70,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
         if issubclass(category, ConfigWarning):
-            print(f"disbench {args.command}: warning: {message}", file=sys.stderr)
+            print(f"disbench {args.command}: warning: {printable(message)}", file=sys.stderr)
         else:
             default_show(message, category, filename, lineno, file, line)
 
@@ -79,11 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = show
         warnings.simplefilter("always", ConfigWarning)
         try:
+            add_plugins(args.plugin)
             status = int(args._run(args) or 0)
             sys.stdout.flush()  # a reader gone before the last flush is a broken pipe here
             return status
         except UserInputError as error:
-            print(f"disbench {args.command}: error: {error}", file=sys.stderr)
+            print(f"disbench {args.command}: error: {printable(error)}", file=sys.stderr)
             return 2
         except BrokenPipeError:
             return _quiet_broken_pipe()
