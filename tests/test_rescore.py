@@ -27,13 +27,6 @@ from benchmark.training.lock import training_lock
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
-@pytest.fixture
-def log(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "events.log"
-    monkeypatch.setenv(fake_pipeline.LOG_VARIABLE, str(path))
-    return path
-
-
 def with_settings(task, **settings):
     """The task with other evaluation settings (same trainings)."""
     evaluation = dataclasses.replace(task.evaluation, settings=settings)

@@ -29,13 +29,6 @@ REPO = TESTS.parent
 tiny_task = functools.partial(fake_pipeline.tiny_task, posteriors=("diagonal", "iaf"))
 
 
-@pytest.fixture
-def log(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "events.log"
-    monkeypatch.setenv(fake_pipeline.LOG_VARIABLE, str(path))
-    return path
-
-
 def run(tmp_path: Path, pipeline, task=None, **options):
     task = task or tiny_task()
     with ResultStore(tmp_path / "r.sqlite") as store:

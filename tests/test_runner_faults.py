@@ -38,14 +38,6 @@ tiny_task = functools.partial(fake_pipeline.tiny_task, seeds=(0,))  # beta 1 and
 GUARDED_DRIVER = DRIVER
 
 
-@pytest.fixture
-def log(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "events.log"
-    monkeypatch.setenv(fake_pipeline.LOG_VARIABLE, str(path))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(REPO)]))
-    return path
-
-
 def run(tmp_path: Path, pipeline, task=None, **options):
     task = task or tiny_task()
     executor = LocalExecutor(

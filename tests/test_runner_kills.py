@@ -45,15 +45,6 @@ evaluation: {metrics: [mig]}
 KILL_RUNS = 12
 
 
-@pytest.fixture
-def log(tmp_path, monkeypatch) -> Path:
-    """The fake pipelines' event log; workers find `fake_pipeline` on PYTHONPATH."""
-    path = tmp_path / "events.log"
-    monkeypatch.setenv(fake_pipeline.LOG_VARIABLE, str(path))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(TESTS.parent)]))
-    return path
-
-
 @dataclass
 class KillCounts:
     """What the rounds did: kills sent to a live runner (and how many of them landed while a

@@ -28,15 +28,6 @@ TESTS = Path(__file__).resolve().parent
 END_WITHIN_S = 10.0
 
 
-@pytest.fixture
-def log(tmp_path, monkeypatch) -> Path:
-    """The fake pipelines' event log; workers find `fake_pipeline` on PYTHONPATH."""
-    path = tmp_path / "events.log"
-    monkeypatch.setenv(fake_pipeline.LOG_VARIABLE, str(path))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(TESTS.parent)]))
-    return path
-
-
 def _kill_left_over(process: subprocess.Popen, workers: set[int]) -> None:
     """SIGKILLs what a failed test left: the runner this test started and its workers."""
     for pid in _alive(workers):

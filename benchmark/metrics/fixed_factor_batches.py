@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fixed_factor_batches"]
+from benchmark.metrics import settings
+
+__all__ = ["DRAW_RANDOM_STATE", "fixed_factor_batches"]
+
+# The seed of the metric's own batch draws (a numpy RandomState), a setting of each metric
+# that draws from the given points.
+DRAW_RANDOM_STATE = settings.Setting("draw_random_state", 0, settings.integer(0, 2**32 - 1))
 
 
 def fixed_factor_batches(

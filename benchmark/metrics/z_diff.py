@@ -16,7 +16,7 @@ import numpy as np
 
 from benchmark.metrics import settings
 from benchmark.metrics.beta_vae import beta_vae_features, beta_vae_from_features
-from benchmark.metrics.fixed_factor_batches import fixed_factor_batches
+from benchmark.metrics.fixed_factor_batches import DRAW_RANDOM_STATE, fixed_factor_batches
 from benchmark.metrics.spec import HIGHER, Key, MetricSpec, register_metric
 
 __all__ = ["METRIC", "z_diff"]
@@ -24,7 +24,6 @@ __all__ = ["METRIC", "z_diff"]
 NUM_FEATURES_TRAIN = settings.Setting("num_features_train", 800, settings.integer(2, 1_000_000))
 NUM_FEATURES_EVAL = settings.Setting("num_features_eval", 400, settings.integer(1, 1_000_000))
 PAIRS_PER_FEATURE = settings.Setting("pairs_per_feature", 64, settings.integer(1, 65_536))
-DRAW_RANDOM_STATE = settings.Setting("draw_random_state", 0, settings.integer(0, 2**32 - 1))
 
 
 def _features(

@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmark.metrics import settings
 from benchmark.metrics.factor_vae import active_dims, factor_vae_from_votes, factor_vae_votes
-from benchmark.metrics.fixed_factor_batches import fixed_factor_batches
+from benchmark.metrics.fixed_factor_batches import DRAW_RANDOM_STATE, fixed_factor_batches
 from benchmark.metrics.spec import HIGHER, Key, MetricSpec, register_metric
 
 __all__ = ["METRIC", "z_min_var"]
@@ -26,7 +26,6 @@ __all__ = ["METRIC", "z_min_var"]
 NUM_VOTES_TRAIN = settings.Setting("num_votes_train", 800, settings.integer(1, 1_000_000))
 NUM_VOTES_EVAL = settings.Setting("num_votes_eval", 800, settings.integer(1, 1_000_000))
 VOTE_BATCH_SIZE = settings.Setting("vote_batch_size", 64, settings.integer(2, 65_536))
-DRAW_RANDOM_STATE = settings.Setting("draw_random_state", 0, settings.integer(0, 2**32 - 1))
 
 
 def z_min_var(
