@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import fake_pipeline
 import pytest
 from test_runner import TASK_YAML
-from test_runner_faults import log, run, tiny_task  # noqa: F401 (log: a fixture)
+from test_runner_faults import run, tiny_task
 
 from benchmark.config import expand_task
 from benchmark.runner import lease

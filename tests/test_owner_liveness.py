@@ -12,7 +12,7 @@ from pathlib import Path
 
 import fake_pipeline
 import pytest
-from test_runner_faults import log, run, tiny_task  # noqa: F401 (log: a fixture)
+from test_runner_faults import run, tiny_task
 
 from benchmark.cli.run import _wait_for_local_holders
 from benchmark.config import expand_task

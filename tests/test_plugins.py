@@ -31,7 +31,7 @@ def clean(monkeypatch):
     """Plugin state, registrations and the catalog's cached name lists are process-wide:
     start each test from fresh lists (the CLI loads plugins before any list is read) and
     undo the test's registrations after it."""
-    monkeypatch.delenv(plugins.ENVIRONMENT, raising=False)
+    monkeypatch.setenv(plugins.ENVIRONMENT, "")  # restored (unset) after the test
     before = set(plugins._loaded)
     caches = [
         getattr(catalog, n) for n in dir(catalog) if hasattr(getattr(catalog, n), "cache_clear")
@@ -39,6 +39,7 @@ def clean(monkeypatch):
     for cached in caches:
         cached.cache_clear()
     yield
+    os.environ[plugins.ENVIRONMENT] = ""  # later tests must not load this test's plugins
     for cached in caches:
         cached.cache_clear()
     plugins._loaded.clear()
