@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmark.evaluation.part import GAPS, RECONSTRUCTION
 from benchmark.metrics.spec import CORRELATION, DOWNSTREAM, INTERPRETABILITY
 
 __all__ = [
@@ -47,9 +48,7 @@ REPRESENTATION_PREFIXES = {
     "ica/": " (FastICA of the mean codes)",
 }
 
-RECONSTRUCTION = "Reconstruction"
 TRAINING = "Training and convergence"
-GAPS = "Inference gaps and rate decomposition"
 SELECTION = "Unsupervised model selection (UDR)"
 OTHER = "Other scores"
 GROUPS = (
@@ -99,122 +98,38 @@ class Column:
         return {1: "↑", -1: "↓"}.get(self.direction, "")
 
 
-def _metrics_here(group: str) -> Column:
-    """Where the registered metrics' columns of `group` go among the columns listed here."""
-    return Column("", "", group, 0, "")
+@dataclass(frozen=True)
+class _Slot:
+    """A place in the column order filled from declarations: the registered metrics' columns
+    of `group` (`source` "metrics"), or the evaluation parts' (`source` "parts"). A parts slot
+    with `after` takes the columns of parts that run after part `after`; the others go to the
+    group's earlier parts slot."""
+
+    source: str
+    group: str
+    after: str = ""
 
 
-_OWN_COLUMNS: tuple[Column, ...] = (
-    # Interpretability: the metrics' columns (disentanglement_lib's metrics, Locatello et al. 2019).
+def _metrics_here(group: str) -> _Slot:
+    return _Slot("metrics", group)
+
+
+def _parts_here(group: str, after: str = "") -> _Slot:
+    return _Slot("parts", group, after)
+
+
+_OWN_COLUMNS: tuple[Column | _Slot, ...] = (
+    # Interpretability: the metrics' columns (disentanglement_lib's metrics, Locatello et al.
+    # 2019), then the parts' (the posterior MIG).
     _metrics_here(INTERPRETABILITY),
-    # MIG from the posterior's own marginals (benchmark.evaluation.posterior_codes).
-    Column("posterior_mig", "MIG (posterior)", INTERPRETABILITY, 1, "latent_scores", margin=0.05),
-    # The same under Chen et al.'s protocol (dSprites: shape left out).
-    Column(
-        "posterior_mig_chen",
-        "MIG (Chen et al.: posterior, shape left out)",
-        INTERPRETABILITY,
-        1,
-        "latent_scores",
-        margin=0.05,
-    ),
-    # Latent correlation and information: the latent scores
-    # (benchmark.evaluation.latent_scores), then the unsupervised metric.
-    Column(
-        "posterior_mean_abs_correlation",
-        "mean abs corr q(z|x)",
-        CORRELATION,
-        -1,
-        "latent_scores",
-        headline=True,
-        margin=0.05,
-    ),
-    Column(
-        "posterior_mean_abs_correlation_noise_floor",
-        "mean abs corr noise floor",
-        CORRELATION,
-        0,
-        "latent_scores",
-    ),
-    # The same over pairs of active latents only (Var_x E[z|x] > 0.01).
-    Column(
-        "posterior_mean_abs_correlation_active",
-        "mean abs corr q(z|x), active latents",
-        CORRELATION,
-        -1,
-        "latent_scores",
-        margin=0.05,
-    ),
-    Column(
-        "posterior_mean_abs_correlation_active_noise_floor",
-        "mean abs corr, active latents, noise floor",
-        CORRELATION,
-        0,
-        "latent_scores",
-    ),
-    Column(
-        "posterior_gaussian_total_correlation_nats",
-        "TC q(z|x) (nats)",
-        CORRELATION,
-        -1,
-        "latent_scores",
-    ),
-    Column(
-        "posterior_gaussian_total_correlation_nats_noise_floor",
-        "TC q(z|x) noise floor",
-        CORRELATION,
-        0,
-        "latent_scores",
-    ),
-    # The M-code minibatch estimate of TC q(z) is biased low (it can come out
-    # negative); the headline is the mixture estimate of the KL decomposition below.
-    Column(
-        "aggregate_total_correlation_nats",
-        "TC q(z), M codes, biased low (nats)",
-        CORRELATION,
-        0,  # biased (negative values occur): never bolded
-        "latent_scores",
-    ),
-    Column(
-        "aggregate_gaussian_total_correlation",
-        "Gaussian TC (nats)",
-        CORRELATION,
-        -1,
-        "latent_scores",
-        duplicate_of="gaussian_total_correlation",
-    ),
-    Column(
-        "aggregate_gaussian_wasserstein_correlation_norm",
-        "Wasserstein corr.",
-        CORRELATION,
-        -1,
-        "latent_scores",
-        duplicate_of="gaussian_wasserstein_correlation_norm",
-    ),
-    Column("rate_nats", "rate (nats)", CORRELATION, 0, "latent_scores"),
-    Column("active_units", "active units", CORRELATION, 0, "latent_scores", margin=0.5),
-    Column("active_units_noise_floor", "active units noise floor", CORRELATION, 0, "latent_scores"),
-    Column("active_directions", "active directions", CORRELATION, 0, "latent_scores"),
-    Column(
-        "active_directions_noise_floor",
-        "active directions noise floor",
-        CORRELATION,
-        0,
-        "latent_scores",
-    ),
-    _metrics_here(CORRELATION),  # the unsupervised metric
+    _parts_here(INTERPRETABILITY),
+    # Latent correlation and information: the latent scores, the unsupervised metric, then
+    # the rotation controls' count.
+    _parts_here(CORRELATION),
+    _metrics_here(CORRELATION),
+    _parts_here(CORRELATION, after="latent_scores"),
     # Reconstruction and likelihood bounds (latent scores).
-    Column(
-        "reconstruction_nll_nats",
-        "reconstruction NLL (nats)",
-        RECONSTRUCTION,
-        -1,
-        "latent_scores",
-        headline=True,
-    ),
-    Column("elbo_nats", "ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
-    Column("heldout_elbo_nats", "held-out ELBO (nats)", RECONSTRUCTION, 1, "latent_scores"),
-    Column("iw_log_likelihood_nats", "IW log p(x) (nats)", RECONSTRUCTION, 1, "latent_scores"),
+    _parts_here(RECONSTRUCTION),
     # Downstream task (disentanglement_lib): mean test accuracy over factors at n labels.
     _metrics_here(DOWNSTREAM),
     # UDR across runs, computed when the leaderboard is written (benchmark.leaderboard.udr).
@@ -222,82 +137,8 @@ _OWN_COLUMNS: tuple[Column, ...] = (
     Column("udr_spearman", "UDR Spearman (seeds)", SELECTION, 1, "udr"),
     Column("udr_lasso_all", "UDR Lasso (all runs)", SELECTION, 1, "udr"),
     Column("udr_spearman_all", "UDR Spearman (all runs)", SELECTION, 1, "udr"),
-    # Inference gaps (Cremer et al. 2018) and the KL decomposition (Chen et al. 2018):
-    # benchmark.evaluation.inference_gaps and .kl_decomposition.
-    Column("gap_log_px_nats", "log p(x), IW with q* (nats)", GAPS, 1, "latent_scores"),
-    Column("gap_log_px_se_nats", "log p(x) s.e. (nats)", GAPS, 0, "latent_scores"),
-    Column("gap_elbo_q_nats", "ELBO q (nats)", GAPS, 1, "latent_scores"),
-    Column("gap_elbo_qstar_nats", "ELBO q* (nats)", GAPS, 1, "latent_scores"),
-    Column(
-        "approximation_gap_nats",
-        "approximation gap (nats)",
-        GAPS,
-        -1,
-        "latent_scores",
-        True,
-        "",
-        1.0,
-    ),
-    Column("approximation_gap_se_nats", "approximation gap s.e.", GAPS, 0, "latent_scores"),
-    Column("amortisation_gap_nats", "amortisation gap (nats)", GAPS, -1, "latent_scores"),
-    Column("amortisation_gap_se_nats", "amortisation gap s.e.", GAPS, 0, "latent_scores"),
-    Column("approximation_gap_check_failed", "gap check failed", GAPS, -1, "latent_scores"),
-    Column("gap_qstar_steps_mean", "q* Adam steps (mean)", GAPS, 0, "latent_scores"),
-    Column("gap_qstar_steps_max", "q* Adam steps (max)", GAPS, 0, "latent_scores"),
-    Column("gap_qstar_at_cap_share", "q* at its step cap (share)", GAPS, 0, "latent_scores"),
-    Column("gap_images", "gap images", GAPS, 0, "latent_scores"),
-    Column("decomposition_rate_nats", "rate over population (nats)", GAPS, 0, "latent_scores"),
-    Column("decomposition_mutual_information_nats", "I(x; z) (nats)", GAPS, 0, "latent_scores"),
-    Column(
-        "decomposition_total_correlation_nats",
-        "TC q(z), mixture (nats)",
-        GAPS,
-        -1,
-        "latent_scores",
-        headline=True,
-    ),
-    Column(
-        "decomposition_dimension_wise_kl_nats", "dim.-wise KL (nats)", GAPS, -1, "latent_scores"
-    ),
-    Column("decomposition_sum_nats", "I + TC + dim.-wise KL (nats)", GAPS, 0, "latent_scores"),
-    Column("decomposition_mutual_information_se_nats", "I(x; z) s.e.", GAPS, 0, "latent_scores"),
-    Column("decomposition_total_correlation_se_nats", "TC q(z) s.e.", GAPS, 0, "latent_scores"),
-    Column(
-        "decomposition_dimension_wise_kl_se_nats", "dim.-wise KL s.e.", GAPS, 0, "latent_scores"
-    ),
-    Column("decomposition_sum_se_nats", "decomposition sum s.e.", GAPS, 0, "latent_scores"),
-    Column("decomposition_log_population", "log N (nats)", GAPS, 0, "latent_scores"),
-    Column("decomposition_population", "population N", GAPS, 0, "latent_scores"),
-    Column("decomposition_outer_draws", "outer draws", GAPS, 0, "latent_scores"),
-    Column("decomposition_full_grid", "full grid (1) or subset (0)", GAPS, 0, "latent_scores"),
-    Column("decomposition_trend_population", "trend: population M", GAPS, 0, "latent_scores"),
-    Column(
-        "decomposition_trend_mutual_information_nats",
-        "trend: I(x; z)",
-        GAPS,
-        0,
-        "latent_scores",
-    ),  # fmt: skip
-    Column(
-        "decomposition_trend_total_correlation_nats",
-        "trend: TC q(z)",
-        GAPS,
-        0,
-        "latent_scores",
-    ),  # fmt: skip
-    Column(
-        "decomposition_trend_dimension_wise_kl_nats",
-        "trend: dim.-wise KL",
-        GAPS,
-        0,
-        "latent_scores",
-    ),  # fmt: skip
-    # Rotation-invariant control (benchmark.evaluation.rotations), a whole key:
-    # eigenvalues of Cov_x(E[z|x]) above 0.01 on the codes PCA is fitted on (a
-    # different sample from "active directions", so it has its own label).
-    Column(
-        "pca/active_directions", "active directions, PCA fit codes", CORRELATION, 0, "latent_scores"
-    ),
+    # Inference gaps (Cremer et al. 2018) and the KL decomposition (Chen et al. 2018).
+    _parts_here(GAPS),
     # Training: the held-out ELBO curve's end and the convergence check
     # (benchmark.training.convergence); "converged" averages to the share of seeds.
     Column("train/heldout_elbo", "final held-out ELBO (nats)", TRAINING, 1, "", margin=1.0),
@@ -331,13 +172,51 @@ def _metric_columns(group: str) -> list[Column]:
     ]
 
 
-def _place(own: tuple[Column, ...]) -> tuple[Column, ...]:
-    """All columns: those listed here, with each group's metric columns at its marker (or, for
-    a group without one, at the end)."""
+def _part_columns(slot: _Slot, slots: tuple[_Slot, ...]) -> list[Column]:
+    """The labelled keys of the evaluation parts of `slot.group` that belong in `slot`."""
+    from benchmark.evaluation.part import PARTS, ordered_parts
+
+    def order(name: str) -> float:
+        return PARTS.get(name).order if name else float("-inf")
+
+    group_slots = [s for s in slots if s.source == "parts" and s.group == slot.group]
+    columns: list[Column] = []
+    for part in ordered_parts():
+        home = max(
+            (s for s in group_slots if order(s.after) < part.order), key=lambda s: order(s.after)
+        )
+        if home != slot:
+            continue
+        columns += [
+            Column(
+                k.name,
+                k.label,
+                k.group,
+                k.direction,
+                part.name,
+                k.headline,
+                k.duplicate_of,
+                k.margin,
+            )
+            for k in part.keys
+            if k.label and k.group == slot.group
+        ]
+    return columns
+
+
+def _place(own: tuple[Column | _Slot, ...]) -> tuple[Column, ...]:
+    """All columns: those listed here, with the metrics' and the parts' columns at their slots
+    (a metric group without a slot goes at the end)."""
+    slots = tuple(c for c in own if isinstance(c, _Slot))
     ordered: list[Column] = []
-    for column in own:
-        ordered += _metric_columns(column.group) if not column.key else [column]
-    marked = {c.group for c in own if not c.key}
+    for item in own:
+        if isinstance(item, Column):
+            ordered.append(item)
+        elif item.source == "metrics":
+            ordered += _metric_columns(item.group)
+        else:
+            ordered += _part_columns(item, slots)
+    marked = {s.group for s in slots if s.source == "metrics"}
     for group in dict.fromkeys(c.group for c in _metric_columns_all()):
         if group not in marked:
             ordered += _metric_columns(group)
@@ -358,9 +237,10 @@ _CACHE: dict[tuple[str, ...], tuple[tuple[Column, ...], dict[str, Column]]] = {}
 
 
 def _columns() -> tuple[tuple[Column, ...], dict[str, Column]]:
+    from benchmark.evaluation.part import PARTS
     from benchmark.metrics import METRICS
 
-    names = tuple(METRICS.names())
+    names = (*METRICS.names(), "|", *PARTS.names())
     if names not in _CACHE:
         placed = _place(_OWN_COLUMNS)
         _CACHE.clear()
@@ -369,8 +249,8 @@ def _columns() -> tuple[tuple[Column, ...], dict[str, Column]]:
 
 
 def columns() -> tuple[Column, ...]:
-    """Every known column: the metrics' (from their specs) and the latent scores', training's,
-    UDR's and the model sizes' (listed here), in table order."""
+    """Every known column: the metrics' (from their specs), the evaluation parts' (from their
+    declarations) and training's, UDR's and the model sizes' (listed here), in table order."""
     return _columns()[0]
 
 
@@ -394,37 +274,27 @@ def column_for(key: str) -> Column:
     return Column(key, key, OTHER, 0, "")
 
 
-# Scale-dependent variants of tabled scores.
-_SECONDARY = {
-    "gaussian_wasserstein_correlation",
-    "aggregate_gaussian_wasserstein_correlation",
-    # FastICA's fit (benchmark.evaluation.rotations): iterations, and 0 where it hit its cap.
-    "fit_iterations",
-    "fit_converged",
-}
+# Scale-dependent variants of the metrics' tabled scores.
+_SECONDARY = {"gaussian_wasserstein_correlation"}
 
 
-# Shown in the decomposition-and-gaps table (benchmark.leaderboard.rate_distortion) instead.
-_GAP_BOOKKEEPING = {
-    "gap_images",
-    "gap_qstar_steps_max",
-    "gap_qstar_at_cap_share",
-    "decomposition_sum_nats",
-    "decomposition_log_population",
-    "decomposition_outer_draws",
-    "decomposition_population",
-    "decomposition_full_grid",
-}
+def _declared_secondary() -> set[str]:
+    """Keys the evaluation parts declare `secondary` (bookkeeping counts, standard errors)."""
+    from benchmark.evaluation.part import ordered_parts
+
+    return {k.name for part in ordered_parts() for k in part.keys if k.secondary}
 
 
 def is_secondary(key: str) -> bool:
     """Training-set duplicates, scale-dependent variants and bookkeeping counts: kept in the
     database, not tabled."""
     base = key.removeprefix(representation_prefix(key))
+    declared = _declared_secondary()
     return (
         base in _SECONDARY
+        or key in declared
+        or base in declared
         or base.endswith("_se_nats")
-        or base in _GAP_BOOKKEEPING
         or base.endswith("_train")
         or "_train_" in base
         or base.endswith("num_active_dims")

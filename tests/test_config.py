@@ -21,7 +21,6 @@ from benchmark.config.catalog import Catalog, default_catalog
 from benchmark.config.loader import TASKS_DIR
 from benchmark.data import DATASETS
 from benchmark.errors import UserInputError
-from benchmark.evaluation.posterior_settings import posterior_setting_defaults
 
 
 class FakeEntry:
@@ -419,8 +418,8 @@ def test_default_catalog_reads_the_live_registries():
     assert live.posteriors == tuple(POSTERIORS.names()) == ("diagonal", "full_covariance", "iaf")
     assert live.metrics == tuple(METRICS.names()) and "mig" in live.metrics
     assert live.model_targets["beta_vae"] is MODELS.get("beta_vae")
-    # Latent scores: latent_scores' keyword settings (not dataset_size) and the pipeline's draws,
-    # plus the gaps', decomposition's and rotation controls' declared settings.
+    # Latent scores: latent_scores' keyword settings (not dataset_size) and its draws, plus the
+    # posterior MIG's, the gaps', the decomposition's and the rotation controls' settings.
     assert live.metric_settings["latent_scores"] == tuple(
         sorted(
             {
@@ -433,7 +432,14 @@ def test_default_catalog_reads_the_live_registries():
                 "posterior_samples",
                 "reconstruction_samples",
                 "tc_sample_size",
-                *posterior_setting_defaults(),
+                *(f"gap_{n}" for n in ("images", "iw_samples", "batch_images", "steps")),
+                *(f"gap_{n}" for n in ("learning_rate", "step_samples", "eval_samples")),
+                *(f"gap_{n}" for n in ("check_every", "tolerance")),
+                *(f"decomposition_{n}" for n in ("population", "outer_draws", "batch")),
+                "decomposition_sampled_population",
+                "rotation_controls",
+                "rotation_fit_points",
+                "active_direction_threshold",
             }
         )
     )

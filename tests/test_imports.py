@@ -59,7 +59,7 @@ def test_the_leaderboard_does_not_import_later_or_earlier_stages():
 
 def test_latent_settings_match_the_latent_scores_signature():
     from benchmark.evaluation.latent_scores import latent_scores
-    from benchmark.evaluation.latent_settings import SCORE_SETTINGS
+    from benchmark.evaluation.parts.latent_scores import SCORE_SETTINGS
 
     parameters = inspect.signature(latent_scores).parameters
     declared = {s.name: s.default for s in SCORE_SETTINGS}
@@ -83,7 +83,8 @@ def test_executors_register_themselves_and_ray_loads_only_when_a_run_starts():
 
 def test_the_evaluation_reads_a_plan_and_imports_no_configuration():
     loaded = _modules_after(
-        "import benchmark.evaluation.interpretability, benchmark.evaluation.posterior_extras"
+        "import benchmark.evaluation.interpretability, benchmark.evaluation.run\n"
+        "from benchmark.evaluation.part import ordered_parts; ordered_parts()"
     )
     assert not [m for m in loaded if m.startswith(("benchmark.config", "benchmark.runner"))]
     from benchmark.config.schema import EvaluationConfig

@@ -159,32 +159,38 @@ def test_a_changed_metric_setting_rescores_the_finished_training_without_trainin
 
 def test_an_interrupted_evaluation_keeps_its_finished_parts(run, tmp_path, monkeypatch):
     """Killed in its last part, the next attempt computes only that part, with the same scores."""
+    import dataclasses
     import shutil
 
-    import benchmark.pipeline as pipeline
+    from benchmark.evaluation.part import PARTS
     from benchmark.evaluation.saved_parts import PARTS_FILE
 
     spec, workdir, result = run
     copy = tmp_path / spec.run_id
     shutil.copytree(workdir, copy)
-    original_extras = pipeline.posterior_extras
 
-    def killed(*args, **kwargs):
+    def replaced(name, compute):
+        monkeypatch.setitem(
+            PARTS._entries, name, dataclasses.replace(PARTS.get(name), compute=compute)
+        )
+
+    def killed(context):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "posterior_extras", killed)
+    gaps = PARTS.get("inference_gaps")
+    replaced("inference_gaps", killed)
     with pytest.raises(KeyboardInterrupt):
         execute_run(spec, copy, progress=False)
     assert (copy / PARTS_FILE).exists()
+    replaced("inference_gaps", gaps.compute)
 
-    def must_not_run(*args, **kwargs):
+    def must_not_run(context):
         raise AssertionError("a finished part was computed again")
 
-    monkeypatch.setattr(pipeline, "posterior_extras", original_extras)
-    monkeypatch.setattr(pipeline, "interpretability_scores", must_not_run)
-    monkeypatch.setattr(pipeline, "latent_scores", must_not_run)
+    for name in ("metrics", "latent_scores", "posterior_codes"):
+        replaced(name, must_not_run)
     resumed = execute_run(spec, copy, progress=False)
-    assert resumed.durations["evaluation_parts_reused"] == 2.0  # metrics/mean and latent
+    assert resumed.durations["evaluation_parts_reused"] == 3.0  # the parts before the gaps
     assert not (copy / PARTS_FILE).exists()  # complete: nothing left to resume
     for key in (
         "mig",
@@ -217,15 +223,18 @@ def test_metrics_finished_before_an_interruption_are_not_computed_again(run, tmp
     """Killed after two metrics, the next attempt computes only the others, with the same scores."""
     import shutil
 
-    import benchmark.pipeline as pipeline
+    import benchmark.evaluation.interpretability as interpretability
 
     spec, workdir, result = run
     copy = tmp_path / spec.run_id
     shutil.copytree(workdir, copy)
-    original = pipeline.interpretability_scores
+    original = interpretability.interpretability_scores
     computed: list[str] = []
 
-    def interrupted_after_two(*args, on_metric, **kwargs):
+    def interrupted_after_two(*args, on_metric=None, **kwargs):
+        if on_metric is None:  # the rotation controls' calls
+            return original(*args, **kwargs)
+
         def keep_then_stop(name, scores, seconds):
             on_metric(name, scores, seconds)
             computed.append(name)
@@ -234,12 +243,15 @@ def test_metrics_finished_before_an_interruption_are_not_computed_again(run, tmp
 
         return original(*args, on_metric=keep_then_stop, **kwargs)
 
-    monkeypatch.setattr(pipeline, "interpretability_scores", interrupted_after_two)
+    monkeypatch.setattr(interpretability, "interpretability_scores", interrupted_after_two)
     with pytest.raises(KeyboardInterrupt):
         execute_run(spec, copy, progress=False)
     first_two = list(computed)
 
-    def recorded(*args, on_metric, **kwargs):
+    def recorded(*args, on_metric=None, **kwargs):
+        if on_metric is None:
+            return original(*args, **kwargs)
+
         def keep(name, scores, seconds):
             computed.append(name)
             on_metric(name, scores, seconds)
@@ -247,7 +259,7 @@ def test_metrics_finished_before_an_interruption_are_not_computed_again(run, tmp
         return original(*args, on_metric=keep, **kwargs)
 
     computed.clear()
-    monkeypatch.setattr(pipeline, "interpretability_scores", recorded)
+    monkeypatch.setattr(interpretability, "interpretability_scores", recorded)
     resumed = execute_run(spec, copy, progress=False)
     assert sorted(computed) == sorted(set(spec.evaluation.metrics) - set(first_two))
     metric_keys = [k for k in result.scores if k.split("_")[0] in ("mig", "dci", "betavae")]

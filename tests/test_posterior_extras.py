@@ -14,13 +14,10 @@ from benchmark.config import load_task
 from benchmark.config.catalog import default_catalog
 from benchmark.errors import UserInputError
 from benchmark.evaluation.inference_gaps import GAP_KEYS
-from benchmark.evaluation.point_mass import ABSENT_FOR_POINT_MASS, point_mass_latent_scores
-from benchmark.evaluation.posterior_scores import DECOMPOSITION_KEYS, posterior_quality_scores
-from benchmark.evaluation.posterior_settings import (
-    check_setting,
-    posterior_setting_defaults,
-    resolve_settings,
-)
+from benchmark.evaluation.part import PARTS, part_setting_defaults
+from benchmark.evaluation.point_mass import point_mass_latent_scores
+from benchmark.evaluation.run import evaluate, resolved_settings
+from benchmark.evaluation.saved_parts import SavedParts
 from benchmark.leaderboard.markdown import render_markdown
 from benchmark.leaderboard.rate_distortion import (
     decomposition_table,
@@ -63,11 +60,14 @@ def test_settings_are_declared_and_checked_at_load(tmp_path):
         default_catalog().metric_settings["latent_scores"]
     )
     bad = {
-        "{gap_images: -1}": "gap_images: expected an integer >= 0, got -1",
-        "{gap_learning_rate: 0}": "gap_learning_rate: expected a positive number, got 0",
-        "{gap_steps: 2.5}": "gap_steps: expected an integer >= 1, got 2.5",
+        "{gap_images: -1}": "gap_images: expected an integer from 0 to 10,000,000, got -1",
+        "{gap_learning_rate: 0}": "gap_learning_rate: expected a number from 1e-12 to "
+        "10,000,000, got 0",
+        "{gap_steps: 2.5}": "gap_steps: expected an integer from 1 to 10,000,000, got 2.5",
         "{rotation_controls: 2}": "rotation_controls: expected 0 or 1, got 2",
-        "{gap_tolerance: -0.1}": "gap_tolerance: expected a finite number >= 0, got -0.1",
+        "{gap_tolerance: -0.1}": "gap_tolerance: expected a number from 0 to 10,000,000, got -0.1",
+        "{gap_iw_samples: true}": "gap_iw_samples: expected an integer from 1 to 10,000,000, "
+        "got True",  # a bool is not a count
     }
     for text, message in bad.items():
         with pytest.raises(UserInputError, match="x.yaml: evaluation.settings.latent_scores."):
@@ -77,15 +77,19 @@ def test_settings_are_declared_and_checked_at_load(tmp_path):
         assert str(info.value).endswith(message), str(info.value)
 
 
-def test_resolve_settings_pops_its_own_and_fills_defaults():
-    settings = {"num_points": 10, "gap_images": 5}
-    resolved = resolve_settings(settings)
-    assert settings == {"num_points": 10}
-    assert resolved == {**posterior_setting_defaults(), "gap_images": 5}
-    assert resolved["gap_iw_samples"] == 5000 and resolved["gap_images"] == 5
-    assert check_setting("gap_iw_samples", True) is not None  # a bool is not a count
-    with pytest.raises(UserInputError, match="latent_scores: gap_steps: expected"):
-        resolve_settings({"gap_steps": 0})
+def test_resolved_settings_fill_every_parts_defaults_and_check_the_given():
+    from benchmark.config.schema import EvaluationConfig
+
+    plan = EvaluationConfig(
+        metrics=(), settings={"latent_scores": {"num_points": 10, "gap_images": 5}}
+    )
+    resolved = resolved_settings(plan)
+    assert resolved == {**part_setting_defaults(), "num_points": 10, "gap_images": 5}
+    assert resolved["gap_iw_samples"] == 5000 and resolved["posterior_mig_points"] == 2000
+    with pytest.raises(UserInputError, match="setting 'gap_steps': expected"):
+        resolved_settings(
+            EvaluationConfig(metrics=(), settings={"latent_scores": {"gap_steps": 0}})
+        )
 
 
 def test_autoencoders_train_and_store_point_mass_scores_as_absent(tmp_path):
@@ -106,12 +110,28 @@ def test_autoencoders_train_and_store_point_mass_scores_as_absent(tmp_path):
     assert scores["reconstruction_nll_nats"] == pytest.approx(float(np.mean(recon)), rel=1e-5)
     eigenvalues = np.linalg.eigvalsh(np.cov(code.astype(np.float64), rowvar=False))
     assert scores["active_directions"] == int(np.sum(eigenvalues > 0.01))  # exists for a point mass
-    for key in ABSENT_FOR_POINT_MASS:
-        assert absent_reason(scores[key]) == "point mass"
-    settings = posterior_setting_defaults()
-    quality = posterior_quality_scores(model, data, settings, seed=0)
-    assert set(DECOMPOSITION_KEYS) <= set(quality)
-    assert all(absent_reason(v) == "point mass" for v in quality.values())
+    assert "rate_nats" not in scores  # the part stores it absent, from its declaration
+
+    # The whole evaluation: each part checks the capability in one place, and every key
+    # declared `absent_without: density` is stored absent; the codes' own scores exist.
+    from benchmark.config.schema import EvaluationConfig
+
+    plan = EvaluationConfig(
+        metrics=(),
+        settings={"latent_scores": {"num_points": 40, "num_heldout": 8, "gap_images": 2,
+                                    "tc_sample_size": 20, "posterior_mig_points": 40}},
+    )  # fmt: skip
+    parts = [PARTS.get(n) for n in ("latent_scores", "posterior_codes", "inference_gaps",
+                                     "kl_decomposition")]  # fmt: skip
+    result = evaluate(model, data, plan, seed=0, workdir=tmp_path, parts=parts,
+                      saved=SavedParts(tmp_path, {"steps": 20}))  # fmt: skip
+    declared = [k.name for part in parts for k in part.keys if k.absent_without == "density"]
+    assert {"rate_nats", "elbo_nats", "posterior_mig", *GAP_KEYS} <= set(declared)
+    for key in declared:
+        assert absent_reason(result.scores[key]) == "point mass", key
+    assert result.scores["reconstruction_nll_nats"] > 0
+    assert result.artifacts == {"udr_codes": "udr_codes.npz"}  # UDR compares codes of any model
+    assert "inference_gaps_s" not in result.durations  # not run: only its keys are written
 
 
 def test_absent_scores_round_trip_through_the_store(tmp_path):
@@ -180,7 +200,8 @@ def _results() -> TaskResults:
                 },
             )  # fmt: skip
         )
-    keys = (*ABSENT_FOR_POINT_MASS, *GAP_KEYS, *DECOMPOSITION_KEYS)
+    keys = [k.name for name in ("latent_scores", "inference_gaps", "kl_decomposition")
+            for k in PARTS.get(name).keys if k.absent_without]  # fmt: skip
     point_mass = {k: absent("point mass") for k in keys}
     runs.append(_run(9, "autoencoder", None, 0.1, 0, {"mig": 0.05, **point_mass}))
     config = {"leaderboard": {"rows": ["entry", "posterior", "beta"], "main_metric": "mig"}}
@@ -250,7 +271,7 @@ def test_rate_distortion_rows_and_figure(tmp_path):
 
 
 def test_rotation_controls_score_the_metrics_that_declare_it():
-    from benchmark.evaluation.posterior_extras import rotation_metrics
+    from benchmark.evaluation.parts.rotation_controls import rotation_metrics
 
     names = ("mig", "dci", "infomec", "dci_es", "beta_vae", "z_min_var")
     assert rotation_metrics(names) == ("mig", "infomec", "dci_es", "z_min_var")

@@ -1,4 +1,4 @@
-"""`disbench list tasks|models|metrics|datasets|posteriors`: what a task file may name."""
+"""`disbench list tasks|models|metrics|parts|datasets|posteriors`: what a task file may name."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from benchmark.config import shipped_tasks
 from benchmark.config.catalog import dataset_names, model_names
 
 COMMAND = "list"
-HELP = "list shipped tasks, model entries, metrics, data sets or posterior families"
+HELP = (
+    "list shipped tasks, model entries, metrics, evaluation parts, data sets or posterior families"
+)
 
-KINDS = ("tasks", "models", "metrics", "datasets", "posteriors")
+KINDS = ("tasks", "models", "metrics", "parts", "datasets", "posteriors")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +36,27 @@ def _print(rows: list[tuple[str, str]]) -> None:
         print(f"{name:<{width}}  {text}".rstrip())
 
 
+def _print_parts() -> None:
+    """Each evaluation part in order: what it computes, when it runs, what it needs and costs,
+    then its settings (under `evaluation.settings.latent_scores`) with their defaults."""
+    from benchmark.evaluation.part import ordered_parts
+
+    for part in ordered_parts():
+        print(f"{part.name}  {_short(part.summary)}")
+        facts = [
+            ("runs with", part.switched_on_by or "every run"),
+            ("needs", ", ".join(sorted(part.needs)) or "nothing beyond a code"),
+            ("cost", part.cost),
+            ("keys", ", ".join(k.name for k in part.keys if k.label)),
+        ]
+        for label, text in facts:
+            if text:
+                print(textwrap.fill(text, 110, initial_indent=f"  {label}: ",
+                                    subsequent_indent=" " * (len(label) + 4)))  # fmt: skip
+        for setting in part.settings:
+            print(f"  setting {setting.name} = {setting.default!r}  {setting.doc}".rstrip())
+
+
 def run(args: argparse.Namespace) -> int:
     if args.kind == "tasks":
         _print([(t.name, _short(t.description)) for t in shipped_tasks()])
@@ -44,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         from benchmark.metrics import METRICS
 
         _print([(n, _short(METRICS.get(n).summary)) for n in METRICS.names()])
+    elif args.kind == "parts":
+        _print_parts()
     elif args.kind == "models":
         entries, _, targets = model_names()
         _print([(n, _summary(targets[n]) if n in targets else "") for n in entries])

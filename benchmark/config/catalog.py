@@ -3,7 +3,7 @@
 `default_catalog()` reads the live registries: `benchmark.data.DATASETS`,
 `benchmark.models.MODELS` / `POSTERIORS` and the metric specs of
 `benchmark.metrics.METRICS`, and the latent-score settings declared in
-`benchmark.evaluation.latent_settings`. None of them imports TensorFlow
+`benchmark.evaluation.part`. None of them imports TensorFlow
 (model entries and posterior families read it lazily), and each is consulted
 when a task file is validated, never when this module is imported.
 """
@@ -109,33 +109,33 @@ def setting_checks() -> dict[str, dict[str, Callable[[str, object], object]]]:
     """`{metric or "latent_scores": {setting: check}}` (no TensorFlow).
 
     Metric settings are checked as their specs declare (`MetricSpec.checks`),
-    the latent scores' as `benchmark.evaluation.latent_settings` declares them.
+    the evaluation parts' (all under `latent_scores`) as the parts declare
+    them (`benchmark.evaluation.part`).
     """
-    from benchmark.evaluation import latent_settings
+    from benchmark.evaluation.part import SETTINGS_SECTION, part_setting_checks
     from benchmark.metrics import METRICS
 
     checks: dict[str, dict[str, Callable[[str, object], object]]] = {
         name: METRICS.get(name).checks() for name in METRICS.names()
     }
-    checks["latent_scores"] = latent_settings.setting_checks()
+    checks[SETTINGS_SECTION] = part_setting_checks()
     return checks
 
 
 @lru_cache(maxsize=1)
 def latent_score_settings() -> tuple[str, ...]:
-    """Settings of the latent scores, sorted (`benchmark.evaluation.latent_settings`)."""
-    from benchmark.evaluation import latent_settings
+    """Settings of the evaluation parts, sorted (`benchmark.evaluation.part`)."""
+    from benchmark.evaluation.part import part_setting_defaults
 
-    return latent_settings.setting_names()
+    return tuple(sorted(part_setting_defaults()))
 
 
 @lru_cache(maxsize=1)
 def latent_score_defaults() -> dict[str, object]:
-    """`{setting: default}` of the latent scores' own and sampling settings (no TensorFlow)."""
-    from benchmark.evaluation import latent_settings
+    """`{setting: default}` of the evaluation parts' settings (no TensorFlow)."""
+    from benchmark.evaluation.part import part_setting_defaults
 
-    declared = (*latent_settings.SCORE_SETTINGS, *latent_settings.SAMPLE_SETTINGS)
-    return {setting.name: setting.default for setting in declared}
+    return part_setting_defaults()
 
 
 def default_catalog() -> Catalog:

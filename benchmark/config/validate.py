@@ -41,6 +41,7 @@ from benchmark.config.schema import (
     TrainingConfig,
 )
 from benchmark.errors import ArgumentError, ConfigWarning, UserInputError
+from benchmark.evaluation.part import PARTS, SETTINGS_SECTION, part_setting_defaults
 from benchmark.registry import suggest
 from benchmark.task_names import MAX_NAME_LENGTH, RESERVED_TASK_NAMES, task_name_problem
 
@@ -923,16 +924,19 @@ def _main_metric(
             f"unknown score key {key!r}{hint or suggest(key, keys)}; known: {', '.join(keys)}",
         )
     column = next(c for c in catalogue if c.key == key.removeprefix(SAMPLED_PREFIX))
-    computed = (
-        not column.metric
-        or column.metric in evaluation.metrics
-        or (column.metric == "latent_scores" and evaluation.latent_scores)
-    )
-    if not computed:
-        hint = (
-            "set evaluation.latent_scores: true"
-            if column.metric == "latent_scores"
-            else f"add {column.metric!r} to evaluation.metrics"
+    if column.metric in PARTS:
+        part = PARTS.get(column.metric)
+        settings = {**part_setting_defaults(), **evaluation.settings_for(SETTINGS_SECTION, ())}
+        if not part.runs_when(evaluation, settings):
+            raise sources.error(
+                path,
+                f"{key!r} is not computed by this task's evaluation; evaluation part "
+                f"{part.name!r} runs with {part.switched_on_by}",
+            )
+    elif column.metric and column.metric not in evaluation.metrics:
+        raise sources.error(
+            path,
+            f"{key!r} is not computed by this task's evaluation; "
+            f"add {column.metric!r} to evaluation.metrics",
         )
-        raise sources.error(path, f"{key!r} is not computed by this task's evaluation; {hint}")
     return key

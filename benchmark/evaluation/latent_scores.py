@@ -53,7 +53,6 @@ import numpy as np
 from benchmark.absent import absent
 from benchmark.errors import UserInputError
 from benchmark.evaluation import posterior_stats as ps
-from benchmark.evaluation.latent_settings import SCORE_SETTINGS
 from benchmark.metrics.unsupervised import unsupervised
 from benchmark.models.families.diagonal import DiagonalGaussian
 from benchmark.models.families.iaf import IAFPosterior
@@ -65,15 +64,12 @@ tf = import_tensorflow()
 __all__ = [
     "NOISE_FLOOR_KEYS",
     "NOISE_FLOOR_SUFFIX",
-    "SETTING_CHECKS",
     "importance_weighted_bound",
     "latent_scores",
     "posterior_terms",
 ]
 
 ACTIVITY_THRESHOLD = 0.01  # Burda et al. (2016): Var_x E[z_j|x] above this is an active latent
-# What each keyword setting of `latent_scores` may be (checked when a task is loaded).
-SETTING_CHECKS = {s.name: s.check for s in SCORE_SETTINGS}
 NOISE_FLOOR_SUFFIX = "_noise_floor"
 # Scores reported with the same score of an exactly independent Gaussian beside them.
 NOISE_FLOOR_KEYS = (

@@ -15,9 +15,10 @@ __all__ = ["EvaluationPlan"]
 
 @runtime_checkable
 class EvaluationPlan(Protocol):
-    """The metrics to compute, whether to compute the latent scores, and each one's settings."""
+    """The metrics to compute, on which representations, whether to compute the latent scores, and each one's settings."""
 
     metrics: tuple[str, ...]
+    representation: tuple[str, ...]
     latent_scores: bool
 
     def settings_for(self, name: str, accepted: tuple[str, ...] | None = None) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""The latent scores of a point-mass encoder (an autoencoder): those that exist, the rest absent.
+"""The latent scores of a point-mass encoder (an autoencoder): those its codes have.
 
 A deterministic code z = f(x) has a reconstruction NLL, activity per axis
-and the aggregate Gaussian scores of its codes; it has no density, so the
-rate, the ELBO, the bounds on log p(x), the posterior correlation and the
-density-based total correlation of q(z) are returned absent with the reason
-"point mass" (`benchmark.absent`), never as 0. Keys match
+and the aggregate Gaussian scores of its codes. It has no density: the rate,
+the ELBO, the bounds on log p(x), the posterior correlation and the
+density-based total correlation of q(z) are declared `absent_without:
+density` by the latent-scores part (`benchmark.evaluation.parts.latent_scores`)
+and stored absent, never as 0. Keys match
 `benchmark.evaluation.latent_scores.latent_scores`.
 """
 
@@ -15,26 +16,12 @@ from typing import Any
 import numpy as np
 
 from benchmark.evaluation import posterior_stats as ps
-from benchmark.evaluation.posterior_scores import point_mass_absent
 from benchmark.metrics.unsupervised import unsupervised
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()
 
-__all__ = ["ABSENT_FOR_POINT_MASS", "point_mass_latent_scores"]
-
-ABSENT_FOR_POINT_MASS = (
-    "posterior_mean_abs_correlation",
-    "posterior_mean_abs_correlation_active",
-    "posterior_gaussian_total_correlation_nats",
-    "posterior_correlation_matrix",
-    "aggregate_total_correlation_nats",
-    "rate_nats",
-    "rate_per_latent_nats",
-    "elbo_nats",
-    "heldout_elbo_nats",
-    "iw_log_likelihood_nats",
-)
+__all__ = ["point_mass_latent_scores"]
 
 
 def point_mass_latent_scores(
@@ -45,7 +32,7 @@ def point_mass_latent_scores(
     Returns `reconstruction_nll_nats` (E_x[-log p(x | f(x))]), `active_units`
     (#{d : Var_x(f(x)_d) > 0.01}), `active_directions` (eigenvalues of
     Cov_x(f(x)) above 0.01), the aggregate Gaussian total and
-    Wasserstein correlations of the codes, and `ABSENT_FOR_POINT_MASS` as absent.
+    Wasserstein correlations of the codes.
     """
     x = np.asarray(observations, np.float32)
 
@@ -69,5 +56,4 @@ def point_mass_latent_scores(
         "aggregate_gaussian_wasserstein_correlation_norm": float(
             aggregate["gaussian_wasserstein_correlation_norm"]
         ),
-        **point_mass_absent(ABSENT_FOR_POINT_MASS),
     }

@@ -19,15 +19,12 @@ from typing import Any
 import numpy as np
 
 from benchmark.data.base import GroundTruthData
-from benchmark.evaluation.latent_settings import SAMPLE_SETTINGS
-from benchmark.evaluation.posterior_scores import is_point_mass, point_mass_absent
 from benchmark.metrics.posterior_mig import posterior_mig, stratified_factors
 from benchmark.tf_quiet import import_tensorflow
 
 tf = import_tensorflow()
 
 __all__ = [
-    "POSTERIOR_CODE_DEFAULTS",
     "POSTERIOR_MIG_KEYS",
     "UDR_ARTIFACT",
     "UDR_NUM_POINTS",
@@ -43,10 +40,6 @@ POSTERIOR_MIG_KEYS = (
     "posterior_mutual_info_matrix_codes_x_factors",
     "posterior_latent_entropy_nats",
 )
-# Task settings under `evaluation.settings.latent_scores` (read by the pipeline).
-POSTERIOR_CODE_DEFAULTS = {
-    s.name: s.default for s in SAMPLE_SETTINGS if s.name == "posterior_mig_points"
-}
 # disentanglement_lib's UDR study encodes 1,000 images; one fixed draw shared by all runs.
 UDR_NUM_POINTS = 1000
 _UDR_SAMPLE_SEED = 2020
@@ -110,11 +103,10 @@ def posterior_mig_scores(
     over the factors they keep (dSprites: all but shape;
     `GroundTruthData.chen_mig_excluded_factors`).
 
-    Absent for a point mass: a deterministic code has no marginal density, so
-    the entropies the MI is made of do not exist (they are not 0).
+    Needs a density: a deterministic code has no marginal density, so the
+    entropies the MI is made of do not exist (they are not 0); the part
+    (`benchmark.evaluation.parts.posterior_codes`) stores them absent.
     """
-    if is_point_mass(model):
-        return point_mass_absent(POSTERIOR_MIG_KEYS)
     random_state = np.random.RandomState(seed + _MIG_SAMPLING)
     factors = stratified_factors(dataset.factor_sizes, int(posterior_mig_points), random_state)
     observations = dataset.sample_observations_from_factors(factors, random_state)

@@ -1,19 +1,17 @@
-"""Typed metric settings: `Setting` (name, default, check) and the checks they use.
+"""The settings several metrics share, and the check on metric setting names.
 
-A metric's spec (`benchmark.metrics.spec.MetricSpec`) lists its settings;
-a check `check(name, value) -> value` raises `ArgumentError` with what was
-expected. The task loader runs them, so a value that would fail in
-evaluation fails before any training.
+The type (`Setting`) and its checks live in `benchmark.settings`, shared with
+the evaluation parts; they are re-exported here for metric files. A metric's
+spec (`benchmark.metrics.spec.MetricSpec`) lists the settings it takes.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 
-from benchmark.errors import ArgumentError, UserInputError
+from benchmark.errors import UserInputError
 from benchmark.registry import suggest
+from benchmark.settings import Setting, SettingCheck, choice, integer, number
 
 __all__ = [
     "BATCH_SIZE",
@@ -39,78 +37,6 @@ __all__ = [
 MAX_POINTS = 10_000_000
 # Parallel classifier fits (scikit-learn / joblib `n_jobs`): -1 means all cores.
 MAX_JOBS = 1024
-
-SettingCheck = Callable[[str, object], object]
-
-
-def _fail(name: str, expected: str, value: object) -> ArgumentError:
-    detail = f"expected {expected}, got {value!r}"
-    return ArgumentError(f"setting {name!r}: {detail}", argument=name, detail=detail)
-
-
-def integer(minimum: int, maximum: int, *, none: bool = False, also: tuple[int, ...] = ()):
-    """A check: an integer in `minimum .. maximum` (or one of `also`, or None if `none`)."""
-    expected = f"an integer from {minimum} to {maximum:,}"
-    if also:
-        expected = f"{' or '.join(str(a) for a in also)} or {expected}"
-    if none:
-        expected += " or null"
-
-    def check(name: str, value: object) -> object:
-        if value is None and none:
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(name, expected, value)
-        if value not in also and not minimum <= value <= maximum:
-            raise _fail(name, expected, value)
-        return value
-
-    return check
-
-
-def number(minimum: float, maximum: float = math.inf) -> SettingCheck:
-    """A check: a finite number in `[minimum, maximum]`."""
-    expected = (
-        f"a number >= {minimum:g}"
-        if math.isinf(maximum)
-        else f"a number from {minimum:g} to {maximum:g}"
-    )
-
-    def check(name: str, value: object) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _fail(name, expected, value)
-        if not math.isfinite(value) or not minimum <= value <= maximum:
-            raise _fail(name, expected, value)
-        return float(value)
-
-    return check
-
-
-def choice(*options: str) -> SettingCheck:
-    """A check: one of the strings `options`."""
-    expected = "one of " + ", ".join(repr(o) for o in options)
-
-    def check(name: str, value: object) -> str:
-        if not isinstance(value, str) or value not in options:
-            raise _fail(name, expected, value)
-        return value
-
-    return check
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One typed metric setting: its name, default and check (`check(name, value) -> value`)."""
-
-    name: str
-    default: object
-    check: SettingCheck
-
-    def with_default(self, default: object) -> Setting:
-        """The same setting with another default (e.g. batches of 64 for BetaVAE)."""
-        return replace(self, default=default)
 
 
 def check_names(owner: str, given: Mapping[str, object], allowed: tuple[str, ...]) -> None:

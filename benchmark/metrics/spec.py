@@ -99,7 +99,7 @@ class MetricSpec:
       by_default: run when no metrics are named (False for costly ones).
       rotation_control: an array metric that reads single code axes and is cheap
         enough to score again on the PCA- and ICA-rotated mean codes
-        (`benchmark.evaluation.posterior_extras`): a rotation of z changes it.
+        (`benchmark.evaluation.parts.rotation_controls`): a rotation of z changes it.
     """
 
     name: str

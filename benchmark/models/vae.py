@@ -142,6 +142,8 @@ class VAE(DeferredBase):
     entry_name: ClassVar[str] = ""
     #: How `build_model` built it (a `benchmark.models.registry.EntryConfig`), else None.
     entry_config = None
+    #: q(z|x) has a density and a KL (an evaluation capability: `benchmark.evaluation.part`).
+    has_density: ClassVar[bool] = True
     #: The value check of each argument this class adds (`check(name, value) -> value`).
     #: Subclasses declare their own; `check_arg` and `validate_args` read these, so
     #: `__init__` and the task loader run the same checks.

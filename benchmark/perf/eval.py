@@ -114,9 +114,9 @@ def scaled_parts(args: argparse.Namespace, spec: RunSpec) -> tuple[dict, dict[st
     below the full one.
     """
     from benchmark.data import get_dataset
-    from benchmark.evaluation.posterior_settings import resolve_settings
+    from benchmark.evaluation.run import resolved_settings
 
-    study = resolve_settings(dict(spec.evaluation.settings.get("latent_scores", {})))
+    study = resolved_settings(spec.evaluation)
     overrides: dict = {}
     factors: dict[str, float] = {}
     gap_images = getattr(args, "gap_images", None)

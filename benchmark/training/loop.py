@@ -283,12 +283,12 @@ def make_heldout_evaluator(model: VAE, heldout: np.ndarray, seed: int):
         terms = model.heldout_terms(images, noise)
         return tf.stack([terms["elbo"], terms["reconstruction"], terms["kl"]])
 
-    point_mass = bool(getattr(model, "point_mass", False))
+    has_density = bool(getattr(model, "has_density", True))
 
     def call() -> dict[str, float]:
         elbo, reconstruction, kl = (float(v) for v in evaluate().numpy())
         terms = {"elbo": elbo, "reconstruction": reconstruction, "kl": kl}
-        if point_mass:  # an autoencoder has no ELBO: its "elbo" is minus its held-out loss
+        if not has_density:  # an autoencoder has no ELBO: its "elbo" is minus its held-out loss
             terms["loss"] = -elbo
         return terms
 

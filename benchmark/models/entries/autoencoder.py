@@ -85,8 +85,8 @@ class Autoencoder(VAE):
     no beta: a point mass has neither).
     """
 
-    #: Scores needing a density are stored absent for this entry (reason below).
-    point_mass: bool = True
+    #: A point mass has no density: evaluation parts that need one store their keys absent.
+    has_density: bool = False
     sparsity: float = 0.0
 
     def __init__(
