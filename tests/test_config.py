@@ -149,9 +149,9 @@ def test_shipped_runs_are_shared_between_tasks_with_equal_configurations():
     assert len(shared) == 18 and {s.entry for s in shared} == {"beta_vae"}
 
 
-def test_the_readme_task_file_example_is_valid(tmp_path, monkeypatch):
-    readme = (TASKS_DIR.parent / "README.md").read_text()
-    section = readme.split("### The task file", 1)[1]
+def test_the_docs_task_file_example_is_valid(tmp_path, monkeypatch):
+    page = (TASKS_DIR.parent / "docs" / "tasks.md").read_text()
+    section = page.split("## The task file", 1)[1]
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "defaults.yaml").write_text((TASKS_DIR / "defaults.yaml").read_text())
     (tmp_path / "example.yaml").write_text(example)

@@ -1,5 +1,5 @@
 """Extensions from outside the package: `--plugin PATH_OR_MODULE` and the `disbench.plugins`
-entry-point group. The README's "Adding a model entry" example, saved in a separate folder
+entry-point group. The example of docs/adding-a-model-entry.md, saved in a separate folder
 under another name, is found, listed and validated without touching the package."""
 
 import importlib.metadata
@@ -14,14 +14,13 @@ from benchmark.cli.main import main
 from benchmark.config import catalog
 from benchmark.models.registry import MODELS
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "adding-a-model-entry.md"
 
 
-def _readme_entry(name: str) -> str:
-    """The README's model-entry example, registered as `name`."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Adding a model entry") :]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+def _docs_entry(name: str) -> str:
+    """docs/adding-a-model-entry.md's example, registered as `name`."""
+    text = PAGE.read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
     assert '@register_model("beta_vae_free_bits")' in code
     return code.replace('"beta_vae_free_bits"', f'"{name}"')
 
@@ -48,11 +47,11 @@ def clean(monkeypatch):
         MODELS.remove(name)
 
 
-def test_the_readme_entry_works_from_a_separate_folder(tmp_path, capsys, clean):
+def test_the_docs_entry_works_from_a_separate_folder(tmp_path, capsys, clean):
     folder = tmp_path / "my_research"
     folder.mkdir()
     entry = folder / "my_entry.py"
-    entry.write_text(_readme_entry("my_free_bits"), encoding="utf-8")
+    entry.write_text(_docs_entry("my_free_bits"), encoding="utf-8")
     assert main(["--plugin", str(entry), "list", "models"]) == 0
     assert "my_free_bits" in capsys.readouterr().out
     task = folder / "task.yaml"
@@ -81,7 +80,7 @@ def test_a_broken_plugin_is_one_line_naming_it(tmp_path, capsys, clean):
 def test_installed_packages_register_through_the_entry_point_group(
     tmp_path, monkeypatch, capsys, clean
 ):
-    (tmp_path / "my_ep_models.py").write_text(_readme_entry("my_free_bits_ep"), encoding="utf-8")
+    (tmp_path / "my_ep_models.py").write_text(_docs_entry("my_free_bits_ep"), encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     point = importlib.metadata.EntryPoint(
         name="mine", value="my_ep_models", group=plugins.ENTRY_POINT_GROUP

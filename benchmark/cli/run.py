@@ -60,7 +60,7 @@ def _status_every(args: argparse.Namespace) -> float | None:
     return None if sys.stderr.isatty() else STATUS_EVERY_S
 
 
-# `disbench run --help` ends with these; the README's "Running a task" says the same.
+# `disbench run --help` ends with these; docs/running.md says the same.
 EXIT_CODES = (
     "exit codes: 0 every run of the task is done; 1 a run failed; 2 a mistake in the command "
     f"or the task file; {EXIT_HELD} runs remain held by processes on other hosts (a later call "

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 # One run per GPU unless told otherwise: what TensorFlow was built around. Not chosen by a
-# measurement (no GPU was available when this was written); see the README.
+# measurement (no GPU was available to measure one); see docs/gpus-and-ray.md.
 DEFAULT_RUNS_PER_GPU = 1
 
 _SMI_LINE = re.compile(r"^GPU (\d+):", re.MULTILINE)

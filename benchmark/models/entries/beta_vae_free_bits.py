@@ -1,4 +1,4 @@
-"""`beta_vae_free_bits`: a beta-VAE whose KL costs nothing below a floor (the README's example)."""
+"""`beta_vae_free_bits`: a beta-VAE whose KL costs nothing below a floor (docs/adding-a-model-entry.md's example)."""
 
 from benchmark.models import arguments as check
 from benchmark.models.entries.beta_vae import BetaVAE
