@@ -2,7 +2,6 @@
 separate folder and loaded as a plugin, is listed, checked at load, computed, stored absent for
 a point mass and tabled, with nothing else edited."""
 
-import os
 import re
 import textwrap
 from pathlib import Path
@@ -11,7 +10,6 @@ import numpy as np
 import pytest
 from vae_cases import Squares
 
-from benchmark import plugins
 from benchmark.absent import absent_reason
 from benchmark.cli.main import main
 from benchmark.columns import column_for, columns
@@ -35,26 +33,14 @@ def _example() -> str:
 
 
 @pytest.fixture
-def part_file(tmp_path, monkeypatch):
-    """The example saved outside the package and loaded through `--plugin`; its registration,
-    the plugin state and the catalog's cached lists are undone afterwards."""
-    monkeypatch.setenv(plugins.ENVIRONMENT, "")
-    before = set(plugins._loaded)
-    caches = [
-        getattr(catalog, n) for n in dir(catalog) if hasattr(getattr(catalog, n), "cache_clear")
-    ]
-    for cached in caches:
-        cached.cache_clear()
+def part_file(tmp_path, fresh_plugins):
+    """The example saved outside the package (loaded through `--plugin` by each test); its
+    registration is undone afterwards."""
     folder = tmp_path / "my_research"
     folder.mkdir()
     path = folder / "my_part.py"
     path.write_text(_example(), encoding="utf-8")
     yield path
-    os.environ[plugins.ENVIRONMENT] = ""
-    for cached in caches:
-        cached.cache_clear()
-    plugins._loaded.clear()
-    plugins._loaded.update(before)
     PARTS.remove(NAME)
 
 
@@ -97,6 +83,7 @@ def test_the_docs_example_is_one_file_that_everything_reads(part_file, tmp_path,
         include: {ROOT / "tasks" / "defaults.yaml"}
         seeds: [0]
         models: [{{entry: beta_vae, args: {{architecture: fc}}}}]
+        sweep: {{posterior: [diagonal], beta: [1]}}
         training: {{steps: 10}}
         evaluation: {{metrics: [mig], settings: {{latent_scores: {{effective_points: 1}}}}}}
         leaderboard: {{main_metric: {NAME}}}

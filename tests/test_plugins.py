@@ -11,7 +11,6 @@ import pytest
 
 from benchmark import plugins
 from benchmark.cli.main import main
-from benchmark.config import catalog
 from benchmark.models.registry import MODELS
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "adding-a-model-entry.md"
@@ -26,23 +25,9 @@ def _docs_entry(name: str) -> str:
 
 
 @pytest.fixture
-def clean(monkeypatch):
-    """Plugin state, registrations and the catalog's cached name lists are process-wide:
-    start each test from fresh lists (the CLI loads plugins before any list is read) and
-    undo the test's registrations after it."""
-    monkeypatch.setenv(plugins.ENVIRONMENT, "")  # restored (unset) after the test
-    before = set(plugins._loaded)
-    caches = [
-        getattr(catalog, n) for n in dir(catalog) if hasattr(getattr(catalog, n), "cache_clear")
-    ]
-    for cached in caches:
-        cached.cache_clear()
+def clean(fresh_plugins):
+    """Fresh plugin state (conftest); the test's model entries are removed after it."""
     yield
-    os.environ[plugins.ENVIRONMENT] = ""  # later tests must not load this test's plugins
-    for cached in caches:
-        cached.cache_clear()
-    plugins._loaded.clear()
-    plugins._loaded.update(before)
     for name in ("my_free_bits", "my_free_bits_ep"):
         MODELS.remove(name)
 
