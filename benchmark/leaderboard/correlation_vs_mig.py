@@ -13,29 +13,32 @@ __all__ = ["plot_correlation_vs_mig"]
 # One marker per posterior family; families not listed cycle through the rest.
 _MARKERS = {"diagonal": "o", "full_covariance": "s", "iaf": "^"}
 _SPARE_MARKERS = ("D", "v", "P", "X", "*", "<", ">", "h")
-_REQUIRED = ("posterior", "beta", "posterior_mean_abs_correlation", "mig")
+_SCORES = ("posterior_mean_abs_correlation", "mig")
 
 
-def _check_rows(rows: Sequence[Mapping[str, object]]) -> list[tuple[str, float, float, float]]:
+def _check_rows(
+    rows: Sequence[Mapping[str, object]], series: str, x: str
+) -> list[tuple[str, float, float, float]]:
+    required = (series, x, *_SCORES)
     points = []
     for k, row in enumerate(rows):
-        missing = [key for key in _REQUIRED if key not in row]
+        missing = [key for key in required if key not in row]
         if missing:
             raise UserInputError(
                 f"plot_correlation_vs_mig: rows[{k}]: missing {', '.join(missing)}; "
-                f"expected keys {', '.join(_REQUIRED)}"
+                f"expected keys {', '.join(required)}"
             )
         try:
-            beta = float(row["beta"])  # type: ignore[arg-type]
+            x_value = float(row[x])  # type: ignore[arg-type]
             corr = float(row["posterior_mean_abs_correlation"])  # type: ignore[arg-type]
             mig = float(row["mig"])  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise UserInputError(
-                f"plot_correlation_vs_mig: rows[{k}]: beta, posterior_mean_abs_correlation "
-                f"and mig must be numbers, got {row['beta']!r}, "
+                f"plot_correlation_vs_mig: rows[{k}]: {x}, posterior_mean_abs_correlation "
+                f"and mig must be numbers, got {row[x]!r}, "
                 f"{row['posterior_mean_abs_correlation']!r}, {row['mig']!r}"
             ) from None
-        points.append((str(row["posterior"]), beta, corr, mig))
+        points.append((str(row[series]), x_value, corr, mig))
     return points
 
 
@@ -43,14 +46,20 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def plot_correlation_vs_mig(rows: Sequence[Mapping[str, object]], path: str | Path) -> Path:
-    """Scatter of mean posterior |correlation| against MIG, one marker style per family.
+def plot_correlation_vs_mig(
+    rows: Sequence[Mapping[str, object]],
+    path: str | Path,
+    *,
+    series: str = "posterior",
+    x: str = "beta",
+) -> Path:
+    """Scatter of mean posterior |correlation| against MIG, one marker style per series.
 
-    Each row is one run (or one mean over seeds): a dict with `posterior`
-    (family name), `beta`, `posterior_mean_abs_correlation` and `mig`. Colour
-    encodes beta on a log scale (linear if some beta <= 0); a grey line joins
-    each family's per-beta means (over seeds) in order of beta, so its path
-    across beta is visible.
+    Each row is one run (or one mean over seeds): a dict with `series` (e.g.
+    the posterior family), `x` (e.g. beta), `posterior_mean_abs_correlation`
+    and `mig`. Colour encodes `x` on a log scale (linear if some value <= 0);
+    a grey line joins each series' per-x means (over seeds) in order of x,
+    so its path across x is visible.
     Rows whose correlation or MIG is NaN are left out.
 
     Args:
@@ -65,14 +74,14 @@ def plot_correlation_vs_mig(rows: Sequence[Mapping[str, object]], path: str | Pa
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    points = [p for p in _check_rows(rows) if not (math.isnan(p[2]) or math.isnan(p[3]))]
+    points = [p for p in _check_rows(rows, series, x) if not (math.isnan(p[2]) or math.isnan(p[3]))]
     path = Path(path)
     fig = Figure(figsize=(6.0, 4.5))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ax.set_xlabel("MIG")
     ax.set_ylabel("mean |off-diagonal correlation| of q(z|x)")
-    ax.set_title("Posterior correlation against MIG across beta")
+    ax.set_title(f"Posterior correlation against MIG across {x}")
     if not points:
         ax.text(
             0.5, 0.5, "no runs with both scores", ha="center", va="center", transform=ax.transAxes
@@ -114,7 +123,7 @@ def plot_correlation_vs_mig(rows: Sequence[Mapping[str, object]], path: str | Pa
                 label=family,
                 zorder=2,
             )
-        fig.colorbar(scatter, ax=ax, label="beta")
+        fig.colorbar(scatter, ax=ax, label=x)
         handles = [
             Line2D(
                 [],
@@ -130,7 +139,7 @@ def plot_correlation_vs_mig(rows: Sequence[Mapping[str, object]], path: str | Pa
         ]
         ax.legend(
             handles=handles,
-            title="posterior",
+            title=series,
             loc="upper center",
             bbox_to_anchor=(0.5, -0.14),
             ncol=min(len(families), 4),

@@ -262,23 +262,23 @@ def planned_pictures(run) -> list[str]:
     return names
 
 
-def _is_vae(run) -> bool:
-    """Whether a run has a diagnostics cell of its (posterior, beta): a VAE, not an autoencoder."""
-    return run.model_args.get("posterior") is not None and run.model_args.get("beta") is not None
-
-
-def _cell(run, fields: tuple[str, ...]) -> tuple[str, str]:
+def _cell(results, run, fields: tuple[str, ...]) -> tuple[str, str]:
     """`(folder name, heading)` of a run's diagnostics cell.
 
-    A VAE's cell is its (posterior, beta): `diagonal_beta1`, "diagonal, beta 1".
-    A run without both (an autoencoder) gets its entry and its other row
-    values: `sparse_autoencoder_sparsity0.1`, "sparse_autoencoder, sparsity 0.1".
+    A run with a value of the task's compared field and x field
+    (`benchmark.leaderboard.axes`) has the cell of that pair: posterior and
+    beta give `diagonal_beta1`, "diagonal, beta 1". A run without both (an
+    autoencoder) gets its entry and its other row values:
+    `sparse_autoencoder_sparsity0.1`, "sparse_autoencoder, sparsity 0.1".
     """
+    from benchmark.leaderboard.axes import layout, x_and_series
     from benchmark.leaderboard.tables import format_value, row_value
 
-    if _is_vae(run):
-        posterior, beta = run.model_args["posterior"], format_value(run.model_args["beta"])
-        return file_part(f"{posterior}_beta{beta}"), f"{posterior}, beta {beta}"
+    place = x_and_series(results, run)
+    if place is not None:
+        x_field = layout(results)[2]
+        series, x_value = format_value(place[1]), format_value(place[0])
+        return file_part(f"{series}_{x_field}{x_value}"), f"{series}, {x_field} {x_value}"
     values = [
         (field, format_value(value))
         for field in fields
@@ -290,21 +290,23 @@ def _cell(run, fields: tuple[str, ...]) -> tuple[str, str]:
 
 
 def cell_runs(results) -> list[tuple[str, str, object]]:
-    """`[(folder name, heading, best run)]` per cell that has pictures to draw: per (posterior,
-    beta) for VAEs, per row for runs without them (autoencoders); the best run by the task's
-    main metric (`benchmark.leaderboard.figures.best_run`)."""
+    """`[(folder name, heading, best run)]` per cell that has pictures to draw: per (compared
+    field, x) value pair, e.g. (posterior, beta), and per row for runs without them
+    (autoencoders); the best run by the task's main metric
+    (`benchmark.leaderboard.figures.best_run`)."""
     from benchmark.leaderboard.figures import best_run, layout
 
     fields = tuple(layout(results)[0])
     cells: list[tuple[str, str, object]] = []
     seen: list[str] = []
     for run in results.runs:
-        name, heading = _cell(run, fields)
+        name, heading = _cell(results, run, fields)
         if name in seen:
             continue
         seen.append(name)
         best = best_run(
-            results, lambda r, n=name: _cell(r, fields)[0] == n and bool(planned_pictures(r))
+            results,
+            lambda r, n=name: _cell(results, r, fields)[0] == n and bool(planned_pictures(r)),
         )
         if best is not None:
             cells.append((name, heading, best))
@@ -316,9 +318,12 @@ def diagnostics_section(results, figure_dir: str) -> list[str]:
     cells = cell_runs(results)
     if not cells:
         return []
+    from benchmark.leaderboard.axes import compared_field, layout, x_and_series
+
+    outside = any(x_and_series(results, r) is None for *_, r in cells)
     lines = [
-        "## Diagnostics of the best run of each posterior and beta"
-        + (" (and of each autoencoder)" if any(not _is_vae(r) for *_, r in cells) else ""),
+        f"## Diagnostics of the best run of each {compared_field(results)} and "
+        f"{layout(results)[2]}" + (" (and of each autoencoder)" if outside else ""),
         "",
         "Per cell, the run with the best main metric: the latent traversals animated (one frame "
         "per step, latents z0, z1, ... side by side); reconstructions of ten fixed images "

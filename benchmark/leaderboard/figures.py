@@ -25,6 +25,7 @@ from typing import Any
 
 from benchmark.absent import POINT_MASS_REASON, absent_reason
 from benchmark.columns import TRAJECTORY_FIELDS, column_for
+from benchmark.leaderboard.axes import compared_field, layout, x_and_series
 from benchmark.leaderboard.names import file_part
 from benchmark.leaderboard.rate_distortion import rate_distortion_rows
 from benchmark.leaderboard.results import RunRow, TaskResults
@@ -77,13 +78,6 @@ class Figure:
     caption: str = ""
     key: str = ""
     run_ids: tuple[str, ...] = ()
-
-
-def layout(results: TaskResults) -> tuple[tuple[str, ...], str, str]:
-    """`(row fields, main metric, plot x field)` from the stored task configuration."""
-    board = results.config.get("leaderboard", {})
-    rows = tuple(board.get("rows", ("entry", "posterior", "beta")))
-    return rows, str(board.get("main_metric", "mig")), str(board.get("plot_against", "beta"))
 
 
 def _series_label(run: RunRow, fields: list[str]) -> str:
@@ -184,26 +178,18 @@ def correlation_runs(results: TaskResults) -> list[tuple[str, RunRow]]:
 
 
 def correlation_vs_mig_rows(results: TaskResults) -> list[dict[str, object]]:
-    """One point per finished run with a posterior family, beta, MIG and mean posterior correlation."""
+    """One point per finished run with a value of the compared field (`posterior`) and of the x
+    field (`beta`), MIG and mean posterior correlation; keyed by those fields' names."""
+    series, x_field = compared_field(results), layout(results)[2]
     rows = []
     for run in results.runs:
-        if (
-            run.status != "done"
-            or "posterior" not in run.model_args
-            or "beta" not in run.model_args
-        ):
+        place = x_and_series(results, run) if run.status == "done" else None
+        if place is None:
             continue
         mig, corr = scalar_score(run, "mig"), scalar_score(run, MEAN_CORRELATION_KEY)
         if mig is None or corr is None:
             continue
-        rows.append(
-            {
-                "posterior": run.model_args["posterior"],
-                "beta": run.model_args["beta"],
-                "mig": mig,
-                MEAN_CORRELATION_KEY: corr,
-            }
-        )
+        rows.append({series: place[1], x_field: place[0], "mig": mig, MEAN_CORRELATION_KEY: corr})
     return rows
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from benchmark.absent import absent_reason
 from benchmark.columns import PARAMETERS, column_for, columns
+from benchmark.leaderboard.axes import compared_field
 from benchmark.leaderboard.contrasts import contrasts, describe_modes, modes
 from benchmark.leaderboard.diagnostics import diagnostics_section
 from benchmark.leaderboard.figures import CONVERGED_KEY, layout, not_converged, plan_figures
@@ -31,6 +32,8 @@ from benchmark.leaderboard.tables import (
     build_rows,
     build_tables,
     format_number,
+    format_value,
+    row_value,
 )
 from benchmark.leaderboard.udr import udr_section
 from benchmark.store import RECORDED_PACKAGES
@@ -193,7 +196,8 @@ def _commits_line(results: TaskResults) -> str:
 
 
 def _parameters_line(results: TaskResults) -> str:
-    """Free parameters per part and posterior family, from the runs' `parameters/*` scores.
+    """Free parameters per part and compared-field value (the posterior family; the entry for a
+    run without one, such as an autoencoder), from the runs' `parameters/*` scores.
 
     `diagonal: encoder trunk 9,280, posterior head 132, flow 0, decoder 10,656; ...`;
     a family whose runs differ in size (e.g. two architectures) lists each size.
@@ -209,7 +213,8 @@ def _parameters_line(results: TaskResults) -> str:
             for c, v in zip(parts, counts, strict=True)
             if isinstance(v, int | float)
         )
-        family = str(run.model_args.get("posterior", "diagonal"))
+        # Grouped by the compared field's value (the posterior family), else by the entry.
+        family = format_value(row_value(run, compared_field(results)) or run.label)
         if shown not in sizes.setdefault(family, []):
             sizes[family].append(shown)
     return "; ".join(f"{family}: {' / '.join(texts)}" for family, texts in sizes.items())

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from benchmark.columns import column_for
 from benchmark.errors import UserInputError
+from benchmark.leaderboard.axes import compared_field
 from benchmark.leaderboard.correlation_vs_mig import plot_correlation_vs_mig
 from benchmark.leaderboard.figures import (
     CORRELATION_KEY,
@@ -258,11 +259,12 @@ def write_figure(
         return draw_heldout_curves(results, path)
     if figure.kind == "trajectories":
         return draw_trajectories(results, path)
+    axes = {"series": compared_field(results), "x": layout(results)[2]}
     if figure.kind == "rate_distortion":
         title = f"{results.task}: rate against distortion"
-        return plot_rate_distortion(rate_distortion_rows(results), title, path)
+        return plot_rate_distortion(rate_distortion_rows(results), title, path, **axes)
     if figure.kind == "correlation_vs_mig":
-        return plot_correlation_vs_mig(correlation_vs_mig_rows(results), path)
+        return plot_correlation_vs_mig(correlation_vs_mig_rows(results), path, **axes)
     if figure.kind == "traversals":
         if artifact is None:
             raise UserInputError(f"traversals: run {figure.run_ids[0]} has no stored artefact")

@@ -2,14 +2,16 @@
 
 Pure functions of a task's stored runs (plus one matplotlib drawing):
 
-- `rate_distortion_rows`: one point per finished run with a posterior family:
-  rate R = E_x KL(q(z|x) || p(z)) (`rate_nats`) and distortion
-  D = E_x E_q[-log p(x|z)] (`reconstruction_nll_nats`), both nats;
-- `plot_rate_distortion`: D against R, seeds as points, one line per family
-  joining its per-beta means in order of beta, and the line R + D = const
+- `rate_distortion_rows`: one point per finished run with a value of the
+  task's compared field and x field (`posterior` and `beta` in the family
+  studies, `benchmark.leaderboard.axes`): rate R = E_x KL(q(z|x) || p(z))
+  (`rate_nats`) and distortion D = E_x E_q[-log p(x|z)]
+  (`reconstruction_nll_nats`), both nats;
+- `plot_rate_distortion`: D against R, seeds as points, one line per series
+  joining its per-x means in order of x, and the line R + D = const
   through the run with the best ELBO (-(R + D)): points on it have that ELBO,
   points above it a worse one;
-- `decomposition_table`: per (entry, family, beta), the rate's decomposition
+- `decomposition_table`: per leaderboard row (the task's row fields), the rate's decomposition
   I(x; z) + TC + dimension-wise KL and the inference gaps with standard
   errors, which estimator the decomposition used, and failed gap checks;
   point-mass entries show "n/a (point mass)".
@@ -28,8 +30,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 
 from benchmark.absent import absent_reason
+from benchmark.leaderboard.axes import compared_field, layout, x_and_series
 from benchmark.leaderboard.results import RunRow, TaskResults
-from benchmark.leaderboard.tables import MISSING, format_number, format_value, scalar_score
+from benchmark.leaderboard.tables import (
+    MISSING,
+    format_number,
+    format_value,
+    row_value,
+    scalar_score,
+)
 
 __all__ = ["decomposition_table", "plot_rate_distortion", "rate_distortion_rows"]
 
@@ -38,19 +47,22 @@ _MARKERS = {"diagonal": "o", "full_covariance": "s", "iaf": "^"}
 
 
 def rate_distortion_rows(results: TaskResults) -> list[dict[str, object]]:
-    """`[{posterior, beta, seed, rate, distortion}]`, nats, for finished runs that have both."""
+    """`[{<compared field>, <x field>, seed, rate, distortion}]` (e.g. posterior and beta), nats,
+    for finished runs that have a value of both fields and both scores."""
+    series, x_field = compared_field(results), layout(results)[2]
     rows = []
     for run in sorted(results.runs, key=lambda r: r.position):
-        if run.status != "done" or "posterior" not in run.model_args:
+        place = x_and_series(results, run) if run.status == "done" else None
+        if place is None:
             continue
         rate, distortion = scalar_score(run, RATE_KEY), scalar_score(run, DISTORTION_KEY)
         if rate is None or distortion is None:
             continue
-        beta = run.model_args.get("beta", 1.0)
+        x_value = place[0]
         rows.append(
             {
-                "posterior": str(run.model_args["posterior"]),
-                "beta": float(beta) if isinstance(beta, int | float) else math.nan,
+                series: str(place[1]),
+                x_field: float(x_value) if isinstance(x_value, int | float) else math.nan,
                 "seed": run.seed,
                 "rate": rate,
                 "distortion": distortion,
@@ -59,14 +71,23 @@ def rate_distortion_rows(results: TaskResults) -> list[dict[str, object]]:
     return rows
 
 
-def plot_rate_distortion(rows: Sequence[Mapping[str, object]], title: str, path: Path) -> Path:
-    """Distortion against rate (nats): seeds as points, family lines over beta, the best-ELBO line."""
+def plot_rate_distortion(
+    rows: Sequence[Mapping[str, object]],
+    title: str,
+    path: Path,
+    *,
+    series: str = "posterior",
+    x: str = "beta",
+) -> Path:
+    """Distortion against rate (nats): seeds as points, one line per `series` value over `x`
+    (families over beta), and the best-ELBO line."""
     figure = MplFigure(figsize=(5.8, 4.2), layout="constrained")
     axes = figure.add_subplot()
-    families = list(dict.fromkeys(str(r["posterior"]) for r in rows))
+    families = list(dict.fromkeys(str(r[series]) for r in rows))
     colours = {f: f"C{i}" for i, f in enumerate(families)}
+    shown = "β" if x == "beta" else x
     for family in families:
-        members = [r for r in rows if r["posterior"] == family]
+        members = [r for r in rows if r[series] == family]
         axes.scatter(
             [float(r["rate"]) for r in members],  # type: ignore[arg-type]
             [float(r["distortion"]) for r in members],  # type: ignore[arg-type]
@@ -75,10 +96,10 @@ def plot_rate_distortion(rows: Sequence[Mapping[str, object]], title: str, path:
             alpha=0.5,
             s=22,
         )
-        betas = sorted({float(r["beta"]) for r in members})  # type: ignore[arg-type]
+        betas = sorted({float(r[x]) for r in members})  # type: ignore[arg-type]
         means = []
         for beta in betas:
-            at = [r for r in members if float(r["beta"]) == beta]  # type: ignore[arg-type]
+            at = [r for r in members if float(r[x]) == beta]  # type: ignore[arg-type]
             means.append(
                 (
                     sum(float(r["rate"]) for r in at) / len(at),  # type: ignore[arg-type]
@@ -95,7 +116,7 @@ def plot_rate_distortion(rows: Sequence[Mapping[str, object]], title: str, path:
         )
         for rate, distortion, beta in means:
             axes.annotate(
-                f"β={beta:g}", (rate, distortion), fontsize="x-small", xytext=(3, 3),
+                f"{shown}={beta:g}", (rate, distortion), fontsize="x-small", xytext=(3, 3),
                 textcoords="offset points",
             )  # fmt: skip
     if rows:
@@ -213,13 +234,10 @@ def decomposition_table(results: TaskResults) -> list[str]:
     done = [r for r in results.runs if r.status == "done"]
     if not any(k in r.scores for r in done for k in keys):
         return []
-    groups: dict[tuple[str, str, str], list[RunRow]] = {}
+    fields = layout(results)[0]
+    groups: dict[tuple[str, ...], list[RunRow]] = {}
     for run in sorted(done, key=lambda r: r.position):
-        key = (
-            run.label,
-            format_value(run.model_args.get("posterior")),
-            format_value(run.model_args.get("beta")),
-        )
+        key = tuple(format_value(row_value(run, field)) for field in fields)
         groups.setdefault(key, []).append(run)
     lines = [
         "## Rate decomposition and inference gaps",
@@ -230,11 +248,11 @@ def decomposition_table(results: TaskResults) -> list[str]:
         "log p(x) - ELBO(q*), amortisation gap = ELBO(q*) - ELBO(q) (Cremer et al. 2018; IAF's "
         "q* is semi-amortised: flow networks fixed). IAF marginals are moment-matched.",
         "",
-        "| entry | posterior | beta | n | rate | I(x; z) | TC q(z) | dim.-wise KL | "
+        "| " + " | ".join(fields) + " | n | rate | I(x; z) | TC q(z) | dim.-wise KL | "
         "approx. gap | amort. gap | gap checks failed | decomposition estimator |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|" + "---|" * len(fields) + "---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for (entry, family, beta), runs in groups.items():
+    for row, runs in groups.items():
         failed = [scalar_score(r, "approximation_gap_check_failed") for r in runs]
         failed_text = (
             str(int(sum(f for f in failed if f is not None)))
@@ -242,9 +260,7 @@ def decomposition_table(results: TaskResults) -> list[str]:
             else _mean_cell(runs, "approximation_gap_check_failed")
         )
         cells = [
-            entry,
-            family,
-            beta,
+            *row,
             str(len(runs)),
             _mean_cell(runs, "decomposition_rate_nats"),
             _mean_cell(
