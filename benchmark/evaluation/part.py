@@ -48,6 +48,7 @@ __all__ = [
     "part_setting_checks",
     "part_setting_defaults",
     "register_part",
+    "with_latent_scores",
 ]
 
 # The section of `evaluation.settings` every part's settings live in (a task file writes
@@ -164,6 +165,17 @@ class EvaluationPart:
         unknown = set(self.needs) - set(CAPABILITIES)
         if unknown:
             raise ValueError(f"part {self.name!r}: unknown capabilities {sorted(unknown)}")
+
+
+def with_latent_scores(count: str = "") -> dict[str, Any]:
+    """`runs_when` and `switched_on_by` of a part that runs with `evaluation.latent_scores:
+    true` and, given `count`, while that setting is above 0 (e.g. `gap_images: 0` is off)."""
+
+    def runs_when(plan: EvaluationPlan, settings: Mapping[str, Any]) -> bool:
+        return bool(plan.latent_scores) and (not count or int(settings[count]) > 0)
+
+    text = "evaluation.latent_scores: true" + (f" and {count} > 0" if count else "")
+    return {"runs_when": runs_when, "switched_on_by": text}
 
 
 def register_part(part: EvaluationPart) -> EvaluationPart:

@@ -19,6 +19,7 @@ from benchmark.evaluation.part import (
     PartResult,
     ScoreKey,
     register_part,
+    with_latent_scores,
 )
 from benchmark.settings import Setting, integer, number
 
@@ -99,10 +100,7 @@ PART = register_part(
         keys=KEYS,
         settings=SETTINGS,
         needs=frozenset({"density"}),
-        runs_when=lambda plan, settings: (
-            bool(plan.latent_scores) and int(settings["gap_images"]) > 0
-        ),
-        switched_on_by="evaluation.latent_scores: true and gap_images > 0",
+        **with_latent_scores("gap_images"),
         cost="gap_images x (gap_iw_samples decodes + up to gap_steps Adam steps of q*)",
     )
 )

@@ -31,6 +31,7 @@ from benchmark.evaluation.part import (
     PartResult,
     ScoreKey,
     register_part,
+    with_latent_scores,
 )
 from benchmark.settings import Setting, integer
 
@@ -143,10 +144,7 @@ PART = register_part(
         keys=KEYS,
         settings=SETTINGS,
         needs=frozenset({"density"}),
-        runs_when=lambda plan, settings: (
-            bool(plan.latent_scores) and int(settings["decomposition_outer_draws"]) > 0
-        ),
-        switched_on_by="evaluation.latent_scores: true and decomposition_outer_draws > 0",
+        **with_latent_scores("decomposition_outer_draws"),
         cost="population x outer_draws mixture densities (the whole 737,280-image grid by default)",
     )
 )

@@ -20,6 +20,7 @@ from benchmark.evaluation.part import (
     PartResult,
     ScoreKey,
     register_part,
+    with_latent_scores,
 )
 from benchmark.metrics.settings import MAX_POINTS
 from benchmark.metrics.spec import CORRELATION
@@ -168,8 +169,7 @@ PART = register_part(
         order=20,
         keys=KEYS,
         settings=(*SCORE_SETTINGS, *SAMPLE_SETTINGS),
-        runs_when=lambda plan, settings: bool(plan.latent_scores),
-        switched_on_by="evaluation.latent_scores: true",
+        **with_latent_scores(),
         cost="num_points x posterior_samples draws (IAF); tc_sample_size^2 x marginal_samples",
     )
 )

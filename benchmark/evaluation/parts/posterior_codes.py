@@ -19,6 +19,7 @@ from benchmark.evaluation.part import (
     PartResult,
     ScoreKey,
     register_part,
+    with_latent_scores,
 )
 from benchmark.metrics.settings import MAX_POINTS
 from benchmark.metrics.spec import INTERPRETABILITY
@@ -78,8 +79,7 @@ PART = register_part(
                 "stratified grid points of the posterior MIG",
             ),
         ),
-        runs_when=lambda plan, settings: bool(plan.latent_scores),
-        switched_on_by="evaluation.latent_scores: true",
+        **with_latent_scores(),
         cost="posterior_mig_points encodings (x 64 flow draws for IAF) and 1,000 shared images",
     )
 )
