@@ -1,8 +1,9 @@
 """One typed setting: `Setting` (name, default, check, what it does) and the checks it uses.
 
-Metrics (`benchmark.metrics.spec.MetricSpec.settings`) and evaluation parts
-(`benchmark.evaluation.part.EvaluationPart.settings`) declare their settings
-with this one type. A check `check(name, value) -> value` returns the value
+Metrics (`benchmark.metrics.spec.MetricSpec.settings`), evaluation parts
+(`benchmark.evaluation.part.EvaluationPart.settings`) and posterior families
+(`benchmark.models.posteriors.PosteriorFamily.options`) declare their
+settings with this one type. A check `check(name, value) -> value` returns the value
 (ints as ints, numbers as floats) or raises `ArgumentError` saying what was
 expected; the task loader runs every check before any training, so a value
 that would fail in evaluation fails at load time.
@@ -16,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from benchmark.errors import ArgumentError
 
-__all__ = ["Setting", "SettingCheck", "choice", "integer", "number", "switch"]
+__all__ = ["Setting", "SettingCheck", "by_name", "choice", "integer", "number", "switch"]
 
 SettingCheck = Callable[[str, object], object]
 
@@ -105,3 +106,11 @@ class Setting:
     def with_default(self, default: object) -> Setting:
         """The same setting with another default (e.g. batches of 64 for BetaVAE)."""
         return replace(self, default=default)
+
+
+def by_name(*settings: Setting) -> dict[str, Setting]:
+    """`{name: setting}`, for declarations looked up by name (a posterior family's options)."""
+    named = {s.name: s for s in settings}
+    if len(named) != len(settings):
+        raise ValueError("a setting is declared twice")
+    return named

@@ -29,7 +29,6 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -37,6 +36,7 @@ import numpy as np
 from benchmark.errors import ArgumentError
 from benchmark.models.deferred_base import DeferredBase
 from benchmark.registry import DiscoveredRegistry
+from benchmark.settings import Setting
 from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras, lazy_tfp
 
 tf = lazy_tensorflow()
@@ -46,7 +46,6 @@ tfd = lazy_tfp("distributions")
 
 __all__ = [
     "POSTERIORS",
-    "FamilyOption",
     "GaussianPosterior",
     "Posterior",
     "PosteriorFamily",
@@ -222,26 +221,18 @@ def count_free_parameters(layers: Sequence[tf_keras.layers.Layer]) -> int:
     return total
 
 
-@dataclass(frozen=True)
-class FamilyOption:
-    """One option a posterior family takes: its default and its check (`check(name, value)`)."""
-
-    default: object
-    check: Callable[[str, object], object]
-
-
 class PosteriorFamily(DeferredBase, abc.ABC):
     """A head from encoder features `[N, F]` to a `Posterior` (call `posterior(features)`).
 
-    A family declares the options it takes in `options` (name -> default and
-    check); `make_family` passes them to its constructor as keywords, and an
+    A family declares the options it takes in `options` (name -> `Setting`:
+    default, check, what it does; `benchmark.settings.by_name`); `make_family` passes them to its constructor as keywords, and an
     option it does not declare is an error, never silently ignored.
     `context_dim` is the width F of the encoder features.
     """
 
     deferred_base = staticmethod(lambda: tf_keras.layers.Layer)
 
-    options: ClassVar[Mapping[str, FamilyOption]] = {}
+    options: ClassVar[Mapping[str, Setting]] = {}
     #: False for a family whose moments and KL are Monte Carlo estimates (IAF): its
     #: evaluation draws `posterior_samples` per input, which must exceed the latents.
     closed_form: ClassVar[bool] = True

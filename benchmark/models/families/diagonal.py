@@ -10,11 +10,11 @@ from __future__ import annotations
 from benchmark.models import arguments as check
 from benchmark.models.posteriors import (
     POSTERIORS,
-    FamilyOption,
     GaussianPosterior,
     PosteriorFamily,
     count_free_parameters,
 )
+from benchmark.settings import Setting, by_name
 from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras, lazy_tfp
 
 tf = lazy_tensorflow()
@@ -76,7 +76,9 @@ class DiagonalFamily(PosteriorFamily):
     closed form.
     """
 
-    options = {"kl_samples": FamilyOption(0, check.bounded_int(0, 4096))}
+    options = by_name(
+        Setting("kl_samples", 0, check.bounded_int(0, 4096), "0: closed-form KL; k: k draws")
+    )
 
     def __init__(self, latent_dim: int, *, kl_samples: int = 0, **kwargs) -> None:
         super().__init__(latent_dim, **kwargs)

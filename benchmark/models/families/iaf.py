@@ -40,13 +40,13 @@ from benchmark.models import arguments as check
 from benchmark.models.deferred_base import DeferredBase
 from benchmark.models.posteriors import (
     POSTERIORS,
-    FamilyOption,
     Posterior,
     PosteriorFamily,
     count_free_parameters,
     log_standard_normal,
     stateless_seed,
 )
+from benchmark.settings import Setting, by_name
 from benchmark.tf_quiet import lazy_tensorflow, lazy_tf_keras, lazy_tfp
 
 tf = lazy_tensorflow()
@@ -203,15 +203,18 @@ class IAFFamily(PosteriorFamily):
     """
 
     closed_form = False
-    options = {
-        "iaf_steps": FamilyOption(2, check.bounded_int(1, 64)),
-        "iaf_hidden_units": FamilyOption(
-            (64, 64), lambda name, value: check.positive_int_list(name, value, MAX_HIDDEN_UNITS)
+    options = by_name(
+        Setting("iaf_steps", 2, check.bounded_int(1, 64), "flow steps"),
+        Setting(
+            "iaf_hidden_units",
+            (64, 64),
+            lambda name, value: check.positive_int_list(name, value, MAX_HIDDEN_UNITS),
+            "hidden widths of each step's autoregressive network",
         ),
-        "kl_samples": FamilyOption(1, check.bounded_int(1, 4096)),
-        "moment_samples": FamilyOption(64, check.bounded_int(2, 1_000_000)),
-        "iaf_trainable": FamilyOption(True, check.boolean),
-    }
+        Setting("kl_samples", 1, check.bounded_int(1, 4096), "draws of the Monte Carlo KL"),
+        Setting("moment_samples", 64, check.bounded_int(2, 1_000_000), "draws per moment"),
+        Setting("iaf_trainable", True, check.boolean, "false: every step frozen at the identity"),
+    )
 
     def __init__(
         self,
