@@ -93,3 +93,18 @@ def test_the_evaluation_reads_a_plan_and_imports_no_configuration():
     plan = EvaluationConfig(metrics=("mig",), settings={"num_train": 10, "mig": {"num_bins": 5}})
     assert isinstance(plan, EvaluationPlan)
     assert plan.settings_for("mig") == {"num_train": 10, "num_bins": 5}
+
+
+def test_the_store_and_the_models_import_nothing_after_them():
+    store = _modules_after("import benchmark.store")
+    assert {m for m in store if m.startswith("benchmark.")} <= {
+        "benchmark.errors",
+        *(m for m in store if m.startswith("benchmark.store")),
+    }
+    models = _modules_after(
+        "import benchmark.models.vae\n"
+        "from benchmark.models import model_arguments\n"
+        "model_arguments('factor_vae')"
+    )
+    assert "benchmark.models.vae" in models and "benchmark.models.entries.factor_vae" in models
+    assert not [m for m in models if m.startswith(("benchmark.training", "benchmark.runner"))]

@@ -16,15 +16,14 @@ The public surface other parts use:
   the scalars to log ("loss", "reconstruction", "kl", "elbo", the
   objective's own) and `kl_per_latent [D]` for diagonal posteriors
 - `make_optimizers(learning_rate)` and `optimizer_variables()`: what the
-  trainer updates, one Adam per optimizer name
-- `apply_update(x, step, seed, optimizers, guard=True) -> (terms, ok)`: one
-  seeded training step; with `guard` the update is skipped when a loss or
-  gradient is not finite
+  trainer updates, one Adam per optimizer name (the step that differentiates
+  the losses and applies the gradients is `benchmark.training.step`)
 - `heldout_terms(x, seed)`: the ELBO and its two terms on a held-out batch
 - `initialize(seed)`: creates the variables (seeded), once.
 - `set_precision(precision)`: before `initialize`, makes the networks compute
   in bfloat16 or float16 (`benchmark.models.precision`); `precision` and
-  `loss_scale` (a `LossScale` under "mixed_float16", else None) say which.
+  `loss_scale` (a `LossScale` under "mixed_float16", else None; the
+  training step applies it) say which.
 """
 
 from __future__ import annotations
@@ -237,9 +236,10 @@ class VAE(DeferredBase):
         the networks keep float32 weights and compute in the 16-bit type;
         `encode` and `decode` cast their outputs to float32, so the posterior
         family, log-densities, KL and losses stay float32. "mixed_float16"
-        also creates `loss_scale`, which `apply_update` uses. The layers are
-        made afresh (same names, same weight shapes, so checkpoints are
-        interchangeable), hence only before the variables exist.
+        also creates `loss_scale`, which the training step uses
+        (`benchmark.training.step`). The layers are made afresh (same names,
+        same weight shapes, so checkpoints are interchangeable), hence only
+        before the variables exist.
         """
         precision = check_precision(precision)
         if precision == self.precision:
@@ -346,7 +346,7 @@ class VAE(DeferredBase):
             terms["kl_per_latent"] = tf.reduce_mean(per_latent, axis=0)
         return self.optimizer_losses(loss, terms), terms
 
-    # --- training ---------------------------------------------------------------------------
+    # --- what the trainer reads -------------------------------------------------------------
 
     def optimizer_variables(self) -> dict[str, list[tf.Variable]]:
         """The variables each optimizer updates."""
@@ -396,87 +396,3 @@ class VAE(DeferredBase):
         reconstruction = tf.reduce_mean(self.reconstruction_nll(x, samples[0]))
         kl = tf.reduce_mean(posterior.kl_from_samples(samples, log_q))
         return {"elbo": -(reconstruction + kl), "reconstruction": reconstruction, "kl": kl}
-
-    def update_term_shapes(self) -> dict[str, tf.TensorShape]:
-        """Name -> shape of every term `apply_update` returns.
-
-        `term_shapes()` plus "grad_norm", and under loss scaling "loss_scale"
-        and "skipped" (see `apply_update`).
-        """
-        shapes = {**self.term_shapes(), "grad_norm": tf.TensorShape([])}
-        if self.loss_scale is not None:
-            shapes.update(loss_scale=tf.TensorShape([]), skipped=tf.TensorShape([]))
-        return shapes
-
-    def apply_update(
-        self,
-        x: tf.Tensor,
-        step: tf.Tensor,
-        seed: tf.Tensor,
-        optimizers: dict[str, Adam],
-        *,
-        guard: bool = True,
-    ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        """One training step: `(terms, ok)`, `ok` False when a loss or gradient is not finite.
-
-        With `guard` (the default) nothing is updated unless `ok`: a
-        `tf.cond` per step, whose predicate a GPU must send to the host.
-        Without it the update is applied whatever `ok` says, with no branch,
-        so a caller that checks `ok` once per chunk of steps must restore the
-        chunk's start itself (`benchmark.training.loop`). `terms` gains
-        "grad_norm" (global norm of all gradients). Call inside
-        `tf.function`, with the optimizers built for `optimizer_variables()`.
-
-        Under loss scaling ("mixed_float16", `self.loss_scale`) each loss is
-        multiplied by the scale before differentiation and the gradients
-        divided by it after. A step whose gradients are not all finite while
-        the scale can still shrink is an overflow, not a divergence: its
-        update is skipped (a `tf.cond` whatever `guard` says, as Keras's
-        `LossScaleOptimizer` does; one XLA conditional where updates are
-        compiled), the scale halves and `ok` stays True. `terms` then also
-        hold "loss_scale" (the scale this step used) and "skipped" (1.0 for
-        a skipped update, so its logged mean is the fraction skipped), and
-        "grad_norm" is 0 for a skipped update.
-        """
-        groups = self.optimizer_variables()
-        scaling = self.loss_scale
-        with tf.GradientTape(persistent=len(groups) > 1) as tape:
-            losses, terms = self.loss_terms(x, step, seed)
-            if scaling is not None:
-                used_scale = tf.identity(scaling.scale)
-                targets = {name: scaling.scale_loss(loss) for name, loss in losses.items()}
-            else:
-                targets = losses
-        gradients = {name: tape.gradient(targets[name], groups[name]) for name in groups}
-        del tape
-        if scaling is not None:
-            gradients = {name: scaling.unscale(grads) for name, grads in gradients.items()}
-        grad_norm = tf.linalg.global_norm([g for name in groups for g in gradients[name]])
-        finite_gradients = tf.math.is_finite(grad_norm)
-        finite_losses = tf.constant(True)
-        for loss in losses.values():
-            finite_losses = tf.logical_and(finite_losses, tf.math.is_finite(loss))
-        ok = tf.logical_and(finite_gradients, finite_losses)
-
-        def update() -> tf.Tensor:
-            for name, variables in groups.items():
-                optimizers[name].apply_gradients(zip(gradients[name], variables, strict=True))
-            return tf.constant(True)
-
-        if scaling is None:
-            if guard:
-                tf.cond(ok, update, lambda: tf.constant(False))
-            else:
-                update()
-            return {**terms, "grad_norm": grad_norm}, ok
-        applied = ok
-        ok = tf.logical_and(finite_losses, tf.logical_or(finite_gradients, scaling.can_shrink()))
-        tf.cond(applied, update, lambda: tf.constant(False))
-        scaling.update(finite_gradients, ok)
-        skipped = tf.logical_and(ok, tf.logical_not(applied))
-        return {
-            **terms,
-            "grad_norm": tf.where(skipped, tf.zeros_like(grad_norm), grad_norm),
-            "loss_scale": used_scale,
-            "skipped": tf.cast(skipped, tf.float32),
-        }, ok

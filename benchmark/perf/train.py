@@ -161,11 +161,13 @@ def _plain_keras_step():
 def _single_step(model, optimizers):
     """One update of the trainer's model as a `tf.function` (for counting its FLOPs)."""
     tf = import_tensorflow()
+    from benchmark.training.step import apply_update
+
     seed = tf.constant([0, 1], tf.int32)
 
     @tf.function
     def step(x):
-        return model.apply_update(x, tf.constant(0.0), seed, optimizers)[0]["loss"]
+        return apply_update(model, x, tf.constant(0.0), seed, optimizers)[0]["loss"]
 
     return step
 

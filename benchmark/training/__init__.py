@@ -16,6 +16,9 @@ Public API:
   the variables first) and returns the update count.
 - `load_model(checkpoint_dir) -> (model, step)`: rebuilds the model entry
   recorded in `run.json` and restores it.
+- `benchmark.training.step.apply_update(model, x, step, seed, optimizers,
+  guard=True) -> (terms, ok)`: one optimizer step (gradients of the model's
+  losses, loss scaling under "mixed_float16", the NaN guard, the update).
 """
 
 from benchmark.training.checkpoints import load_model, restore

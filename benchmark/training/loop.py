@@ -56,6 +56,7 @@ from benchmark.training.convergence import (
 )
 from benchmark.training.progress import ProgressLog
 from benchmark.training.setup import configure
+from benchmark.training.step import apply_update, update_term_shapes
 
 tf = import_tensorflow()
 
@@ -163,12 +164,12 @@ def make_chunk_runner(
     it with `make_step_runner`. With `jit_compile` each update is one XLA
     cluster (the batch iterator stays outside it).
     """
-    shapes = model.update_term_shapes()
+    shapes = update_term_shapes(model)
     base_seed = tf.constant([seed, 1], tf.int32)
 
     def update(x, t):
         seed_t = tf.random.experimental.stateless_fold_in(base_seed, t)
-        terms, ok = model.apply_update(x, tf.cast(t, tf.float32), seed_t, optimizers, guard=False)
+        terms, ok = apply_update(model, x, tf.cast(t, tf.float32), seed_t, optimizers, guard=False)
         return {k: terms[k] for k in shapes}, ok
 
     if jit_compile:
@@ -243,7 +244,7 @@ def make_step_runner(model: VAE, optimizers: dict, step: tf.Variable, seed: int)
     (not applied); `sums`: per-term sums over the applied updates; `last`:
     the terms of the last update tried. `step` counts applied updates.
     """
-    shapes = model.update_term_shapes()
+    shapes = update_term_shapes(model)
     base_seed = tf.constant([seed, 1], tf.int32)
 
     @tf.function
@@ -255,7 +256,7 @@ def make_step_runner(model: VAE, optimizers: dict, step: tf.Variable, seed: int)
             x = iterator.get_next()
             t = step.read_value()
             seed_t = tf.random.experimental.stateless_fold_in(base_seed, t)
-            terms, ok = model.apply_update(x, tf.cast(t, tf.float32), seed_t, optimizers)
+            terms, ok = apply_update(model, x, tf.cast(t, tf.float32), seed_t, optimizers)
             step.assign_add(tf.cast(ok, tf.int64))
             sums = {k: sums[k] + tf.where(ok, terms[k], tf.zeros_like(terms[k])) for k in sums}
             return done + tf.cast(ok, tf.int32), ok, sums, {k: terms[k] for k in sums}
