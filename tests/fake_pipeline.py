@@ -273,3 +273,19 @@ def converges_at_beta_1(spec, workdir: Path, progress: bool = True, training_dir
     result["artifacts"] = {"note": "note.txt"}
     result["durations"] = {"train_steps": max(0, end - start)}
     return result
+
+
+def rescores_differently(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
+    """`trains_once`, whose re-scoring gives `mig` + 1 (as a new evaluation code would)."""
+    result = trains_once(spec, workdir, progress, training_dir)
+    if result["durations"]["train_steps"] == 0:
+        result["mig"] += 1.0
+    return result
+
+
+def rescore_fails(spec, workdir: Path, progress: bool = True, training_dir=None) -> dict:
+    """`trains_once` that raises when it only re-scores (a new evaluation code's bug)."""
+    result = trains_once(spec, workdir, progress, training_dir)
+    if result["durations"]["train_steps"] == 0:
+        raise RuntimeError("evaluation broke")
+    return result

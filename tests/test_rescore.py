@@ -299,3 +299,49 @@ def test_a_raised_cap_continues_from_an_interrupted_lower_cap_run(tmp_path, log)
         record.durations["train_steps"] == 16 and scores[record.run_id]["train/steps_trained"] == 20
     )
     assert (folder / "checkpoint").read_text() == "step 4"  # the lower cap's folder is untouched
+
+
+def _run_with(tmp_path, task, pipeline, **options):
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        summary = run_task(task, store, LocalExecutor(pipeline, progress=False),
+                           runs_dir=tmp_path / "runs", progress=False, **options)  # fmt: skip
+        records = {r.run_id: r for r in store.runs(task.name)}
+        scores = store.scores(list(records))
+    return summary, records, scores
+
+
+def test_rescore_scores_done_runs_again_from_their_trainings_and_keeps_what_it_cannot(
+    tmp_path, log
+):
+    """`--rescore`: every done run is evaluated again from its finished training (nothing
+    trains, run ids kept, new scores replace the old); a run whose checkpoint is gone keeps
+    its result; a re-score that fails keeps the earlier scores and the run stays done."""
+    task = fake_pipeline.tiny_task(seeds=(0,))  # beta 1 and 8: two runs
+    _, records, before = _run_with(tmp_path, task, fake_pipeline.trains_once)
+    first, second = sorted(records)
+    assert all(r.status == "done" for r in records.values())
+
+    # Without --rescore a finished task runs nothing.
+    summary, _, same = _run_with(tmp_path, task, fake_pipeline.rescores_differently)
+    assert summary.ran == 0 and same == before
+
+    # One run's training folder is gone: only the other is scored again, without training.
+    gone = records[second].training_id
+    shutil.rmtree(tmp_path / "runs" / TRAININGS_FOLDER / gone)
+    log.write_text("")
+    summary, records, after = _run_with(
+        tmp_path, task, fake_pipeline.rescores_differently, rescore=True
+    )
+    assert summary.to_rescore == 1 and summary.to_train == 0 and summary.exit_code == 0
+    assert events(log, "rescore") == [first] and events(log, "train") == []
+    assert after[first]["mig"] == pytest.approx(before[first]["mig"] + 1.0)
+    assert after[second] == before[second]  # its checkpoint is gone: its result stands
+    assert sorted(records) == [first, second]  # same run ids
+    assert all(r.status == "done" for r in records.values())
+
+    # A re-score that fails keeps the earlier scores, and says so in the exit code.
+    summary, records, kept = _run_with(tmp_path, task, fake_pipeline.rescore_fails, rescore=True)
+    assert [run_id for run_id, _ in summary.rescore_failed] == [first]
+    assert "evaluation broke" in summary.rescore_failed[0][1]
+    assert summary.exit_code == 1 and summary.failed == []
+    assert records[first].status == "done" and kept == after

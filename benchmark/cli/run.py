@@ -120,6 +120,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--retry-failed", action="store_true", help="run failed runs again (kept failed otherwise)"
     )
     parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="also score every done run again from its finished training, with this code "
+        "(run ids kept, nothing trained; a run whose checkpoint is gone keeps its result, and "
+        "a re-score that fails keeps the earlier scores)",
+    )
+    parser.add_argument(
         "--take-over",
         action="store_true",
         help="also run runs marked running by other processes (e.g. a driver on another "
@@ -193,6 +200,8 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--ray-address", args.ray_address]
     if args.retry_failed:
         parts.append("--retry-failed")
+    if args.rescore:
+        parts.append("--rescore")
     if args.take_over:
         parts.append("--take-over")
     if args.isolate:
@@ -351,6 +360,7 @@ def run(args: argparse.Namespace) -> int:
         _check_runs_dir(
             runs_dir, "--runs-dir" if args.runs_dir is not None else "runs folder (beside --db)"
         )
+        first = True
         while True:
             summary = run_task(
                 task,
@@ -363,7 +373,9 @@ def run(args: argparse.Namespace) -> int:
                 command=command_line(args),
                 status_every_s=status_every_s,
                 max_attempts=args.max_attempts or limits.max_attempts,
+                rescore=args.rescore and first,  # a later pass runs what was held, only
             )
+            first = False
             if not (summary.held_elsewhere and _wait_for_local_holders(store, task.name)):
                 break
     minutes = summary.elapsed_s / 60
@@ -385,6 +397,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ... and {len(summary.failed) - _SHOWN_FAILURES} more")
     if summary.failed and not args.retry_failed:
         print("run again with --retry-failed to retry them")
+    for run_id, error in summary.rescore_failed[:_SHOWN_FAILURES]:
+        print(f"  re-score failed {run_id} (its earlier scores are kept): {printable(error)}")
+    if len(summary.rescore_failed) > _SHOWN_FAILURES:
+        print(f"  ... and {len(summary.rescore_failed) - _SHOWN_FAILURES} more re-score failures")
     db = "" if args.db == DEFAULT_DB else f" --db {shlex.quote(str(args.db))}"
     print(f"leaderboard: disbench leaderboard {shlex.quote(task.name)}{db}")
     return summary.exit_code

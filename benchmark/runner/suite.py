@@ -46,7 +46,7 @@ from benchmark.runner.lease import LEASE_S, Heartbeat, heartbeat_age_s, lease_ex
 from benchmark.runner.locks import folder_holder
 from benchmark.runner.status import StatusLines
 from benchmark.runner.step_caps import apply_lower_caps, find_lower_caps
-from benchmark.runner.trainings import fill_training_ids, plan_trainings
+from benchmark.runner.trainings import fill_training_ids, plan_trainings, rescorable
 from benchmark.runner.worker import BUSY
 from benchmark.store import DatabaseError, ResultStore, RunOutcome, RunRecord
 from benchmark.terminal import printable
@@ -92,11 +92,14 @@ class RunSummary:
     elapsed_s: float = 0.0
     to_train: int = 0  # runs of this call that train (or resume) their model
     to_rescore: int = 0  # runs of this call that only evaluate a finished training
+    # Done runs whose new scoring (`--rescore`) failed: (run_id, error); their earlier scores stand.
+    rescore_failed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        """0: every run is done; 1: a run failed; `EXIT_HELD` (3): runs remain held elsewhere."""
-        if self.failed:
+        """0: every run is done; 1: a run or a re-score failed; `EXIT_HELD` (3): runs remain
+        held elsewhere."""
+        if self.failed or self.rescore_failed:
             return 1
         return EXIT_HELD if self.held_elsewhere else 0
 
@@ -212,6 +215,7 @@ def run_task(
     command: str = "",
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     status_every_s: float | None = None,
+    rescore: bool = False,
 ) -> RunSummary:
     """Runs every unfinished run of `task` with `executor`, recording outcomes in `store`.
 
@@ -224,6 +228,9 @@ def run_task(
     processes `max_attempts` times is recorded failed instead of run again.
     With `status_every_s`, a line per training in flight (step, steps/s,
     held-out ELBO) is printed that often (`benchmark.runner.status`).
+    With `rescore`, done runs whose finished training is on disk are scored
+    again with this code (same run ids, no training); a run whose checkpoint
+    is gone keeps its result, and a re-score that fails keeps the earlier one.
     """
     start = time.perf_counter()
     specs = {spec.run_id: spec for spec in expand_task(task)}
@@ -259,10 +266,15 @@ def run_task(
         todo.remove(record)
         if store.give_up(record.run_id, record.owner, crash_reason(record.attempts)):
             records = [r if r is not record else replace(r, status="failed") for r in records]
+    again: set[str] = set()  # done runs scored again (`rescore`)
+    if rescore:
+        done = [r for r in records if r.status == "done" and r.run_id in specs]
+        again = rescorable([specs[r.run_id] for r in done], store, runs_dir)
+        todo += [r for r in done if r.run_id in again]
     trainings = plan_trainings([specs[r.run_id] for r in todo], store, runs_dir)
     by_id = {record.run_id: record for record in todo}
     todo = [by_id[run_id] for run_id in trainings.order]
-    already_done = sum(r.status == "done" for r in records)
+    already_done = sum(r.status == "done" for r in records) - len(again)
     kept_failed = 0 if retry_failed else sum(r.status == "failed" for r in records)
     summary = RunSummary(
         task=task.name,
@@ -347,7 +359,10 @@ def run_task(
                     bar.write(f"busy    {outcome.run_id}  {outcome.error}")
                     continue
                 outcome = replace(outcome, git_commit=commit)
-                if store.record_outcome(outcome, owner=me):
+                if outcome.run_id in again and outcome.status != "done":
+                    store.keep_done(outcome.run_id, me)  # the earlier scores stand
+                    summary.rescore_failed.append((outcome.run_id, outcome.error or ""))
+                elif store.record_outcome(outcome, owner=me):
                     summary.ran += 1
                 in_flight.discard(outcome.run_id)
                 charged.discard(outcome.run_id)
@@ -359,7 +374,9 @@ def run_task(
                     ran_here=finished_here,
                     elapsed_s=time.perf_counter() - start,
                 )
-                _report(bar, specs[outcome.run_id], outcome, task, progress_note)
+                kept = " (re-score failed; the earlier scores are kept)"
+                _report(bar, specs[outcome.run_id], outcome, task,
+                        progress_note + (kept if outcome.run_id in again else ""))  # fmt: skip
     except BaseException as error:
         stopped = error
         raise

@@ -31,6 +31,7 @@ __all__ = [
     "fill_training_ids",
     "has_checkpoint",
     "plan_trainings",
+    "rescorable",
     "stored_spec",
 ]
 
@@ -158,3 +159,10 @@ def plan_trainings(specs: Sequence[RunSpec], store: ResultStore, runs_dir: Path)
         rescore=frozenset(rescored + after),
         order=tuple(first + rescored + after),
     )
+
+
+def rescorable(specs: Sequence[RunSpec], store: ResultStore, runs_dir: Path) -> set[str]:
+    """The run ids among `specs` (done runs) whose finished training is on disk: they can be
+    scored again without training. A run whose checkpoint is gone is not among them."""
+    plan = plan_trainings(specs, store, runs_dir)
+    return {run_id for run_id in plan.rescore if has_checkpoint(plan.training_dirs[run_id])}

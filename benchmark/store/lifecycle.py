@@ -245,6 +245,20 @@ class Lifecycle(Connection):
             rows += self._conn.execute(f"{select} WHERE run_id IN ({marks})", part).fetchall()
         return rows
 
+    def keep_done(self, run_id: str, owner: str) -> bool:
+        """Puts a done run that `owner` claimed to score again back to done, its stored scores
+        and artefacts untouched (the new attempt failed; the earlier result stands)."""
+        try:
+            with self.transaction() as conn:
+                cursor = conn.execute(
+                    "UPDATE runs SET status = 'done', owner = NULL "
+                    "WHERE run_id = ? AND status = 'running' AND owner IS ?",
+                    (run_id, owner),
+                )
+                return cursor.rowcount == 1
+        except sqlite3.OperationalError as error:
+            raise self._cannot_write(error) from None
+
     def give_up(self, run_id: str, expected_owner: str | None, reason: str) -> bool:
         """Marks a run left `running` by `expected_owner` failed with `reason` (compare-and-set)."""
         try:
