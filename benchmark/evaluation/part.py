@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmark.absent import POINT_MASS_REASON
 from benchmark.evaluation.plan import EvaluationPlan
 from benchmark.registry import DiscoveredRegistry
 from benchmark.settings import Setting
@@ -58,7 +59,7 @@ SETTINGS_SECTION = "latent_scores"
 RECONSTRUCTION = "Reconstruction"
 GAPS = "Inference gaps and rate decomposition"
 # What a part may need of the model's posterior, and why a model lacking it scores absent.
-CAPABILITIES = {"density": "point mass"}
+CAPABILITIES = {"density": POINT_MASS_REASON}
 
 PARTS: DiscoveredRegistry[EvaluationPart] = DiscoveredRegistry(
     "evaluation part", "benchmark.evaluation.parts"

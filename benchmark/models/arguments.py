@@ -1,15 +1,18 @@
 """Checks for model-entry arguments: a bad value is an `ArgumentError` naming the argument.
 
-Every check has the form `check(name, value) -> value` so entries can declare
-them (`VAE.argument_checks`) and the task loader can run them before training.
+Every check has the form `check(name, value) -> value`, the form of a
+`benchmark.settings.Setting`'s check, so entries can declare them
+(`VAE.argument_checks`) and the task loader can run them before training;
+an argument's default is the one in the entry's signature.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from benchmark.errors import ArgumentError
+from benchmark.settings import SettingCheck
 
 __all__ = [
     "MAX_INT",
@@ -29,7 +32,7 @@ MAX_INT = 2**31 - 1
 # (beta 16), and small enough that a weighted float32 loss of thousands of nats stays finite.
 MAX_WEIGHT = 1e6
 
-ArgumentCheck = Callable[[str, object], object]
+ArgumentCheck = SettingCheck
 
 
 def _fail(name: str, expected: str, value: object) -> ArgumentError:
