@@ -33,6 +33,8 @@ VALUE_COLUMNS = ("key", "representation", "value")
 
 
 def _scalar(value: object) -> float | None:
+    """A stored score as a float for the table: finite numbers, and a flag (bool) as 1.0 or 0.0
+    (the leaderboard's `finite_number` leaves bools out: it ranks and averages)."""
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, int | float) and math.isfinite(value):

@@ -8,9 +8,9 @@ import json
 import sys
 from pathlib import Path
 
+from benchmark.cli._options import add_db
 from benchmark.errors import UserInputError
 from benchmark.results import column_order, load, rows
-from benchmark.store import DEFAULT_DB
 
 COMMAND = "export"
 HELP = "write a task's scores as a table: one row per run, score key and representation"
@@ -20,9 +20,7 @@ FORMATS = ("csv", "json", "parquet")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("task", help="the task's name, as stored in the database")
-    parser.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})"
-    )
+    add_db(parser)
     parser.add_argument(
         "--format",
         choices=FORMATS,

@@ -6,6 +6,7 @@ import argparse
 import shlex
 from pathlib import Path
 
+from benchmark.cli._options import add_db
 from benchmark.config.loader import read_task_data, resolve_task_path
 from benchmark.errors import UserInputError
 from benchmark.store import DEFAULT_DB, ResultStore
@@ -18,9 +19,7 @@ DEFAULT_OUT = Path("leaderboards")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("task", help="the task's name, or the path of its YAML file")
-    parser.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})"
-    )
+    add_db(parser)
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})"
     )

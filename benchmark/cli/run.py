@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmark.cli._options import add_db
 from benchmark.config import load_task
 from benchmark.config.fields import in_range, shown_number
 from benchmark.config.schema import (
@@ -73,9 +74,7 @@ EXIT_CODES = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EXIT_CODES
     parser.add_argument("task", help="a shipped task's name (e.g. quick) or a path to a YAML file")
-    parser.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})"
-    )
+    add_db(parser)
     parser.add_argument(
         "--runs-dir",
         type=Path,

@@ -7,8 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmark.cli._options import add_db
 from benchmark.errors import UserInputError
-from benchmark.store import DEFAULT_DB, ResultStore
+from benchmark.store import ResultStore
 
 COMMAND = "show"
 HELP = "draw one run's diagnostics (traversal GIF, reconstructions, MIG/DCI heatmaps, KL bars)"
@@ -16,9 +17,7 @@ HELP = "draw one run's diagnostics (traversal GIF, reconstructions, MIG/DCI heat
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_id", help="the run's id (or a unique prefix of it)")
-    parser.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})"
-    )
+    add_db(parser)
     parser.add_argument(
         "--out", type=Path, default=None, help="output folder (default: diagnostics/RUN_ID)"
     )

@@ -33,6 +33,7 @@ from benchmark.leaderboard.stats import Summary, seed_interval
 from benchmark.leaderboard.tables import (
     build_rows,
     build_tables,
+    finite_number,
     format_value,
     row_value,
     scalar_score,
@@ -91,19 +92,13 @@ def _series_fields(results: TaskResults) -> list[str]:
     return [f for f in fields if f not in (x_field, "sweep")] or ["entry"]
 
 
-def _numeric(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def metric_series(results: TaskResults, key: str) -> dict[str, list[tuple[float, Summary]]]:
     """`{series label: [(x, summary over seeds), ...]}` sorted by x, for runs with a numeric x."""
     _, _, x_field = layout(results)
     series_fields = _series_fields(results)
     points: dict[str, dict[float, list[float]]] = {}
     for run in sorted(results.runs, key=lambda r: r.position):
-        x = _numeric(row_value(run, x_field))
+        x = finite_number(row_value(run, x_field))
         if run.status != "done" or x is None:
             continue
         label = _series_label(run, series_fields)
@@ -210,7 +205,9 @@ def heldout_curves(
     _, _, x_field = layout(results)
     series_fields = _series_fields(results)
     panels: dict[str, dict[str, list[tuple[int, list[tuple[int, float]]]]]] = {}
-    runs = sorted(results.runs, key=lambda r: (_numeric(row_value(r, x_field)) or 0.0, r.position))
+    runs = sorted(
+        results.runs, key=lambda r: (finite_number(row_value(r, x_field)) or 0.0, r.position)
+    )
     for run in runs:
         curve = _curve(run) if run.status == "done" else None
         if curve is None:

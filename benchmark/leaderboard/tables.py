@@ -60,12 +60,16 @@ class Table:
     columns: tuple[Column, ...]
 
 
-def scalar_score(run: RunRow, key: str) -> float | None:
-    """The run's finite number under `key`, or None (missing, NaN or a list)."""
-    value = run.scores.get(key)
+def finite_number(value: object) -> float | None:
+    """`value` as a float when it is a finite int or float (not a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def scalar_score(run: RunRow, key: str) -> float | None:
+    """The run's finite number under `key`, or None (missing, NaN or a list)."""
+    return finite_number(run.scores.get(key))
 
 
 def format_value(value: object) -> str:

@@ -192,7 +192,10 @@ def infomec(
         "infomec_active_codes": int(active.sum()),
     }
     for bins in SENSITIVITY_BINS:
-        binned = normalised_mutual_info(codes, factors, "binned", bins)[:, active]
+        same = estimator == "binned" and bins == num_bins  # already computed above
+        binned = (nmi if same else normalised_mutual_info(codes, factors, "binned", bins))[
+            :, active
+        ]
         result[f"info_m_bins_{bins}"] = info_modularity(binned)
         result[f"info_c_bins_{bins}"] = info_compactness(binned)
     return result
