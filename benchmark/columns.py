@@ -220,6 +220,18 @@ def _place(own: tuple[Column | _Slot, ...]) -> tuple[Column, ...]:
     for group in dict.fromkeys(c.group for c in _metric_columns_all()):
         if group not in marked:
             ordered += _metric_columns(group)
+    # A part's labelled keys in a table without a parts slot go at the end, never dropped.
+    from benchmark.evaluation.part import ordered_parts
+
+    slotted = {s.group for s in slots if s.source == "parts"}
+    ordered += [
+        Column(
+            k.name, k.label, k.group, k.direction, part.name, k.headline, k.duplicate_of, k.margin
+        )
+        for part in ordered_parts()
+        for k in part.keys
+        if k.label and k.group not in slotted
+    ]
     return tuple(ordered)
 
 

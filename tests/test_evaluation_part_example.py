@@ -125,3 +125,25 @@ def test_the_docs_example_scores_a_vae_and_is_absent_for_a_point_mass(part_file,
         scored[entry] = result.scores[NAME]
     assert 1.0 <= scored["beta_vae"] <= 3.0
     assert absent_reason(scored["autoencoder"]) == "point mass"
+
+
+def test_a_parts_key_in_a_table_without_a_parts_slot_is_still_a_column():
+    import dataclasses
+
+    from benchmark.columns import TRAINING
+    from benchmark.evaluation.part import EvaluationPart, PartResult, ScoreKey
+
+    part = EvaluationPart(
+        name="late_check", summary="a test part", compute=lambda context: PartResult(),
+        keys=(ScoreKey("late_check_share", "late check (share)", TRAINING),),
+    )  # fmt: skip
+    PARTS.add(part.name, part)
+    try:
+        column = column_for("late_check_share")
+        assert (column.label, column.group, column.metric) == (
+            "late check (share)", TRAINING, "late_check",
+        )  # fmt: skip
+        assert columns()[-1] == dataclasses.replace(column)  # placed last, not dropped
+    finally:
+        PARTS.remove(part.name)
+    assert column_for("late_check_share").label == "late_check_share"  # gone with its part

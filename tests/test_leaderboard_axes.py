@@ -50,6 +50,9 @@ def test_the_axes_are_the_tasks():
     assert x_and_series(results, results.runs[-1]) is None
     no_rows = TaskResults("t", {"leaderboard": {"rows": ["entry", "beta"]}}, ())
     assert compared_field(no_rows) == "entry"
+    # `sweep` holds the x value as well (dlib_reproduction's rows: [entry, sweep]).
+    swept = TaskResults("t", {"leaderboard": {"rows": ["entry", "sweep"]}}, ())
+    assert compared_field(swept) == "entry"
 
 
 def test_figures_and_tables_group_by_the_tasks_fields():
@@ -75,4 +78,5 @@ def test_figures_and_tables_group_by_the_tasks_fields():
     assert _cell(results, results.runs[3], fields) == ("tc_free_bits2", "tc, free_bits 2")
     assert _cell(results, results.runs[-1], fields) == ("autoencoder", "autoencoder")
     sizes = _parameters_line(results)
-    assert sizes.startswith("elbo: encoder trunk 100") and "autoencoder: encoder trunk 90" in sizes
+    # Model sizes follow the posterior family (an autoencoder has none: its entry).
+    assert sizes == "diagonal: encoder trunk 100; autoencoder: encoder trunk 90"

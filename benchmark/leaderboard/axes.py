@@ -25,9 +25,10 @@ def layout(results: TaskResults) -> tuple[tuple[str, ...], str, str]:
 
 def compared_field(results: TaskResults) -> str:
     """The field whose values the comparison figures draw as separate series: the first row
-    field other than `entry` and the x field (`posterior` in the family studies), else `entry`."""
+    field other than `entry`, `dataset`, `sweep` (which holds the x value too) and the x field
+    (`posterior` in the family studies), else `entry`."""
     rows, _, x_field = layout(results)
-    return next((f for f in rows if f not in ("entry", x_field)), "entry")
+    return next((f for f in rows if f not in ("entry", "dataset", "sweep", x_field)), "entry")
 
 
 def x_and_series(results: TaskResults, run: RunRow) -> tuple[object, object] | None:

@@ -17,7 +17,6 @@ from typing import Any
 
 from benchmark.absent import absent_reason
 from benchmark.columns import PARAMETERS, column_for, columns
-from benchmark.leaderboard.axes import compared_field
 from benchmark.leaderboard.contrasts import contrasts, describe_modes, modes
 from benchmark.leaderboard.diagnostics import diagnostics_section
 from benchmark.leaderboard.figures import CONVERGED_KEY, layout, not_converged, plan_figures
@@ -196,8 +195,8 @@ def _commits_line(results: TaskResults) -> str:
 
 
 def _parameters_line(results: TaskResults) -> str:
-    """Free parameters per part and compared-field value (the posterior family; the entry for a
-    run without one, such as an autoencoder), from the runs' `parameters/*` scores.
+    """Free parameters per part and posterior family (the entry for a run without one, such as
+    an autoencoder), from the runs' `parameters/*` scores.
 
     `diagonal: encoder trunk 9,280, posterior head 132, flow 0, decoder 10,656; ...`;
     a family whose runs differ in size (e.g. two architectures) lists each size.
@@ -213,8 +212,8 @@ def _parameters_line(results: TaskResults) -> str:
             for c, v in zip(parts, counts, strict=True)
             if isinstance(v, int | float)
         )
-        # Grouped by the compared field's value (the posterior family), else by the entry.
-        family = format_value(row_value(run, compared_field(results)) or run.label)
+        # Sizes follow the posterior family; a run without one (an autoencoder) is its entry.
+        family = format_value(row_value(run, "posterior") or run.label)
         if shown not in sizes.setdefault(family, []):
             sizes[family].append(shown)
     return "; ".join(f"{family}: {' / '.join(texts)}" for family, texts in sizes.items())
