@@ -52,3 +52,28 @@ def test_owned_factors_need_a_latent_of_their_own():
     assert probe.owned_factors(separate) == ["posX", "posY", "scale"]
     mixed = [[0, 0, 0, 0.5, 0.4], [0, 0, 0, 0.3, 0.4], [0, 0.2, 0, 0, 0]]
     assert probe.owned_factors(mixed) == []
+
+
+def test_the_cost_line_counts_every_attempt_and_the_runs_left():
+    from benchmark.leaderboard.findings import _cost
+    from benchmark.leaderboard.results import RunRow, TaskResults
+
+    def run(i, status, total, last):
+        return RunRow(run_id=f"r{i}", status=status, label="m", entry="m", dataset="d", seed=i,
+                      position=i, total_duration_s=total, duration_s=last)  # fmt: skip
+
+    runs = (
+        run(0, "done", 1800.0, 600.0),  # resumed: 30 min over its attempts, 10 in the last
+        run(1, "done", None, 3000.0),  # stored before every attempt's time was kept
+        run(2, "done", 0.0, 0.0),  # took a finished run's result
+        run(3, "done", 2400.0, 2400.0),
+        run(4, "pending", None, None),
+        run(5, "failed", 60.0, 60.0),
+    )
+    (line,) = _cost(TaskResults("t", {}, runs))
+    assert line == (
+        "- **Cost.** A finished run took a median of 40 minutes of wall time (range 30-50 over "
+        "3 runs, every attempt; 1 took another run's result and no time); the 2 runs left are "
+        "about 1.3 run-hours at that median."
+    )
+    assert _cost(TaskResults("t", {}, runs[4:])) == []

@@ -10,7 +10,9 @@
 - which paired contrasts differ and which are equivalent within their
   stated margins after Holm's correction (`benchmark.leaderboard.contrasts`),
   and how many are inconclusive;
-- which cells have several modes (seeds at different active-unit counts).
+- which cells have several modes (seeds at different active-unit counts);
+- what the runs cost: the median wall time per finished run over all its
+  attempts, and what the runs left would take at that median.
 
 The README holds these lines between markers (`replace_block`); a test
 regenerates them from the committed databases, so no number in the README's
@@ -20,6 +22,8 @@ Results section is copied by hand.
 from __future__ import annotations
 
 import re
+
+import numpy as np
 
 from benchmark.columns import column_for, columns
 from benchmark.leaderboard.contrasts import contrasts, describe_modes, modes
@@ -143,7 +147,41 @@ def findings_lines(results: TaskResults) -> list[str]:
         for row, groups in bimodal:
             per_mode = describe_modes(groups, len(row.done), column_for(main).label)
             lines.append(f"  - {_name(row, fields)}: {per_mode}")
+    lines += _cost(results)
     return lines
+
+
+def _cost(results: TaskResults) -> list[str]:
+    """`- **Cost.** ...`: minutes of wall time per finished run (every attempt, as measured on
+    the machine that ran it) and the run-hours of the runs left at the median; [] if none."""
+    # Runs stored before every attempt's time was kept have their last attempt's only.
+    seconds = [r.total_duration_s or r.duration_s for r in results.runs if r.status == "done"]
+    minutes = sorted(s / 60.0 for s in seconds if s)
+    if not minutes:
+        return []
+    median = float(np.median(minutes))
+    finished = sum(r.status == "done" for r in results.runs)
+    untimed = (
+        f"; {finished - len(minutes)} took another run's result and no time"
+        if len(minutes) < finished
+        else ""
+    )
+    line = (
+        f"- **Cost.** A finished run took a median of {median:.0f} minutes of wall time "
+        f"(range {minutes[0]:.0f}-{minutes[-1]:.0f} over {len(minutes)} runs, every attempt"
+        f"{untimed})"
+    )
+    left = sum(r.status != "done" for r in results.runs)
+    if left:
+        line += (
+            f"; the {left} runs left are about {_hours(left * median / 60)} run-hours at that "
+            "median"
+        )
+    return [line + "."]
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:.1f}" if hours < 10 else f"{hours:.0f}"
 
 
 def _markers(task: str) -> tuple[str, str]:

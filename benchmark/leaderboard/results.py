@@ -33,6 +33,7 @@ class RunRow:
     versions: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     duration_s: float | None = None
+    total_duration_s: float | None = None  # every attempt's wall time, seconds
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def load_results(store: ResultStore, task: str) -> TaskResults:
             versions=r.versions,
             error=r.error,
             duration_s=r.duration_s,
+            total_duration_s=r.total_duration_s,
         )
         for r in records
     )
