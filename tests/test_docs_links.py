@@ -128,3 +128,13 @@ def test_the_readme_lists_every_docs_page():
     }
     unlisted = [p.name for p in DOCS.glob("*.md") if p.resolve() not in listed]
     assert unlisted == [], f"docs pages the README does not link: {unlisted}"
+
+
+def test_ci_runs_the_readmes_test_command_verbatim():
+    """`.ci/run` says it runs the README's test command: the same line, character for character."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("Set up and run the tests") :]
+    command = section.split("```bash\n", 1)[1].split("\n```", 1)[0].strip()
+    assert "pytest" in command
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert command in [line.strip() for line in ci]
