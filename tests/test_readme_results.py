@@ -63,7 +63,7 @@ def test_the_cost_line_counts_every_attempt_and_the_runs_left():
                       position=i, total_duration_s=total, duration_s=last)  # fmt: skip
 
     runs = (
-        run(0, "done", 1800.0, 600.0),  # resumed: 30 min over its attempts, 10 in the last
+        run(0, "done", 1800.0, 600.0),  # failed once, then done: 30 min over its attempts
         run(1, "done", None, 3000.0),  # stored before every attempt's time was kept
         run(2, "done", 0.0, 0.0),  # took a finished run's result
         run(3, "done", 2400.0, 2400.0),
@@ -73,7 +73,8 @@ def test_the_cost_line_counts_every_attempt_and_the_runs_left():
     (line,) = _cost(TaskResults("t", {}, runs))
     assert line == (
         "- **Cost.** A finished run took a median of 40 minutes of wall time (range 30-50 over "
-        "3 runs, every attempt; 1 took another run's result and no time); the 2 runs left are "
-        "about 1.3 run-hours at that median."
+        "3 runs, the attempts that ended; time in an interrupted attempt is not stored; 1 took "
+        "another run's result and no time); the 2 runs left are about 1.3 run-hours at that "
+        "median."
     )
     assert _cost(TaskResults("t", {}, runs[4:])) == []

@@ -11,8 +11,8 @@
   stated margins after Holm's correction (`benchmark.leaderboard.contrasts`),
   and how many are inconclusive;
 - which cells have several modes (seeds at different active-unit counts);
-- what the runs cost: the median wall time per finished run over all its
-  attempts, and what the runs left would take at that median.
+- what the runs cost: the median wall time per finished run over its
+  attempts that ended, and what the runs left would take at that median.
 
 The README holds these lines between markers (`replace_block`); a test
 regenerates them from the committed databases, so no number in the README's
@@ -152,8 +152,9 @@ def findings_lines(results: TaskResults) -> list[str]:
 
 
 def _cost(results: TaskResults) -> list[str]:
-    """`- **Cost.** ...`: minutes of wall time per finished run (every attempt, as measured on
-    the machine that ran it) and the run-hours of the runs left at the median; [] if none."""
+    """`- **Cost.** ...`: minutes of wall time per finished run (its attempts that ended in a
+    result or a failure, as measured on the machine that ran it; an interrupted attempt's time
+    is not stored) and the run-hours of the runs left at the median; [] if none."""
     # Runs stored before every attempt's time was kept have their last attempt's only.
     seconds = [r.total_duration_s or r.duration_s for r in results.runs if r.status == "done"]
     minutes = sorted(s / 60.0 for s in seconds if s)
@@ -168,8 +169,8 @@ def _cost(results: TaskResults) -> list[str]:
     )
     line = (
         f"- **Cost.** A finished run took a median of {median:.0f} minutes of wall time "
-        f"(range {minutes[0]:.0f}-{minutes[-1]:.0f} over {len(minutes)} runs, every attempt"
-        f"{untimed})"
+        f"(range {minutes[0]:.0f}-{minutes[-1]:.0f} over {len(minutes)} runs, the attempts that "
+        f"ended; time in an interrupted attempt is not stored{untimed})"
     )
     left = sum(r.status != "done" for r in results.runs)
     if left:
