@@ -187,21 +187,16 @@ def _part_columns(slot: _Slot, slots: tuple[_Slot, ...]) -> list[Column]:
         )
         if home != slot:
             continue
-        columns += [
-            Column(
-                k.name,
-                k.label,
-                k.group,
-                k.direction,
-                part.name,
-                k.headline,
-                k.duplicate_of,
-                k.margin,
-            )
-            for k in part.keys
-            if k.label and k.group == slot.group
-        ]
+        columns += [_key_column(part, k) for k in part.keys if k.label and k.group == slot.group]
     return columns
+
+
+def _key_column(part, key) -> Column:
+    """The column of a part's labelled `ScoreKey` (its `metric` is the part's name)."""
+    return Column(
+        key.name, key.label, key.group, key.direction, part.name,
+        key.headline, key.duplicate_of, key.margin,
+    )  # fmt: skip
 
 
 def _place(own: tuple[Column | _Slot, ...]) -> tuple[Column, ...]:
@@ -225,9 +220,7 @@ def _place(own: tuple[Column | _Slot, ...]) -> tuple[Column, ...]:
 
     slotted = {s.group for s in slots if s.source == "parts"}
     ordered += [
-        Column(
-            k.name, k.label, k.group, k.direction, part.name, k.headline, k.duplicate_of, k.margin
-        )
+        _key_column(part, k)
         for part in ordered_parts()
         for k in part.keys
         if k.label and k.group not in slotted

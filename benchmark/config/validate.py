@@ -41,7 +41,8 @@ from benchmark.config.schema import (
     TrainingConfig,
 )
 from benchmark.errors import ArgumentError, ConfigWarning, UserInputError
-from benchmark.evaluation.part import PARTS, SETTINGS_SECTION, part_setting_defaults
+from benchmark.evaluation.part import PARTS
+from benchmark.evaluation.run import resolved_settings
 from benchmark.registry import suggest
 from benchmark.task_names import MAX_NAME_LENGTH, RESERVED_TASK_NAMES, task_name_problem
 
@@ -926,7 +927,7 @@ def _main_metric(
     column = next(c for c in catalogue if c.key == key.removeprefix(SAMPLED_PREFIX))
     if column.metric in PARTS:
         part = PARTS.get(column.metric)
-        settings = {**part_setting_defaults(), **evaluation.settings_for(SETTINGS_SECTION, ())}
+        settings = resolved_settings(evaluation)  # the settings the run will see
         if not part.runs_when(evaluation, settings):
             raise sources.error(
                 path,
