@@ -168,6 +168,7 @@ def execute_run(
                 stop_when_converged=training.stop_when_converged,
                 precision=training.precision,
                 min_steps=training.min_steps,
+                xla=training.compile_with_xla,
             )
             resumed_from = trained.resumed_from_step if resumed_from is None else resumed_from
             if training.trajectory_points:

@@ -1,14 +1,12 @@
 """Mixed precision: the task option, the networks' compute type, float16 loss scaling, resume."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from vae_cases import FAMILIES, Squares, small_args
+from vae_cases import FAMILIES, TINY_TASK, Squares, load_tiny_task, small_args
 
 from benchmark.config import schema
-from benchmark.config.loader import load_task
 from benchmark.config.runs import expand_task
 from benchmark.errors import UserInputError
 from benchmark.models import build_model
@@ -24,21 +22,6 @@ SQUARES = Squares()
 BATCH = tf.constant(SQUARES.sample(8, np.random.RandomState(0))[1])
 MIXED = ("mixed_bfloat16", "mixed_float16")
 LOW = {"mixed_bfloat16": tf.bfloat16, "mixed_float16": tf.float16}
-
-TASK = """\
-name: x
-dataset: {name: toy}
-models: [{entry: beta_vae, args: {architecture: fc, fc_width: 8}}]
-seeds: [0]
-training: {steps: 10, batch_size: 8%s}
-evaluation: {metrics: [mig]}
-"""
-
-
-def _task(tmp_path: Path, extra: str = ""):
-    path = tmp_path / "x.yaml"
-    path.write_text(TASK % extra)
-    return load_task(path)
 
 
 def _model(precision: str, posterior: str = "diagonal", entry: str = "beta_vae"):
@@ -64,7 +47,7 @@ def test_precision_names_agree_between_config_and_models():
 
 def test_precision_is_validated_when_the_task_loads(tmp_path):
     with pytest.raises(UserInputError) as error:
-        _task(tmp_path, ", precision: bfloat16")
+        load_tiny_task(tmp_path, ", precision: bfloat16")
     message = str(error.value)
     assert "x.yaml: training.precision: unknown precision 'bfloat16'" in message
     assert message.endswith("known: float32, mixed_bfloat16, mixed_float16")
@@ -75,16 +58,16 @@ def test_cli_validate_refuses_an_unknown_precision_with_exit_2(tmp_path, capsys)
     from benchmark.cli.main import main
 
     path = tmp_path / "x.yaml"
-    path.write_text(TASK % ", precision: half")
+    path.write_text(TINY_TASK % ", precision: half")
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "x.yaml: training.precision: unknown precision 'half'" in err[0]
 
 
 def test_default_precision_stays_out_of_run_ids(tmp_path):
-    (default,) = expand_task(_task(tmp_path))
-    (explicit,) = expand_task(_task(tmp_path, ", precision: float32"))
-    (mixed,) = expand_task(_task(tmp_path, ", precision: mixed_bfloat16"))
+    (default,) = expand_task(load_tiny_task(tmp_path))
+    (explicit,) = expand_task(load_tiny_task(tmp_path, ", precision: float32"))
+    (mixed,) = expand_task(load_tiny_task(tmp_path, ", precision: mixed_bfloat16"))
     assert default.training.precision == "float32"
     assert "precision" not in default.training_identity()["training"]
     assert (explicit.run_id, explicit.training_id) == (default.run_id, default.training_id)

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from vae_cases import BUILT_IN_ENTRIES, FAMILIES, Squares, small_args
+from vae_cases import BUILT_IN_ENTRIES, FAMILIES, Squares, poisoned_stream, small_args
 
 from benchmark.cli.main import main
 from benchmark.data import get_dataset
@@ -116,20 +116,11 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         _train(_small(), tmp_path, 10, seed=9)
 
 
-def _poisoned_stream(bad_batch: int) -> tf.data.Dataset:
-    """Batches of SQUARES, except batch `bad_batch` (0-based) is all NaN."""
-    clean = tf.data.Dataset.from_tensors(BATCH).repeat()
-    steps = tf.data.Dataset.counter()
-    return tf.data.Dataset.zip(steps, clean).map(
-        lambda t, x: tf.where(t == bad_batch, tf.fill(tf.shape(x), np.nan), x)
-    )
-
-
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     model = _small()
     with pytest.raises(TrainingDiverged) as caught:
         train(
-            model, _poisoned_stream(6), steps=20, batch_size=8, checkpoint_dir=tmp_path,
+            model, poisoned_stream(BATCH, 6), steps=20, batch_size=8, checkpoint_dir=tmp_path,
             checkpoint_every=4, log_every=2, progress=False,
         )  # fmt: skip
     error = caught.value

@@ -58,3 +58,35 @@ class Squares(GroundTruthData):
         cols = (grid >= left[:, None]) & (grid < (left + side)[:, None])
         rows = (grid >= top[:, None]) & (grid < (top + side)[:, None])
         return (rows[:, :, None] & cols[:, None, :]).astype(np.float32)[..., None]
+
+
+def poisoned_stream(batch, bad_batch: int):
+    """A `tf.data.Dataset` repeating `batch`, except batch `bad_batch` (0-based) is all NaN."""
+    from benchmark.tf_quiet import import_tensorflow
+
+    tf = import_tensorflow()
+    clean = tf.data.Dataset.from_tensors(batch).repeat()
+    steps = tf.data.Dataset.counter()
+    return tf.data.Dataset.zip(steps, clean).map(
+        lambda t, x: tf.where(t == bad_batch, tf.fill(tf.shape(x), np.nan), x)
+    )
+
+
+# A one-run task of tiny fc models on the toy data; `%s` takes extra `training` keys.
+TINY_TASK = """\
+name: x
+dataset: {name: toy}
+models: [{entry: beta_vae, args: {architecture: fc, fc_width: 8}}]
+seeds: [0]
+training: {steps: 10, batch_size: 8%s}
+evaluation: {metrics: [mig]}
+"""
+
+
+def load_tiny_task(folder, extra: str = ""):
+    """`TINY_TASK` with `extra` written to `folder/x.yaml` and loaded."""
+    from benchmark.config.loader import load_task
+
+    path = folder / "x.yaml"
+    path.write_text(TINY_TASK % extra)
+    return load_task(path)

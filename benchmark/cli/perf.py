@@ -18,6 +18,19 @@ TARGETS = {
 }
 
 
+def _pack_sizes(text: str) -> list[int]:
+    """`"1,2,4"` -> `[1, 2, 4]`: distinct integers from 1 to 64."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or len(set(sizes)) != len(sizes) or not all(1 <= k <= 64 for k in sizes):
+        raise argparse.ArgumentTypeError(
+            f"expected distinct integers from 1 to 64 separated by commas, got {text!r}"
+        )
+    return sizes
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", choices=sorted(TARGETS), help="what to time")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -27,6 +40,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("diagonal", "full_covariance", "iaf"),
         default="diagonal",
         help="posterior family of the run `eval` times (default diagonal)",
+    )
+    parser.add_argument(
+        "--architecture",
+        choices=("conv", "fc"),
+        default="conv",
+        help="`train`: the network timed (default conv, disentanglement_lib's)",
+    )
+    parser.add_argument(
+        "--fc-width",
+        type=int,
+        default=None,
+        metavar="W",
+        help="`train --architecture fc`: hidden width (default the model entry's, 1200)",
+    )
+    parser.add_argument(
+        "--pack",
+        type=_pack_sizes,
+        default=None,
+        metavar="K,K,...",
+        help="`train`: time K models' updates in one compiled step for each K, e.g. 1,2,4,8",
     )
     parser.add_argument(
         "--gap-images",

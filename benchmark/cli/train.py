@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from benchmark.config.schema import XLA_CHOICES, xla_flag
 from benchmark.errors import UserInputError
 
 COMMAND = "train"
@@ -41,6 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--precision",
         default="float32",
         help="float32 (default), mixed_bfloat16 or mixed_float16: the networks' compute type",
+    )
+    parser.add_argument(
+        "--xla",
+        choices=XLA_CHOICES,
+        default="auto",
+        help="compile each update with XLA: auto (default: on a GPU only), on or off; "
+        "`disbench perf train` measures which is faster here",
     )
     parser.add_argument("--checkpoint-every", type=int, default=1000)
     parser.add_argument("--log-every", type=int, default=100)
@@ -137,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
             log_every=args.log_every,
             progress=not args.no_progress,
             precision=args.precision,
+            xla=xla_flag(args.xla),
         )
     except TrainingDiverged as error:
         print(f"disbench train: failed: {error}", file=sys.stderr)

@@ -28,12 +28,23 @@ __all__ = [
     "Scalar",
     "TaskConfig",
     "TrainingConfig",
+    "XLA_CHOICES",
+    "xla_flag",
 ]
 
 Scalar = bool | int | float | str
 
 # `training.precision`: float32, or a Keras mixed policy (networks in 16 bits, the rest float32).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+# `training.xla`: compile each update with XLA. "auto": on a GPU, not on a CPU. XLA's speed on
+# a CPU depends on the processor and the network (`disbench perf train` measures both ways).
+XLA_CHOICES = ("auto", "on", "off")
+
+
+def xla_flag(choice: str) -> bool | None:
+    """An `XLA_CHOICES` name as the trainer takes it: True ("on"), False ("off"), None ("auto")."""
+    return {"auto": None, "on": True, "off": False}[choice]
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,13 @@ class TrainingConfig:
     equal segments and score the model after each
     (`benchmark.evaluation.trajectory`: MIG, FactorVAE, active units and the
     held-out ELBO against images seen); 0: no trajectory. It enters run ids
-    the same way.
+    the same way. `xla`: one of `XLA_CHOICES`, whether each update is
+    compiled with XLA ("auto": on a GPU only). It changes how a run is
+    computed (the rounding, and the noise: XLA's random generator orders
+    its draws differently), not what it is, so it never enters run ids; it
+    is recorded in `run.json`'s setup, and a run folder is opened (resumed,
+    or re-scored) only under the setting it was trained with: changing it in
+    a task whose runs have trained makes them fail with a line that says so.
     """
 
     steps: int
@@ -98,10 +115,16 @@ class TrainingConfig:
     precision: str = "float32"
     min_steps: int = 0
     trajectory_points: int = 0
+    xla: str = "auto"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:
         return cls(**data)
+
+    @property
+    def compile_with_xla(self) -> bool | None:
+        """`xla` as the trainer takes it: True, False, or None for "auto"."""
+        return xla_flag(self.xla)
 
 
 @dataclass(frozen=True)

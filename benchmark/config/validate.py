@@ -31,6 +31,7 @@ from benchmark.config.schema import (
     MAX_ATTEMPTS,
     MAX_RUN_TIMEOUT_S,
     PRECISIONS,
+    XLA_CHOICES,
     DatasetConfig,
     EvaluationConfig,
     ExecutionConfig,
@@ -666,6 +667,7 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
         "precision",
         "min_steps",
         "trajectory_points",
+        "xla",
     )
     check_keys(sources, data, path, allowed=keys, required=("steps",))
     values: dict[str, object] = {}
@@ -688,6 +690,12 @@ def _training(raw: object, sources: Sources) -> TrainingConfig:
             values[key] = sources.boolean(data[key], (*path, key))
         elif key == "precision":
             values[key] = sources.choice(data[key], (*path, key), PRECISIONS, "precision")
+        elif key == "xla":
+            # YAML 1.1 reads a bare on/off (and true/false) as a boolean
+            raw_xla = data[key]
+            if isinstance(raw_xla, bool):
+                raw_xla = "on" if raw_xla else "off"
+            values[key] = sources.choice(raw_xla, (*path, key), XLA_CHOICES, "xla setting")
         else:
             minimum = 0 if key in ("min_steps", "trajectory_points") else 1
             maximum = {"batch_size": MAX_BATCH_SIZE, "trajectory_points": 100}.get(key, MAX_STEPS)

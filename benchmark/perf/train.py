@@ -1,6 +1,7 @@
 """`disbench perf train`: training-step speed per posterior family, batch size and compilation.
 
-A `beta_vae` with the disentanglement_lib conv architecture (10 latents)
+A `beta_vae` with the disentanglement_lib conv architecture (10 latents;
+`--architecture fc` for the fully connected one, `--fc-width` its width)
 trains on 64x64x1 `dsprites` batches from the real input stream
 (`benchmark.data.stream.make_batches`), through the trainer's own chunk
 runner (`benchmark.training.loop.make_chunk_runner`: no per-step host round
@@ -28,8 +29,13 @@ within its blocks. Reported per row:
   a few MFLOP;
 - gflop_per_second: the product of the two.
 
-The diagonal batch-64 row also holds `baseline_steps_per_second`: the same
-architecture written in plain Keras (stock layers and Adam, sigmoid
+`--pack 1,2,4,8` measures K models trained in one compiled step instead
+(`benchmark.perf.packing`). The table ends with the XLA ratio: the diagonal batch-64 float32 row's
+steps/s with XLA over without, and the `training.xla` setting it suggests
+for this machine and architecture (XLA's speed on a CPU depends on both).
+
+The diagonal batch-64 row of the conv architecture also holds
+`baseline_steps_per_second`: the same architecture written in plain Keras (stock layers and Adam, sigmoid
 cross-entropy) trained on the same stream by a Python loop that calls one
 `tf.function` step per batch, timed in alternating blocks with the trainer
 so that load from other processes affects both alike. Timings on a shared
@@ -47,7 +53,14 @@ import time
 
 from benchmark.tf_quiet import import_tensorflow
 
-__all__ = ["FAMILIES", "count_gflop", "format_table", "measure", "steady_steps_per_second"]
+__all__ = [
+    "FAMILIES",
+    "count_gflop",
+    "format_table",
+    "measure",
+    "steady_steps_per_second",
+    "xla_verdict",
+]
 
 FAMILIES = ("diagonal", "full_covariance", "iaf")
 BATCH_SIZE = 64
@@ -86,13 +99,21 @@ def count_gflop(function, *args) -> float:
 
 
 def _model_and_runner(
-    family: str, seed: int, jit_compile: bool = False, precision: str = "float32"
+    family: str,
+    seed: int,
+    jit_compile: bool = False,
+    precision: str = "float32",
+    architecture: str = "conv",
+    fc_width: int | None = None,
 ):
     tf = import_tensorflow()
     from benchmark.models import build_model
     from benchmark.training.loop import make_chunk_runner, make_step_runner
 
-    model = build_model("beta_vae", (64, 64, 1), posterior=family, architecture="conv")
+    width = {} if fc_width is None else {"fc_width": fc_width}
+    model = build_model(
+        "beta_vae", (64, 64, 1), posterior=family, architecture=architecture, **width
+    )
     model.set_precision(precision)
     model.initialize(seed)
     optimizers = model.make_optimizers(1e-4)
@@ -193,16 +214,26 @@ class _Row:
     """One row's model, runners and stream, warmed up; `block(n)` times `n` more updates."""
 
     def __init__(
-        self, data, family: str, batch: int, precision: str, xla: bool, baselines: bool = True
+        self,
+        data,
+        family: str,
+        batch: int,
+        precision: str,
+        xla: bool,
+        baselines: bool = True,
+        architecture: str = "conv",
+        fc_width: int | None = None,
     ) -> None:
         tf = import_tensorflow()
         from benchmark.data.stream import make_batches
 
         self.batch = batch
-        self.key = f"{family}/{batch}/{precision}/{'xla' if xla else 'no-xla'}"
+        network = architecture if fc_width is None else f"{architecture}-{fc_width}"
+        self.key = f"{network}/{family}/{batch}/{precision}/{'xla' if xla else 'no-xla'}"
         model, optimizers, self.run, self.guarded = _model_and_runner(
-            family, 0, jit_compile=xla, precision=precision
-        )
+            family, 0, jit_compile=xla, precision=precision,
+            architecture=architecture, fc_width=fc_width,
+        )  # fmt: skip
         self.iterator = iter(make_batches(data, batch, seed=0))
         spec = tf.TensorSpec([batch, 64, 64, 1], tf.float32)
         self.gflop = count_gflop(_single_step(model, optimizers), spec)
@@ -210,7 +241,8 @@ class _Row:
         self.current = 3
         self.seconds = 0.0
         self.steps = 0
-        self.baseline = baselines and family == "diagonal" and batch == BATCH_SIZE
+        self.baseline = baselines and architecture == "conv"  # the plain Keras step is conv
+        self.baseline = self.baseline and family == "diagonal" and batch == BATCH_SIZE
         self.baseline = self.baseline and precision == "float32" and not xla
         self.plain_seconds = self.old_seconds = 0.0
         if self.baseline:
@@ -255,7 +287,10 @@ class _Row:
 
 
 def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """`{"family/batch/precision/xla": {"steps_per_second", ...}}` (see module doc)."""
+    """`{"network/family/batch/precision/xla": {"steps_per_second", ...}}` (see module doc).
+
+    `network` is "conv", "fc" or "fc-<width>" when `--fc-width` is given.
+    """
     from benchmark.data import get_dataset
 
     quick = bool(getattr(args, "quick", False))
@@ -263,7 +298,25 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     tf = import_tensorflow()
     data = get_dataset("dsprites")
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
-    rows = [_Row(data, *spec) for spec in _rows(quick, on_gpu)]
+    network = {
+        "architecture": getattr(args, "architecture", "conv"),
+        "fc_width": getattr(args, "fc_width", None),
+    }
+    if network["fc_width"] is not None:
+        from benchmark.errors import UserInputError
+        from benchmark.models.vae import MAX_WIDTH
+
+        if network["architecture"] != "fc" or not 1 <= network["fc_width"] <= MAX_WIDTH:
+            raise UserInputError(
+                f"--fc-width: expected an integer from 1 to {MAX_WIDTH} with --architecture fc, "
+                f"got {network['fc_width']} with --architecture {network['architecture']}"
+            )
+    packs = getattr(args, "pack", None)
+    if packs:
+        from benchmark.perf.packing import measure_packs
+
+        return measure_packs(data, packs, block=block, rounds=rounds, **network)
+    rows = [_Row(data, *spec, **network) for spec in _rows(quick, on_gpu)]
     for _ in range(rounds):
         for row in rows:
             row.block(block)
@@ -285,18 +338,45 @@ def steady_steps_per_second(family: str, steps: int = 100, block: int = 25) -> f
     return row.result()["steps_per_second"]
 
 
+def xla_verdict(result: dict[str, dict[str, float]]) -> str | None:
+    """The XLA line: diagonal batch-64 float32 steps/s with XLA over without, and what it suggests.
+
+    None when `result` lacks either row. A ratio within 10% of 1 suggests
+    "auto" (the two are too close to tell apart on a shared machine).
+    """
+    rates = {}
+    for key, row in result.items():
+        network, family, batch, precision, xla = key.split("/")
+        if (family, batch, precision) == ("diagonal", str(BATCH_SIZE), "float32"):
+            rates[xla] = (network, row["steps_per_second"])
+    if set(rates) != {"xla", "no-xla"}:
+        return None
+    network, with_xla = rates["xla"]
+    ratio = with_xla / rates["no-xla"][1]
+    setting = "on" if ratio > 1.1 else "off" if ratio < 1 / 1.1 else "auto"
+    return (
+        f"XLA ({network}, diagonal, batch {BATCH_SIZE}): {ratio:.2f} times the steps/s without it "
+        f"on this machine; suggested task setting: training.xla: {setting}"
+    )
+
+
 def format_table(result: dict[str, dict[str, float]]) -> str:
-    """A plain-text table of `measure`'s result."""
+    """A plain-text table of `measure`'s result (`--pack`: `format_pack_table`'s)."""
+    if any("/pack-" in key for key in result):
+        from benchmark.perf.packing import format_pack_table
+
+        return format_pack_table(result)
     lines = [
-        f"{'posterior':<16} {'batch':>5} {'precision':>14} {'XLA':>4} {'steps/s':>8} "
-        f"{'images/s':>9} {'ms/step':>8} {'GFLOP/step':>11} {'GFLOP/s':>8}",
+        f"{'network':<8} {'posterior':<16} {'batch':>5} {'precision':>14} {'XLA':>4} "
+        f"{'steps/s':>8} {'images/s':>9} {'ms/step':>8} {'GFLOP/step':>11} {'GFLOP/s':>8}",
     ]
     extra = []
     for key, row in result.items():
-        family, batch, precision, xla = key.split("/")
+        network, family, batch, precision, xla = key.split("/")
         rate = row["steps_per_second"]
         lines.append(
-            f"{family:<16} {batch:>5} {precision:>14} {'yes' if xla == 'xla' else 'no':>4} "
+            f"{network:<8} {family:<16} {batch:>5} {precision:>14} "
+            f"{'yes' if xla == 'xla' else 'no':>4} "
             f"{rate:8.2f} {row['images_per_second']:9.1f} {1000 / rate:8.1f} "
             f"{row['gflop_per_step']:11.2f} {row['gflop_per_second']:8.1f}"
         )
@@ -313,8 +393,11 @@ def format_table(result: dict[str, dict[str, float]]) -> str:
                 f"{base:.2f} steps/s ({1000 / base:.1f} ms/step)"
             )
     lines += extra
+    verdict = xla_verdict(result)
+    if verdict is not None:
+        lines.append(verdict)
     lines.append(
-        "beta_vae, conv architecture, 64x64x1 dsprites stream; GFLOP counted by the TF profiler; "
+        "beta_vae on the 64x64x1 dsprites stream; GFLOP counted by the TF profiler; "
         "rows timed in alternating blocks on a possibly shared machine (noisy)"
     )
     return "\n".join(lines)

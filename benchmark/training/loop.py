@@ -17,7 +17,10 @@ snapshot of its start and replayed with the guarded per-step runner
 (`make_step_runner`), which stops before the first bad update: `train` then
 raises `TrainingDiverged(step, reason)` with the weights in memory and on
 disk at the last good values, exactly as a per-step guard would. Each update
-is compiled with XLA on a GPU, not on a CPU (see `benchmark.training.setup`).
+is compiled with XLA on a GPU, not on a CPU unless asked for (see
+`benchmark.training.setup`). The replay runs without XLA, whose noise
+differs from XLA's: under XLA the update it stops at is the first
+non-finite one of the replay, which need not be the compiled chunk's.
 
 At every log point the ELBO of a fixed held-out batch is evaluated and
 logged beside the training terms; its curve decides convergence
@@ -35,6 +38,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +71,11 @@ __all__ = [
     "make_chunk_runner",
     "make_heldout_evaluator",
     "make_step_runner",
+    "next_boundary",
+    "open_run",
+    "OpenRun",
     "train",
+    "unpack_terms",
 ]
 
 HELDOUT_SIZE = 256  # images in the fixed held-out batch of the convergence curve
@@ -194,19 +202,22 @@ def make_chunk_runner(
         parts += [tf.reshape(last[k], [-1]) for k in shapes]
         return tf.concat(parts, axis=0)
 
-    def unpack(packed: np.ndarray) -> tuple[bool, dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """`(finite, sums, last)` from the packed vector."""
-        finite = bool(packed[0] > 0.5)
-        offset, sums, last = 1, {}, {}
-        for target in (sums, last):
-            for name, shape in shapes.items():
-                size = _flat_size(shape)
-                target[name] = packed[offset : offset + size].reshape(shape.as_list())
-                offset += size
-        return finite, sums, last
-
-    run.unpack = unpack
+    run.unpack = lambda packed: unpack_terms(packed, shapes)
     return run
+
+
+def unpack_terms(
+    packed: np.ndarray, shapes: dict[str, tf.TensorShape]
+) -> tuple[bool, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """`(finite, sums, last)` from a chunk's packed vector `[finite, sums..., last...]`."""
+    finite = bool(packed[0] > 0.5)
+    offset, sums, last = 1, {}, {}
+    for target in (sums, last):
+        for name, shape in shapes.items():
+            size = _flat_size(shape)
+            target[name] = packed[offset : offset + size].reshape(shape.as_list())
+            offset += size
+    return finite, sums, last
 
 
 def make_snapshot(variables: list[tf.Variable]):
@@ -319,7 +330,156 @@ def _heldout_images(
     return images
 
 
-def train(
+def train(model: VAE, dataset: GroundTruthData | tf.data.Dataset, **settings: Any) -> TrainResult:
+    """Trains `model` for `steps` updates in total, resuming from `checkpoint_dir` if it holds a run.
+
+    The keyword arguments are `open_run`'s (which holds their defaults):
+    `steps` and `checkpoint_dir` (required), `batch_size=64`,
+    `learning_rate=1e-4`, `seed=0`, `checkpoint_every=1000`,
+    `log_every=100`, `progress=True`, `heldout=None`, `heldout_size=256`,
+    `convergence_tolerance=0.25`, `stop_when_converged=False`,
+    `precision="float32"`, `min_steps=0`, `xla=None`.
+
+    dataset: a `GroundTruthData` (streamed with `make_batches(dataset,
+    batch_size, seed)`, restarted at batch t for free on resume) or an
+    infinite `tf.data.Dataset` of float32 `[batch, *observation_shape]`
+    batches (skipped to batch t on resume, which renders the skipped ones).
+    Variables are created with `seed` when the model has none yet.
+    Checkpoints every `checkpoint_every` updates and at the end; every
+    `log_every` updates logs the mean training terms and the held-out ELBO
+    terms to `checkpoint_dir/train_log.jsonl`. The held-out batch is
+    `heldout` `[N, *observation_shape]`, else `heldout_size` images drawn
+    from a `GroundTruthData` with seed `seed + 3000017` (none for a
+    `tf.data.Dataset`). Convergence (`benchmark.training.convergence`, with
+    `convergence_tolerance`) is assessed on that curve; `stop_when_converged`
+    ends the run at the first log point at or after `min_steps` where it
+    holds. `precision`: the networks' compute type (`model.set_precision`, before the variables
+    exist). `xla`: compile each update with XLA (None: on a GPU only; see
+    `benchmark.training.setup`). Raises `TrainingDiverged` when a loss or gradient is not finite
+    (under float16 loss scaling, when it stays so at the smallest scale);
+    `UserInputError` for bad arguments or a run directory written with
+    another seed, batch size, learning rate or numerical setup (precision
+    included).
+    """
+    run = open_run(model, dataset, **settings)
+    try:
+        if run.needs_training:
+            _train_chunks(run)
+    finally:
+        run.log.close()
+    return run.result()
+
+
+@dataclass
+class OpenRun:
+    """One run's training state, opened by `open_run` (checked, built, restored) and not yet trained.
+
+    `train` trains one; `benchmark.training.pack.train_pack` trains several
+    in one compiled step. `start` is the update count restored from the
+    checkpoint; `needs_training` is False for a finished run or one that
+    already stopped at convergence.
+    """
+
+    model: VAE
+    dataset: GroundTruthData | tf.data.Dataset
+    optimizers: dict
+    step: tf.Variable
+    manager: tf.train.CheckpointManager
+    log: ProgressLog
+    evaluate: object  # `make_heldout_evaluator`'s function, or None without a held-out batch
+    steps: int
+    batch_size: int
+    seed: int
+    checkpoint_every: int
+    log_every: int
+    convergence_tolerance: float
+    stop_when_converged: bool
+    min_steps: int
+    setup: dict[str, object]
+    start: int
+    started: float
+    stopped_early: bool = False
+
+    @property
+    def needs_training(self) -> bool:
+        return self.start < self.steps and not self.stopped_early
+
+    def converged_now(self) -> bool:
+        """Whether the early stop holds at the last log point (never without `stop_when_converged`)."""
+        curve = self.log.heldout_curve()
+        if not self.stop_when_converged or not curve or curve[-1][0] < self.min_steps:
+            return False
+        verdict = assess([s for s, _ in curve], [e for _, e in curve], self.convergence_tolerance)
+        return verdict.converged and verdict.points >= MIN_POINTS_TO_STOP
+
+    def batches(self, start: int) -> tf.data.Dataset:
+        """This run's stream from batch `start` on."""
+        return _batches(self.dataset, self.model, self.batch_size, self.seed, start)
+
+    def state_variables(self) -> list[tf.Variable]:
+        """Everything an update changes, once each (model, optimizer slots and counters)."""
+        return list({id(v): v for v in _state_variables(self.model, self.optimizers)}.values())
+
+    def record(self, current: int, steps_done: int, sums, last) -> bool:
+        """Logs `steps_done` updates ending at `current`; held-out ELBO, checkpoint; True to stop."""
+        self.log.add(steps_done, sums, last)
+        stop = False
+        if current % self.log_every == 0 or current == self.steps:
+            heldout = self.evaluate() if self.evaluate is not None else None
+            self.log.flush(current, time.perf_counter() - self.started, heldout)
+            stop = current % self.log_every == 0 and self.converged_now()
+        if current % self.checkpoint_every == 0 or current == self.steps or stop:
+            self.manager.save(checkpoint_number=current)
+        return stop
+
+    def replay(self, current: int, boundary: int) -> tuple[int, dict, dict]:
+        """Replays updates `current`..`boundary` guarded (after a non-finite chunk was undone).
+
+        Returns `(updates applied, sums, last)`; raises `TrainingDiverged`
+        (logged) at the first non-finite update, with the weights at the
+        last good values.
+        """
+        self.step.assign(current)
+        guarded = make_step_runner(self.model, self.optimizers, self.step, self.seed)
+        again = iter(self.batches(current))
+        done_t, ok, sums_t, last_t = guarded(again, tf.constant(boundary - current))
+        done = int(done_t.numpy())
+        sums = {k: v.numpy() for k, v in sums_t.items()}
+        last = {k: v.numpy() for k, v in last_t.items()}
+        if not bool(ok.numpy()):
+            self.log.add(done, sums, last)
+            reason = _reason(last)
+            self.log.flush(current + done, time.perf_counter() - self.started)
+            self.log.diverged(current + done + 1, reason)
+            raise TrainingDiverged(current + done + 1, reason)
+        return done, sums, last
+
+    def result(self) -> TrainResult:
+        """What this run's training did, from its step counter, log and curve."""
+        seconds = time.perf_counter() - self.started
+        trained = int(self.step.numpy())
+        ran = max(0, trained - self.start)
+        curve = self.log.heldout_curve()
+        verdict = (
+            assess([s for s, _ in curve], [e for _, e in curve], self.convergence_tolerance)
+            if curve
+            else None
+        )
+        return TrainResult(
+            steps_done=trained,
+            seconds=seconds,
+            steps_per_second=ran / seconds if ran and seconds > 0 else 0.0,
+            final_loss_terms=dict(self.log.last_terms),
+            resumed_from_step=self.start,
+            final_kl_per_latent=self.log.last_kl_per_latent,
+            heldout_curve=curve,
+            convergence=verdict,
+            stopped_early=trained < self.steps,
+            setup=self.setup,
+        )
+
+
+def open_run(
     model: VAE,
     dataset: GroundTruthData | tf.data.Dataset,
     *,
@@ -337,29 +497,9 @@ def train(
     stop_when_converged: bool = False,
     precision: str = "float32",
     min_steps: int = 0,
-) -> TrainResult:
-    """Trains `model` for `steps` updates in total, resuming from `checkpoint_dir` if it holds a run.
-
-    dataset: a `GroundTruthData` (streamed with `make_batches(dataset,
-    batch_size, seed)`, restarted at batch t for free on resume) or an
-    infinite `tf.data.Dataset` of float32 `[batch, *observation_shape]`
-    batches (skipped to batch t on resume, which renders the skipped ones).
-    Variables are created with `seed` when the model has none yet.
-    Checkpoints every `checkpoint_every` updates and at the end; every
-    `log_every` updates logs the mean training terms and the held-out ELBO
-    terms to `checkpoint_dir/train_log.jsonl`. The held-out batch is
-    `heldout` `[N, *observation_shape]`, else `heldout_size` images drawn
-    from a `GroundTruthData` with seed `seed + 3000017` (none for a
-    `tf.data.Dataset`). Convergence (`benchmark.training.convergence`, with
-    `convergence_tolerance`) is assessed on that curve; `stop_when_converged`
-    ends the run at the first log point at or after `min_steps` where it
-    holds. `precision`: the networks' compute type (`model.set_precision`, before the variables
-    exist). Raises `TrainingDiverged` when a loss or gradient is not finite
-    (under float16 loss scaling, when it stays so at the smallest scale);
-    `UserInputError` for bad arguments or a run directory written with
-    another seed, batch size, learning rate or numerical setup (precision
-    included).
-    """
+    xla: bool | None = None,
+) -> OpenRun:
+    """Checks `train`'s arguments, builds and restores the run in `checkpoint_dir` (see `train`)."""
     steps = _check_int("steps", steps, 0)
     batch_size = _check_int("batch_size", batch_size, 1)
     seed = _check_int("seed", seed, 0)
@@ -384,10 +524,12 @@ def train(
         precision = check_precision(precision)
     except UserInputError as error:
         raise UserInputError(f"train: {error}") from None
+    if xla is not None and not isinstance(xla, bool):
+        raise UserInputError(f"train: xla: expected True, False or None, got {xla!r}")
     started = time.perf_counter()
     directory = Path(checkpoint_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    setup = {**configure(), "precision": precision}
+    setup = {**configure(xla), "precision": precision}
     config = getattr(model, "entry_config", None)
     check_run_file(
         directory,
@@ -423,69 +565,29 @@ def train(
         enabled=progress,
     )
     images = _heldout_images(dataset, heldout, heldout_size, seed)
-    evaluate = make_heldout_evaluator(model, images, seed) if images is not None else None
+    run = OpenRun(
+        model=model, dataset=dataset, optimizers=optimizers, step=step, manager=manager,
+        log=log, evaluate=make_heldout_evaluator(model, images, seed) if images is not None else None,
+        steps=steps, batch_size=batch_size, seed=seed, checkpoint_every=checkpoint_every,
+        log_every=log_every, convergence_tolerance=convergence_tolerance,
+        stop_when_converged=stop_when_converged, min_steps=min_steps, setup=setup,
+        start=start, started=started,
+    )  # fmt: skip
+    run.stopped_early = start < steps and start % log_every == 0 and run.converged_now()
+    return run
 
-    def converged_now() -> bool:
-        curve = log.heldout_curve()
-        if not stop_when_converged or not curve or curve[-1][0] < min_steps:
-            return False
-        verdict = assess([s for s, _ in curve], [e for _, e in curve], convergence_tolerance)
-        return verdict.converged and verdict.points >= MIN_POINTS_TO_STOP
 
-    stopped_early = start < steps and start % log_every == 0 and converged_now()
-    try:
-        if start < steps and not stopped_early:
-            _train_chunks(
-                model, dataset, optimizers, step, manager, log, evaluate, converged_now,
-                batch_size=batch_size, seed=seed, start=start, steps=steps,
-                checkpoint_every=checkpoint_every, log_every=log_every,
-                jit_compile=bool(setup["xla"]), started=started,
-            )  # fmt: skip
-    finally:
-        log.close()
-    seconds = time.perf_counter() - started
-    trained = int(step.numpy())
-    ran = max(0, trained - start)
-    curve = log.heldout_curve()
-    verdict = (
-        assess([s for s, _ in curve], [e for _, e in curve], convergence_tolerance)
-        if curve
-        else None
-    )
-    return TrainResult(
-        steps_done=trained,
-        seconds=seconds,
-        steps_per_second=ran / seconds if ran and seconds > 0 else 0.0,
-        final_loss_terms=dict(log.last_terms),
-        resumed_from_step=start,
-        final_kl_per_latent=log.last_kl_per_latent,
-        heldout_curve=curve,
-        convergence=verdict,
-        stopped_early=trained < steps,
-        setup=setup,
+def next_boundary(current: int, steps: int, checkpoint_every: int, log_every: int) -> int:
+    """The update count a chunk starting at `current` runs to: the next log or checkpoint point."""
+    return min(
+        steps,
+        (current // checkpoint_every + 1) * checkpoint_every,
+        (current // log_every + 1) * log_every,
     )
 
 
-def _train_chunks(
-    model: VAE,
-    dataset: GroundTruthData | tf.data.Dataset,
-    optimizers: dict,
-    step: tf.Variable,
-    manager: tf.train.CheckpointManager,
-    log: ProgressLog,
-    evaluate,
-    converged_now,
-    *,
-    batch_size: int,
-    seed: int,
-    start: int,
-    steps: int,
-    checkpoint_every: int,
-    log_every: int,
-    jit_compile: bool,
-    started: float,
-) -> None:
-    """Runs chunks from `start` to `steps` (or to convergence), logging and checkpointing.
+def _train_chunks(run: OpenRun) -> None:
+    """Runs chunks from `run.start` to `run.steps` (or to convergence), logging and checkpointing.
 
     A chunk runs to the next log or checkpoint boundary without reading
     anything back; its one packed result is read at its end. A chunk that
@@ -494,48 +596,24 @@ def _train_chunks(
     batch, which stops before the bad update, as an unguarded loop would
     have had to.
     """
-    iterator = iter(_batches(dataset, model, batch_size, seed, start))
-    run = make_chunk_runner(model, optimizers, step, seed, jit_compile=jit_compile)
-    variables = list({id(v): v for v in _state_variables(model, optimizers)}.values())
-    save, load = make_snapshot(variables)
-    current = start
-    log.mark(current, 0.0)
-    while current < steps:
-        boundary = min(
-            steps,
-            (current // checkpoint_every + 1) * checkpoint_every,
-            (current // log_every + 1) * log_every,
-        )
+    iterator = iter(run.batches(run.start))
+    chunk = make_chunk_runner(
+        run.model, run.optimizers, run.step, run.seed, jit_compile=bool(run.setup["xla"])
+    )
+    save, load = make_snapshot(run.state_variables())
+    current = run.start
+    run.log.mark(current, 0.0)
+    while current < run.steps:
+        boundary = next_boundary(current, run.steps, run.checkpoint_every, run.log_every)
         save()
-        packed = run(iterator, tf.constant(current, tf.int64), tf.constant(boundary - current))
-        finite, sums, last = run.unpack(packed.numpy())
+        packed = chunk(iterator, tf.constant(current, tf.int64), tf.constant(boundary - current))
+        finite, sums, last = chunk.unpack(packed.numpy())
         if not finite:
             load()
-            step.assign(current)
-            replay = make_step_runner(model, optimizers, step, seed)
-            again = iter(_batches(dataset, model, batch_size, seed, current))
-            done, ok, sums_t, last_t = replay(again, tf.constant(boundary - current))
-            done = int(done.numpy())
-            sums = {k: v.numpy() for k, v in sums_t.items()}
-            last = {k: v.numpy() for k, v in last_t.items()}
-            if not bool(ok.numpy()):
-                log.add(done, sums, last)
-                current += done
-                reason = _reason(last)
-                log.flush(current, time.perf_counter() - started)
-                log.diverged(current + 1, reason)
-                raise TrainingDiverged(current + 1, reason)
-        log.add(boundary - current, sums, last)
-        current = boundary
-        stop = False
-        if current % log_every == 0 or current == steps:
-            heldout = evaluate() if evaluate is not None else None
-            log.flush(current, time.perf_counter() - started, heldout)
-            stop = current % log_every == 0 and converged_now()
-        if current % checkpoint_every == 0 or current == steps or stop:
-            manager.save(checkpoint_number=current)
-        if stop:
+            _, sums, last = run.replay(current, boundary)
+        if run.record(boundary, boundary - current, sums, last):
             return
+        current = boundary
 
 
 def _state_variables(model: VAE, optimizers: dict) -> list[tf.Variable]:

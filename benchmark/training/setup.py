@@ -14,8 +14,16 @@ weights of an uninterrupted one only when every kernel computes alike.
   here give the same results for the same thread count (the exact-resume
   tests check it), and enabling it makes every unseeded random op in the
   process an error, e.g. initialising a model to restore its weights.
-- XLA: each update is compiled with XLA on a GPU; not on a CPU, where the
-  trainer ran about twice as slow with it (`disbench perf train` shows both).
+- XLA: each update is compiled with XLA on a GPU. On a CPU it is off unless
+  asked for (`xla=True`, the task's `training.xla: on`): whether it is
+  faster there depends on the network and the processor. `disbench perf
+  train` on the 2-core AMD EPYC (AVX2) development machine, idle: the fc
+  architecture trained 1.61 times as fast with it at width 256 and 1.38
+  times at width 1200, the conv architecture 0.70 times as fast. XLA
+  also draws different noise (its Philox generator orders its output
+  differently from TensorFlow's kernel), so the two settings are different
+  samples of the same training: the runs of a comparison share one setting
+  (a pool that mixes GPU and CPU workers needs it set explicitly).
 - device: the GPU's name, or "CPU". A CPU run may resume on another CPU.
 """
 
@@ -39,8 +47,11 @@ def _device() -> str:
     return " + ".join(names)
 
 
-def configure() -> dict[str, object]:
-    """Sets TF32 off (and op determinism on where a GPU is visible); returns the setup."""
+def configure(xla: bool | None = None) -> dict[str, object]:
+    """Sets TF32 off (and op determinism on where a GPU is visible); returns the setup.
+
+    `xla`: compile each update with XLA; None chooses it on a GPU, not on a CPU.
+    """
     from tensorflow.python.framework import config as tf_config
 
     tf.config.experimental.enable_tensor_float_32_execution(False)
@@ -51,7 +62,7 @@ def configure() -> dict[str, object]:
         "device": _device(),
         "tf32": bool(tf.config.experimental.tensor_float_32_execution_enabled()),
         "op_determinism": bool(tf_config.is_op_determinism_enabled()),
-        "xla": on_gpu,
+        "xla": on_gpu if xla is None else bool(xla),
     }
 
 
